@@ -1,0 +1,42 @@
+//! `bedprov decode [TOKEN|-]`: offline introspection of a token.
+
+use crate::render::decode as render;
+use clap::{Args, ValueEnum};
+use std::io::Read as _;
+use std::time::SystemTime;
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The token, or `-` (or nothing) to read it from stdin. Prefer stdin: arguments show
+    /// up in `ps` and shell history.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+pub fn run(args: &DecodeArgs) -> crate::Result<String> {
+    let input = match args.token.as_deref() {
+        Some(token) if token != "-" => zeroize::Zeroizing::new(token.to_owned()),
+        _ => {
+            let mut text = zeroize::Zeroizing::new(String::new());
+            std::io::stdin()
+                .take(64 * 1024)
+                .read_to_string(&mut text)
+                .map_err(crate::Error::io("cannot read the token from stdin"))?;
+            text
+        }
+    };
+    let decoded = crate::token::decode(&input)?;
+    let now = SystemTime::now();
+    Ok(match args.format {
+        Format::Human => render::human(&decoded, now),
+        Format::Json => render::json(&decoded, now),
+    })
+}

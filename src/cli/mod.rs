@@ -1,0 +1,105 @@
+//! The `bedprov` command line: argument definitions (clap), dispatch, and the one place
+//! errors become a message, a hint and an exit code. Each subcommand lives in its own file
+//! and returns the text for stdout; this module prints it.
+
+mod decode;
+mod token;
+
+use crate::wire::exit;
+use clap::{Parser, Subcommand};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Amazon Bedrock API keys, made simple and safe.
+///
+/// Short-term tokens are the default and the recommendation: `bedprov token`.
+#[derive(Debug, Parser)]
+#[command(name = "bedprov", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// The daemon's socket (default: $`XDG_RUNTIME_DIR/bedprov/bedprov.sock`).
+    #[arg(long, global = true, env = "BEDPROV_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mint a short-term Bedrock API key (no daemon needed).
+    Token(token::TokenArgs),
+    /// Show what a token says about itself: region, key, expiry (never its secrets).
+    Decode(decode::DecodeArgs),
+}
+
+/// What a command produced: text for stdout and notes for stderr.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub stdout: String,
+    pub notes: Vec<String>,
+}
+
+impl From<String> for Output {
+    fn from(stdout: String) -> Self {
+        Self { stdout, notes: Vec::new() }
+    }
+}
+
+/// Entry point of the `bedprov` binary.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE as u8 } else { 0 });
+        }
+    };
+    crate::harden::harden_process();
+    crate::logging::init_stderr(cli.verbose);
+    match run(cli) {
+        Ok(output) => {
+            for note in &output.notes {
+                eprintln!("note: {note}");
+            }
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`bedprov token | head -c 10`) is not an error worth a message.
+            let _ = stdout.write_all(output.stdout.as_bytes()).and_then(|()| stdout.flush());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report(&error);
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+/// Prints an error and its hint to stderr.
+pub fn report(error: &crate::Error) {
+    eprintln!("error: {error}");
+    let hint = error.hint();
+    if !hint.is_empty() {
+        eprintln!("  hint: {hint}");
+    }
+}
+
+fn run(cli: Cli) -> crate::Result<Output> {
+    match cli.command {
+        Command::Token(args) => block_on(token::run(args)),
+        Command::Decode(args) => decode::run(&args).map(Output::from),
+    }
+}
+
+/// Runs a future on a fresh single-threaded runtime (CLI commands make a few calls at most).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime can always be built")
+        .block_on(future)
+}

@@ -1,0 +1,66 @@
+//! `bedprov token`: resolve credentials, mint one token, render it. No daemon involved.
+
+use super::Output;
+use crate::creds::{self, ProfileSelection};
+use crate::render::token as render;
+use crate::ttl::Ttl;
+use crate::wire::shell::Shell;
+use clap::{Args, ValueEnum};
+use std::time::SystemTime;
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// AWS profile to sign with (default: $`AWS_PROFILE`, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region the token works in (default: $`AWS_REGION`, $`AWS_DEFAULT_REGION`, the profile's, us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Lifetime, 15m to 12h: 15m, 90min, 6h, 1h30m, "6 hours", 3600.
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub ttl: String,
+    /// Output: human (setup snippet and notes), env (shell lines), json, raw (the token only).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Shell syntax for --format env (default: from $SHELL).
+    #[arg(long, value_name = "SHELL", value_parser = parse_shell)]
+    pub shell: Option<Shell>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Env,
+    Json,
+    Raw,
+}
+
+pub(crate) fn parse_shell(name: &str) -> Result<Shell, String> {
+    Shell::parse(name)
+}
+
+pub async fn run(args: TokenArgs) -> crate::Result<Output> {
+    let ttl = Ttl::parse(&args.ttl)?;
+    let profile = ProfileSelection::select(args.profile.as_deref());
+    let resolved = creds::resolve(&profile, args.region.as_deref()).await?;
+    let now = SystemTime::now();
+    let token = crate::token::mint(&resolved.credentials, &resolved.region, ttl, now)?;
+    tracing::info!(token = ?token, profile = %profile, "minted a token");
+
+    let stdout = match args.format {
+        Format::Human => render::human(&token, &profile.name, &resolved.region_source, now),
+        Format::Env => {
+            let shell = args.shell.unwrap_or_else(Shell::from_env);
+            render::env(token.expose_secret(), token.region().as_str(), shell)?
+        }
+        Format::Json => render::json(&render::body(&token, &profile.name)),
+        Format::Raw => render::raw(&token),
+    };
+    // The human format says it in its own words; the others are for machines, so on stderr.
+    let notes = if args.format == Format::Human {
+        Vec::new()
+    } else {
+        render::cap_note(&token, now).into_iter().collect()
+    };
+    Ok(Output { stdout, notes })
+}

@@ -1,0 +1,195 @@
+//! Running a profile's `credential_process`, with the guarantees aws-config's runner lacks:
+//! a bounded time (a hung child is killed and reaped), bounded output, and the child's
+//! stderr never copied into an error or a log (tools print secrets there).
+//!
+//! Output format: AWS's `credential_process` JSON, `Version: 1`, with `AccessKeyId`,
+//! `SecretAccessKey`, optional `SessionToken` and optional `Expiration` (RFC 3339).
+
+use super::CredsError;
+use aws_credential_types::Credentials;
+use serde::Deserialize;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use zeroize::Zeroizing;
+
+/// How long a `credential_process` may run before it is killed.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// The most stdout accepted from it (real answers are under 4 KB).
+const MAX_OUTPUT: u64 = 64 * 1024;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessOutput {
+    version: Option<serde_json::Value>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+    expiration: Option<String>,
+}
+
+/// Runs `command` (through `sh -c`, as the AWS CLI does) and parses its credentials.
+pub async fn run(
+    profile: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<Credentials, CredsError> {
+    let fail = |problem: String| CredsError::Process { profile: profile.to_owned(), problem };
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", command])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        // Its own process group, so a timeout kills the whole tree, not just `sh`.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| fail(format!("could not be started: {e}")))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+
+    let mut output = Zeroizing::new(Vec::new());
+    let mut discarded_stderr = Vec::new();
+    let work = async {
+        let mut stdout = stdout.take(MAX_OUTPUT + 1);
+        // Drain stderr so the child cannot block on a full pipe; its content is dropped unread.
+        let mut stderr = stderr.take(MAX_OUTPUT);
+        let (out, _) = tokio::join!(
+            stdout.read_to_end(&mut output),
+            stderr.read_to_end(&mut discarded_stderr)
+        );
+        out?;
+        child.wait().await
+    };
+    let status = match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => return Err(fail(format!("failed while running: {e}"))),
+        Err(_) => {
+            // kill_on_drop covers cancellation; here the whole group is killed, then reaped.
+            if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let _ = child.kill().await;
+            return Err(fail(format!(
+                "did not finish within {} s and was stopped",
+                timeout.as_secs()
+            )));
+        }
+    };
+    let stderr_note = if discarded_stderr.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (its stderr, {} bytes, is not shown: it may contain secrets)",
+            discarded_stderr.len()
+        )
+    };
+    discarded_stderr.fill(0);
+    if !status.success() {
+        return Err(fail(format!("exited with {status}{stderr_note}")));
+    }
+    if output.len() as u64 > MAX_OUTPUT {
+        return Err(fail("printed more than 64 KiB".into()));
+    }
+    parse(&output).map_err(|problem| fail(format!("{problem}{stderr_note}")))
+}
+
+/// Parses `credential_process` JSON. Error texts never quote the input.
+fn parse(output: &[u8]) -> Result<Credentials, String> {
+    let parsed: ProcessOutput = serde_json::from_slice(output).map_err(|e| {
+        format!(
+            "printed something that is not credential JSON (at line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    match parsed.version {
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(other) => {
+            let shown = match other {
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => "a non-number".into(),
+            };
+            return Err(format!("printed Version {shown}; only Version 1 is defined"));
+        }
+        None => return Err("printed no Version (expected \"Version\": 1)".into()),
+    }
+    let access_key_id =
+        parsed.access_key_id.filter(|s| !s.is_empty()).ok_or("printed no AccessKeyId")?;
+    let secret = Zeroizing::new(
+        parsed.secret_access_key.filter(|s| !s.is_empty()).ok_or("printed no SecretAccessKey")?,
+    );
+    let expiry = match parsed.expiration {
+        None => None,
+        Some(text) => Some(
+            crate::render::time::parse_rfc3339(&text)
+                .ok_or("printed an Expiration that is not an RFC 3339 time")?,
+        ),
+    };
+    Ok(Credentials::new(
+        access_key_id,
+        secret.as_str(),
+        parsed.session_token,
+        expiry,
+        "credential_process",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_version_one() {
+        let creds = parse(br#"{"Version":1,"AccessKeyId":"AKIDEXAMPLE","SecretAccessKey":"s","SessionToken":"t","Expiration":"2030-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
+        assert_eq!(creds.session_token(), Some("t"));
+        assert!(creds.expiry().is_some());
+        let long_term = parse(br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"s"}"#).unwrap();
+        assert_eq!(long_term.expiry(), None);
+    }
+
+    #[test]
+    fn typed_errors_never_quote_the_output() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for (input, expected) in [
+            (format!("garbage {secret}"), "not credential JSON"),
+            (
+                format!(r#"{{"Version":2,"AccessKeyId":"A","SecretAccessKey":"{secret}"}}"#),
+                "Version 2",
+            ),
+            (format!(r#"{{"AccessKeyId":"A","SecretAccessKey":"{secret}"}}"#), "no Version"),
+            (format!(r#"{{"Version":1,"SecretAccessKey":"{secret}"}}"#), "no AccessKeyId"),
+            (r#"{"Version":1,"AccessKeyId":"A"}"#.to_owned(), "no SecretAccessKey"),
+            (
+                format!(
+                    r#"{{"Version":1,"AccessKeyId":"A","SecretAccessKey":"{secret}","Expiration":"soon"}}"#
+                ),
+                "RFC 3339",
+            ),
+        ] {
+            let err = parse(input.as_bytes()).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains(secret));
+        }
+    }
+
+    #[tokio::test]
+    async fn hung_process_is_killed_at_the_timeout() {
+        let started = std::time::Instant::now();
+        let err = run("p", "sleep 30", Duration::from_millis(200)).await.unwrap_err();
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn stderr_is_never_quoted() {
+        let err = run("p", "echo SECRETSTDERR >&2; exit 3", TIMEOUT).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("exited with") && text.contains("not shown"), "{text}");
+        assert!(!text.contains("SECRETSTDERR"));
+    }
+}

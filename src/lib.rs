@@ -1,0 +1,32 @@
+//! bedprov: Amazon Bedrock API keys made simple and safe.
+//!
+//! Short-term tokens by default (`SigV4` presigned, byte-identical to AWS's generator), a daemon
+//! that keeps them fresh and serves them over a private Unix socket, a millisecond helper for
+//! shells and tools, and long-term credentials per business unit for systems.
+//!
+//! # Layout
+//! - [`wire`]: the socket protocol, socket path rules, the blocking client, shell quoting and
+//!   exit codes. std + serde only: `bedprov-helper` links nothing else.
+//! - [`token`]: the redacted [`token::Token`], minting (pure) and decoding (offline).
+//! - [`ttl`], [`region`]: parsing and validating the two inputs every token needs.
+//! - [`creds`]: profile selection, credentials and region via aws-config (and a bounded
+//!   `credential_process` runner).
+//! - [`clock`]: the injectable wall clock.
+//! - [`error`]: the crate's error type: message, hint, exit code.
+//! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
+//! - [`cli`]: the `bedprov` command line; prints what `render` produced.
+//! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
+
+pub mod cli;
+pub mod clock;
+pub mod creds;
+pub mod error;
+pub mod harden;
+pub mod logging;
+pub mod region;
+pub mod render;
+pub mod token;
+pub mod ttl;
+pub mod wire;
+
+pub use error::{Error, Result};

@@ -1,0 +1,9 @@
+//! Rendering: the only module that writes results to stdout.
+//!
+//! Each submodule turns one kind of result into the formats users share — human (the seed's
+//! minimal, copy-paste-ready output), env (shell lines), JSON and raw — and returns a
+//! `String`; `main` prints it. Diagnostics never come through here: they go to stderr.
+
+pub mod decode;
+pub mod time;
+pub mod token;

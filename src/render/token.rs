@@ -1,0 +1,163 @@
+//! A freshly minted short-term token, in the four formats `bedprov token` offers:
+//! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
+
+use super::time::{clock_utc, human_duration, human_utc, rfc3339};
+use crate::region::RegionSource;
+use crate::token::Token;
+use crate::wire::Secret;
+use crate::wire::api::TokenBody;
+use crate::wire::shell::{self, Shell, UnsafeValue};
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+/// The variable SDKs read the token from.
+pub const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
+/// The variable SDKs read the region from.
+pub const REGION_VAR: &str = "AWS_REGION";
+
+/// The wire/JSON body for a token (`bedprov token --format json` and `GET /v1/token`).
+#[must_use]
+pub fn body(token: &Token, profile: &str) -> TokenBody {
+    TokenBody {
+        token: Secret::new(token.expose_secret().to_owned()),
+        region: token.region().to_string(),
+        profile: profile.to_owned(),
+        issued_at: rfc3339(token.issued_at()),
+        expires_at: rfc3339(token.expires_at()),
+        credential_expires_at: token.credential_expires_at().map(rfc3339),
+        ttl_seconds: token.ttl().as_secs(),
+    }
+}
+
+/// JSON, pretty-printed, with a trailing newline.
+#[must_use]
+pub fn json(body: &TokenBody) -> String {
+    let mut out = serde_json::to_string_pretty(body).expect("TokenBody always serializes");
+    out.push('\n');
+    out
+}
+
+/// `export` lines for the token and its region: complete valid shell, or an error.
+pub fn env(token: &str, region: &str, shell: Shell) -> Result<String, UnsafeValue> {
+    shell::export_lines(shell, &[(TOKEN_VAR, token), (REGION_VAR, region)])
+}
+
+/// The token and a newline.
+#[must_use]
+pub fn raw(token: &Token) -> String {
+    format!("{}\n", token.expose_secret())
+}
+
+/// When the credentials expire before the TTL: the plain sentence saying so.
+#[must_use]
+pub fn cap_note(token: &Token, now: SystemTime) -> Option<String> {
+    if !token.capped_by_credentials() {
+        return None;
+    }
+    let left = token.expires_at().duration_since(now).unwrap_or_default();
+    Some(format!(
+        "requested {}, but your credentials expire in {}: token valid until {}",
+        token.ttl(),
+        human_duration(left),
+        clock_utc(token.expires_at())
+    ))
+}
+
+/// The seed's short-term output: what, until when, where, a copy-paste snippet (the only
+/// place the token appears), a test command, the auto-refresh pointer and the security notes.
+#[must_use]
+pub fn human(
+    token: &Token,
+    profile: &str,
+    region_source: &RegionSource,
+    now: SystemTime,
+) -> String {
+    let region = token.region().as_str();
+    let left = human_duration(token.expires_at().duration_since(now).unwrap_or_default());
+    let mut out = String::new();
+    let _ = writeln!(out, "✓ Bedrock API key generated\n");
+    let _ = writeln!(out, "Type:    Short-term token (signed by profile {profile})");
+    let _ = writeln!(out, "Expires: {} ({left} from now)", human_utc(token.expires_at()));
+    let _ = writeln!(out, "Region:  {region} ({region_source})");
+    if let Some(note) = cap_note(token, now) {
+        let _ = writeln!(out, "Note:    {note}");
+    }
+    let snippet = env(token.expose_secret(), region, Shell::Posix)
+        .expect("a minted token and a validated region are single-line");
+    let _ = writeln!(out, "\n## Quick setup (copy/paste)\n{snippet}");
+    let _ = writeln!(out, "## Test it (lists the Claude models this token can see)");
+    let _ = writeln!(
+        out,
+        "curl -sS -H \"Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK\" \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
+    );
+    let _ = writeln!(out, "## Auto-refresh (shells and long-running apps)");
+    let _ = writeln!(out, "bedprov daemon start              # keeps a fresh token in memory");
+    let _ = writeln!(
+        out,
+        "eval \"$(bedprov-helper env)\"       # in any shell, in about a millisecond"
+    );
+    let _ =
+        writeln!(out, "bedprov-helper exec -- your-app    # or run an app with a fresh token\n");
+    let _ = writeln!(out, "## Security notes");
+    let _ = writeln!(
+        out,
+        "✓ Expires automatically in {left}; real expiry = min(TTL, your credentials' expiry)"
+    );
+    let _ = writeln!(out, "✓ Never commit it to version control or paste it into tickets or chat");
+    let _ = writeln!(out, "✓ Works only in {region}; mint another with --region for other regions");
+    let _ = writeln!(
+        out,
+        "✓ Servers or CI/CD running over 12 hours need long-term keys: bedprov key create --business-unit NAME"
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::Region;
+    use crate::token::mint;
+    use crate::ttl::Ttl;
+    use aws_credential_types::Credentials;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn token(cred_expiry: Option<u64>) -> (Token, SystemTime) {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_686_211);
+        let creds = Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            cred_expiry.map(|s| now + Duration::from_secs(s)),
+            "t",
+        );
+        (mint(&creds, &Region::parse("eu-west-1").unwrap(), Ttl::default(), now).unwrap(), now)
+    }
+
+    #[test]
+    fn human_output_shows_the_token_once_in_the_snippet() {
+        let (token, now) = token(None);
+        let out = human(&token, "default", &RegionSource::Default, now);
+        assert!(out.starts_with("✓ Bedrock API key generated\n"));
+        assert_eq!(out.matches(token.expose_secret()).count(), 1);
+        assert!(
+            out.contains(&format!("export AWS_BEARER_TOKEN_BEDROCK='{}'", token.expose_secret()))
+        );
+        assert!(out.contains("Expires: 2026-11-26 21:43 UTC (12 hours from now)"));
+        assert!(out.contains("Region:  eu-west-1 (default)"));
+        assert!(out.contains("Never commit"));
+        assert!(!out.contains("Note:"));
+    }
+
+    #[test]
+    fn capped_expiry_is_said_plainly() {
+        let (token, now) = token(Some(58 * 60));
+        assert_eq!(
+            cap_note(&token, now).unwrap(),
+            "requested 12h, but your credentials expire in 58 min: token valid until 10:41 UTC"
+        );
+        let body = body(&token, "dev");
+        assert_eq!(body.expires_at, "2026-11-26T10:41:31Z");
+        assert_eq!(body.credential_expires_at.as_deref(), Some("2026-11-26T10:41:31Z"));
+        assert_eq!(body.ttl_seconds, 43200);
+    }
+}

@@ -1,0 +1,346 @@
+//! The socket API, version 1: endpoints, query parameters, bodies and error codes.
+//!
+//! This is the one place the protocol is written down. The daemon serves it, the helper and
+//! the CLI call it, and `tests/golden/` pins its JSON. Clients ignore fields they do not know,
+//! so the daemon may add fields without a version bump; removing or renaming one needs a new
+//! [`API_VERSION`].
+//!
+//! | method | path           | answer                                                         |
+//! |--------|----------------|----------------------------------------------------------------|
+//! | GET    | `/v1/token`    | [`TokenBody`] (JSON) or, with `Accept: text/plain`, the token |
+//! | GET    | `/v1/status`   | [`StatusBody`]                                                 |
+//! | POST   | `/v1/refresh`  | [`RefreshBody`]: refreshes one slot (with a query) or all      |
+//! | GET    | `/v1/health`   | [`HealthBody`]                                                 |
+//! | POST   | `/v1/shutdown` | [`HealthBody`], then the daemon exits cleanly                  |
+//!
+//! Errors are `{"error":{"code","message","hint"}}` ([`ErrorEnvelope`]) with a fitting status.
+
+use super::Secret;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// The API version. Sent as the `Bedprov-Api-Version` header on every answer and in
+/// [`HealthBody`] / [`StatusBody`]. Bump only for an incompatible change.
+pub const API_VERSION: u32 = 1;
+/// Name of the header carrying [`API_VERSION`].
+pub const API_VERSION_HEADER: &str = "bedprov-api-version";
+
+pub const PATH_TOKEN: &str = "/v1/token";
+pub const PATH_STATUS: &str = "/v1/status";
+pub const PATH_REFRESH: &str = "/v1/refresh";
+pub const PATH_HEALTH: &str = "/v1/health";
+pub const PATH_SHUTDOWN: &str = "/v1/shutdown";
+
+/// Which token a client wants. Every field is optional: the daemon fills in its defaults
+/// (its own profile selection, the profile's region or `us-east-1`, a 12 h TTL).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TokenQuery {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// A TTL in any form `bedprov token --ttl` accepts (`6h`, `90min`, `3600`).
+    pub ttl: Option<String>,
+}
+
+impl TokenQuery {
+    /// Renders `?profile=..&region=..&ttl=..` (empty when nothing is set), percent-encoded.
+    #[must_use]
+    pub fn to_query_string(&self) -> String {
+        let mut out = String::new();
+        for (key, value) in self.pairs() {
+            out.push(if out.is_empty() { '?' } else { '&' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(&percent_encode(value));
+        }
+        out
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [("profile", &self.profile), ("region", &self.region), ("ttl", &self.ttl)]
+            .into_iter()
+            .filter_map(|(key, value)| value.as_deref().map(|v| (key, v)))
+    }
+
+    /// Parses a raw query string (without the `?`). Unknown or repeated parameters are
+    /// refused, so a typo such as `regoin=` never silently falls back to a default.
+    pub fn parse(query: &str) -> Result<Self, String> {
+        let mut parsed = Self::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode(raw).ok_or_else(|| {
+                format!("query parameter `{key}` is not valid percent-encoded UTF-8")
+            })?;
+            let slot = match key {
+                "profile" => &mut parsed.profile,
+                "region" => &mut parsed.region,
+                "ttl" => &mut parsed.ttl,
+                other => {
+                    return Err(format!(
+                        "unknown query parameter `{}`: expected profile, region or ttl",
+                        other.chars().take(40).collect::<String>()
+                    ));
+                }
+            };
+            if slot.is_some() {
+                return Err(format!("query parameter `{key}` given twice"));
+            }
+            // An empty value means "not given", as in `?profile=&region=`.
+            if !value.is_empty() {
+                *slot = Some(value);
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+#[must_use]
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes and `+` (as a space). `None` for a bad escape or invalid UTF-8.
+#[must_use]
+pub fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A token and what a client needs to use it. Also the output of `bedprov token --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenBody {
+    /// The bearer token, `bedrock-api-key-…`.
+    pub token: Secret,
+    pub region: String,
+    pub profile: String,
+    /// RFC 3339 UTC, e.g. `2026-11-26T09:43:31Z`.
+    pub issued_at: String,
+    /// When the token stops working: `min(issued_at` + ttl, `credential_expires_at`).
+    pub expires_at: String,
+    /// When the signing credentials expire; `null` for long-term keys.
+    pub credential_expires_at: Option<String>,
+    /// The TTL the token was signed with (`X-Amz-Expires`).
+    pub ttl_seconds: u64,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthBody {
+    /// Always `"ok"` when the daemon answers at all.
+    pub status: String,
+    pub api_version: u32,
+    pub version: String,
+    pub pid: u32,
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusBody {
+    pub api_version: u32,
+    pub version: String,
+    pub pid: u32,
+    pub socket: String,
+    pub started_at: String,
+    pub slots: Vec<SlotStatus>,
+}
+
+/// A slot's state, as shown by `bedprov status`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotState {
+    /// No token yet (created, first refresh not finished).
+    Empty,
+    /// A token with at least `min_remaining` left.
+    Fresh,
+    /// The last refresh failed, but the current token is still served.
+    Degraded,
+    /// The credentials need a login (expired SSO); retried slowly and on `~/.aws` changes.
+    NeedsLogin,
+    /// The last refresh failed and no token can be served.
+    Failed,
+}
+
+impl SlotState {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Fresh => "fresh",
+            Self::Degraded => "degraded",
+            Self::NeedsLogin => "needs_login",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One slot: one (profile, region, TTL) the daemon keeps a token for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SlotStatus {
+    pub profile: String,
+    /// The region asked for; `null` when the slot follows the profile's region.
+    pub requested_region: Option<String>,
+    /// The region of the current token (`null` before the first token).
+    pub region: Option<String>,
+    pub ttl_seconds: u64,
+    pub state: SlotState,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub credential_expires_at: Option<String>,
+    /// When the background loop plans the next refresh.
+    pub refresh_at: Option<String>,
+    pub last_error: Option<ErrorBody>,
+    pub refreshes: u64,
+    pub served: u64,
+}
+
+/// `POST /v1/refresh`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefreshBody {
+    pub refreshed: usize,
+    pub failed: usize,
+    pub slots: Vec<SlotStatus>,
+}
+
+/// `{"error": {...}}`: every non-2xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+/// What went wrong, and what to do next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Machine-readable error classes. Unknown codes from a newer daemon decode as `Other`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    NoCredentials,
+    UnknownProfile,
+    NeedsLogin,
+    CredentialsFailed,
+    TokenUnavailable,
+    TooManySlots,
+    ShuttingDown,
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorCode {
+    /// The HTTP status the daemon answers with.
+    #[must_use]
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest | Self::UnknownProfile => 400,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::TooManySlots => 429,
+            Self::NoCredentials
+            | Self::NeedsLogin
+            | Self::CredentialsFailed
+            | Self::TokenUnavailable
+            | Self::ShuttingDown => 503,
+            Self::Internal | Self::Other => 500,
+        }
+    }
+
+    /// The exit code a client uses when the daemon answers with this error.
+    #[must_use]
+    pub fn exit_code(self) -> i32 {
+        use super::exit;
+        match self {
+            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::PayloadTooLarge => {
+                exit::USAGE
+            }
+            Self::NoCredentials | Self::UnknownProfile | Self::CredentialsFailed => {
+                exit::NO_CREDENTIALS
+            }
+            Self::NeedsLogin => exit::NEEDS_LOGIN,
+            Self::TokenUnavailable | Self::TooManySlots | Self::ShuttingDown => {
+                exit::TOKEN_UNAVAILABLE
+            }
+            Self::Internal | Self::Other => exit::INTERNAL,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_version_is_pinned() {
+        // Changing this breaks every installed helper: bump only with a new /v2 route set.
+        assert_eq!(API_VERSION, 1);
+        assert_eq!(PATH_TOKEN, "/v1/token");
+    }
+
+    #[test]
+    fn query_round_trips_hostile_values() {
+        let query = TokenQuery {
+            profile: Some("a b&c=d/$(x)'\"`%".into()),
+            region: Some("eu-west-1".into()),
+            ttl: Some("1h 30m".into()),
+        };
+        let rendered = query.to_query_string();
+        assert!(rendered.starts_with("?profile=a%20b%26c%3Dd%2F%24%28x%29%27%22%60%25&"));
+        assert_eq!(TokenQuery::parse(&rendered[1..]).unwrap(), query);
+    }
+
+    #[test]
+    fn query_parse_refuses_unknown_repeated_and_bad_escapes() {
+        assert!(TokenQuery::parse("regoin=us-east-1").unwrap_err().contains("unknown"));
+        assert!(TokenQuery::parse("ttl=1h&ttl=2h").unwrap_err().contains("twice"));
+        assert!(TokenQuery::parse("profile=%zz").is_err());
+        assert!(TokenQuery::parse("profile=%ff").is_err());
+        assert_eq!(TokenQuery::parse("").unwrap(), TokenQuery::default());
+        assert_eq!(TokenQuery::parse("profile=&region=").unwrap(), TokenQuery::default());
+    }
+
+    #[test]
+    fn unknown_error_codes_decode_as_other() {
+        let body: ErrorEnvelope = serde_json::from_str(
+            r#"{"error":{"code":"brand_new","message":"m","hint":"h","extra":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(body.error.code, ErrorCode::Other);
+    }
+}

@@ -1,0 +1,261 @@
+//! A minimal blocking HTTP/1.1 client for the daemon's Unix socket.
+//!
+//! Used by `bedprov-helper` (whose start-up must stay in the millisecond range, so no async
+//! runtime) and by the CLI's daemon commands. One request per connection (`Connection:
+//! close`), bounded read and write timeouts, bounded answer size: a shell prompt that calls
+//! the helper must never hang and never buffer without limit.
+
+use super::Secret;
+use super::api::{self, ErrorBody, ErrorEnvelope, TokenBody, TokenQuery};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The largest answer the client accepts (a status with many slots is a few KB).
+const MAX_RESPONSE_BYTES: u64 = 1 << 20;
+
+/// What a call to the daemon can fail with.
+#[derive(Debug)]
+pub enum ClientError {
+    /// Nothing listens on the socket (missing file, refused connection).
+    Unreachable { socket: PathBuf, source: io::Error },
+    /// Connected, but the daemon did not answer within the timeout.
+    Timeout { socket: PathBuf },
+    /// The answer was not the HTTP/JSON we speak.
+    Protocol(String),
+    /// The daemon answered with a typed error.
+    Api { status: u16, error: ErrorBody },
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreachable { socket, source } => {
+                write!(f, "no bedprov daemon at {}: {source}", socket.display())
+            }
+            Self::Timeout { socket } => {
+                write!(f, "the bedprov daemon at {} did not answer in time", socket.display())
+            }
+            Self::Protocol(detail) => write!(f, "unexpected answer from the daemon: {detail}"),
+            Self::Api { error, .. } => f.write_str(&error.message),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl ClientError {
+    /// What to do next, for the user.
+    #[must_use]
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Unreachable { .. } => {
+                "start it with `bedprov daemon start` (or install the user service: `bedprov service install --now`)".into()
+            }
+            Self::Timeout { .. } => {
+                "check `bedprov status`; if it stays stuck, run `bedprov daemon stop` and start it again".into()
+            }
+            Self::Protocol(_) => {
+                "the daemon and this client may be different versions: restart the daemon (`bedprov daemon stop; bedprov daemon start`)".into()
+            }
+            Self::Api { error, .. } => error.hint.clone(),
+        }
+    }
+
+    /// The documented exit code for this failure.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout { .. } => super::exit::DAEMON_UNREACHABLE,
+            Self::Protocol(_) => super::exit::INTERNAL,
+            Self::Api { error, .. } => error.code.exit_code(),
+        }
+    }
+}
+
+/// A raw answer: status and body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// A connection target with its timeouts.
+#[derive(Debug, Clone)]
+pub struct Client {
+    socket: PathBuf,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client for `socket` whose every read and write gives up after `timeout`.
+    #[must_use]
+    pub fn new(socket: impl Into<PathBuf>, timeout: Duration) -> Self {
+        Self { socket: socket.into(), timeout }
+    }
+
+    #[must_use]
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        accept: &str,
+    ) -> Result<Response, ClientError> {
+        let mut stream = UnixStream::connect(&self.socket)
+            .map_err(|source| ClientError::Unreachable { socket: self.socket.clone(), source })?;
+        stream.set_read_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
+        stream.set_write_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
+        let request = format!(
+            "{method} {path_and_query} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).map_err(|e| self.io_error(e))?;
+        let mut raw = Vec::with_capacity(2048);
+        stream.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut raw).map_err(|e| self.io_error(e))?;
+        if raw.len() as u64 > MAX_RESPONSE_BYTES {
+            return Err(ClientError::Protocol("answer larger than 1 MiB".into()));
+        }
+        parse_response(raw)
+    }
+
+    fn io_error(&self, error: io::Error) -> ClientError {
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                ClientError::Timeout { socket: self.socket.clone() }
+            }
+            // A daemon that went away mid-request is, to the caller, not there.
+            _ => ClientError::Unreachable { socket: self.socket.clone(), source: error },
+        }
+    }
+
+    /// `GET` a JSON endpoint and decode the body, mapping error bodies to [`ClientError::Api`].
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, ClientError> {
+        self.call_json("GET", path_and_query)
+    }
+
+    /// `POST` to a JSON endpoint (no request body) and decode the answer.
+    pub fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, ClientError> {
+        self.call_json("POST", path_and_query)
+    }
+
+    fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path_and_query: &str,
+    ) -> Result<T, ClientError> {
+        let response = self.request(method, path_and_query, "application/json")?;
+        decode_json(&response)
+    }
+
+    /// `GET /v1/token` as JSON.
+    pub fn token(&self, query: &TokenQuery) -> Result<TokenBody, ClientError> {
+        self.get_json(&format!("{}{}", api::PATH_TOKEN, query.to_query_string()))
+    }
+
+    /// `GET /v1/token` with `Accept: text/plain`: the bare token.
+    pub fn token_plain(&self, query: &TokenQuery) -> Result<Secret, ClientError> {
+        let path = format!("{}{}", api::PATH_TOKEN, query.to_query_string());
+        let response = self.request("GET", &path, "text/plain")?;
+        if response.status != 200 {
+            return Err(decode_error(&response));
+        }
+        let text = String::from_utf8(response.body)
+            .map_err(|_| ClientError::Protocol("token is not UTF-8".into()))?;
+        Ok(Secret::new(text.trim_end().to_owned()))
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, ClientError> {
+    if !(200..300).contains(&response.status) {
+        return Err(decode_error(response));
+    }
+    serde_json::from_slice(&response.body)
+        .map_err(|e| ClientError::Protocol(format!("invalid JSON body: {e}")))
+}
+
+fn decode_error(response: &Response) -> ClientError {
+    match serde_json::from_slice::<ErrorEnvelope>(&response.body) {
+        Ok(envelope) => ClientError::Api { status: response.status, error: envelope.error },
+        Err(_) => ClientError::Protocol(format!("HTTP {} without an error body", response.status)),
+    }
+}
+
+/// Splits a raw HTTP/1.1 answer into status and body (honouring `Content-Length`).
+fn parse_response(raw: Vec<u8>) -> Result<Response, ClientError> {
+    let protocol = |detail: &str| ClientError::Protocol(detail.to_owned());
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| protocol("no end of headers"))?;
+    let head =
+        std::str::from_utf8(&raw[..head_end]).map_err(|_| protocol("headers are not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse::<u16>().ok())
+        .ok_or_else(|| protocol("bad status line"))?;
+    let mut content_length = None;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                content_length = value.trim().parse::<usize>().ok();
+            } else if name.trim().eq_ignore_ascii_case("transfer-encoding") {
+                return Err(protocol("chunked answers are not expected"));
+            }
+        }
+    }
+    let mut body = raw;
+    body.drain(..head_end + 4);
+    if let Some(length) = content_length {
+        if body.len() < length {
+            return Err(protocol("answer shorter than its Content-Length"));
+        }
+        body.truncate(length);
+    }
+    Ok(Response { status, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_and_body_by_content_length() {
+        let raw = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 2\r\n\r\n{}extra".to_vec();
+        let response = parse_response(raw).unwrap();
+        assert_eq!(response.status, 503);
+        assert_eq!(response.body, b"{}");
+    }
+
+    #[test]
+    fn rejects_garbage_and_truncation() {
+        assert!(parse_response(b"garbage".to_vec()).is_err());
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc".to_vec()).is_err()
+        );
+        assert!(parse_response(b"HTTP/1.1 2x\r\n\r\n".to_vec()).is_err());
+    }
+
+    #[test]
+    fn missing_socket_is_unreachable() {
+        let client = Client::new("/nonexistent/bedprov.sock", Duration::from_millis(100));
+        let err = client.token(&TokenQuery::default()).unwrap_err();
+        assert_eq!(err.exit_code(), crate::wire::exit::DAEMON_UNREACHABLE);
+        assert!(err.hint().contains("bedprov daemon start"));
+    }
+}
