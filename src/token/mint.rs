@@ -8,10 +8,11 @@
 use super::{PREFIX, Token};
 use crate::region::Region;
 use crate::ttl::Ttl;
-use crate::wire::api::percent_encode;
+use crate::wire::api::percent_encode_into;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -53,6 +54,10 @@ pub fn mint(
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(ttl.as_duration());
+    // The path is always `/` and only `host` is signed: skip work that cannot change a byte.
+    settings.excluded_headers = None;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region.as_str())
@@ -81,7 +86,7 @@ pub fn mint(
     }
     let mut secret = Zeroizing::new(String::with_capacity(PREFIX.len() + url.len() * 4 / 3 + 4));
     secret.push_str(PREFIX);
-    base64::engine::general_purpose::STANDARD.encode_string(url.as_bytes(), &mut secret);
+    base64::engine::general_purpose::STANDARD.encode_string(url.as_slice(), &mut secret);
 
     Ok(Token {
         secret,
@@ -93,23 +98,24 @@ pub fn mint(
     })
 }
 
-/// Lays out the presigned URL (without scheme) in botocore's parameter order.
+/// Lays out the presigned URL (without scheme) in botocore's parameter order. Bytes, not
+/// a `String`: it only ever feeds base64.
 fn presigned_url(
     signed: &[(&str, Cow<'static, str>)],
     session_token: Option<&str>,
     signature: &str,
-) -> Result<Zeroizing<String>, MintError> {
+) -> Result<Zeroizing<Vec<u8>>, MintError> {
     let value = |name: &str| {
         signed
             .iter()
             .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_ref())
+            .map(|(_, value)| value.as_bytes())
             .ok_or_else(|| MintError::Signing(format!("aws-sigv4 did not return {name}")))
     };
     let mut url =
-        Zeroizing::new(String::with_capacity(512 + session_token.map_or(0, |t| t.len() * 3 / 2)));
-    url.push_str(HOST);
-    url.push_str("/?Action=CallWithBearerToken");
+        Zeroizing::new(Vec::with_capacity(512 + session_token.map_or(0, |t| t.len() * 3 / 2)));
+    url.extend_from_slice(HOST.as_bytes());
+    url.extend_from_slice(b"/?Action=CallWithBearerToken");
     for name in [
         "X-Amz-Algorithm",
         "X-Amz-Credential",
@@ -117,18 +123,18 @@ fn presigned_url(
         "X-Amz-Expires",
         "X-Amz-SignedHeaders",
     ] {
-        url.push('&');
-        url.push_str(name);
-        url.push('=');
-        url.push_str(&percent_encode(value(name)?));
+        url.push(b'&');
+        url.extend_from_slice(name.as_bytes());
+        url.push(b'=');
+        percent_encode_into(&mut url, value(name)?);
     }
     if let Some(token) = session_token {
-        url.push_str("&X-Amz-Security-Token=");
-        url.push_str(&Zeroizing::new(percent_encode(token)));
+        url.extend_from_slice(b"&X-Amz-Security-Token=");
+        percent_encode_into(&mut url, token.as_bytes());
     }
-    url.push_str("&X-Amz-Signature=");
-    url.push_str(signature);
-    url.push_str("&Version=1");
+    url.extend_from_slice(b"&X-Amz-Signature=");
+    url.extend_from_slice(signature.as_bytes());
+    url.extend_from_slice(b"&Version=1");
     Ok(url)
 }
 

@@ -1,0 +1,272 @@
+//! `bedprov token` and `bedprov decode` as real processes: every credential source the issue
+//! names (static keys, credential_process, assume-role via moto, SSO), every error path with
+//! its message and exit code, and no secret in diagnostics even at trace level.
+
+mod common;
+
+use common::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, Moto, Sandbox, epoch, json, now_epoch, run};
+
+fn static_profile(sandbox: &Sandbox) {
+    sandbox.write_credentials(&format!(
+        "[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\naws_secret_access_key = {EXAMPLE_SECRET}\n\n[work]\naws_access_key_id = {EXAMPLE_KEY_ID}\naws_secret_access_key = {EXAMPLE_SECRET}\n"
+    ));
+}
+
+#[test]
+fn static_keys_give_a_twelve_hour_token_with_no_credential_expiry() {
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["token", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let body = json(&stdout);
+    assert_eq!(body["region"], "us-east-1");
+    assert_eq!(body["profile"], "default");
+    assert_eq!(body["ttl_seconds"], 43200);
+    assert!(body["credential_expires_at"].is_null());
+    let issued = epoch(body["issued_at"].as_str().unwrap());
+    assert_eq!(epoch(body["expires_at"].as_str().unwrap()) - issued, 43200);
+    assert!((issued - now_epoch()).abs() < 30);
+
+    // The token decodes to what the JSON says.
+    let token = body["token"].as_str().unwrap();
+    let (code, decoded, _) = run(&mut sandbox.bedprov(&["decode", token, "--format", "json"]));
+    assert_eq!(code, 0);
+    let decoded = json(&decoded);
+    assert_eq!(decoded["access_key_id"], EXAMPLE_KEY_ID);
+    assert_eq!(decoded["region"], "us-east-1");
+    assert_eq!(decoded["expires_at"], body["expires_at"]);
+    assert_eq!(decoded["has_session_token"], false);
+    assert_eq!(decoded["expired"], false);
+    assert!(!decoded.to_string().contains("Signature"));
+}
+
+#[test]
+fn every_format_renders() {
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    let (code, human, _) =
+        run(&mut sandbox.bedprov(&["token", "--ttl", "90min", "--region", "eu-west-1"]));
+    assert_eq!(code, 0);
+    assert!(human.starts_with("✓ Bedrock API key generated"));
+    assert!(human.contains("Region:  eu-west-1 (from --region)"));
+    assert!(
+        human.contains("(1 hour 30 min from now)") || human.contains("(1 hour 29 min from now)"),
+        "{human}"
+    );
+    assert!(human.contains("export AWS_BEARER_TOKEN_BEDROCK='bedrock-api-key-"));
+    assert!(human.contains("Never commit"));
+
+    let (_, env, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "bash"]));
+    let lines: Vec<&str> = env.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("export AWS_BEARER_TOKEN_BEDROCK='bedrock-api-key-"));
+    assert_eq!(lines[1], "export AWS_REGION='us-east-1'");
+
+    let (_, fish, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "fish"]));
+    assert!(fish.starts_with("set -gx AWS_BEARER_TOKEN_BEDROCK '"));
+    let (_, pwsh, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "pwsh"]));
+    assert!(pwsh.starts_with("$env:AWS_BEARER_TOKEN_BEDROCK = '"));
+
+    let (_, raw, _) = run(&mut sandbox.bedprov(&["token", "--format", "raw"]));
+    assert!(raw.starts_with("bedrock-api-key-") && raw.ends_with('\n') && raw.lines().count() == 1);
+}
+
+#[test]
+fn region_precedence_is_flag_env_profile_default() {
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    sandbox.write_config("[default]\nregion = ap-south-1\n");
+    let region = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut command = sandbox.bedprov(&[&["token", "--format", "json"], args].concat());
+        command.envs(extra.iter().copied());
+        let (code, stdout, stderr) = run(&mut command);
+        assert_eq!(code, 0, "{stderr}");
+        json(&stdout)["region"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(region(&[], &[]), "ap-south-1");
+    assert_eq!(region(&[("AWS_DEFAULT_REGION", "eu-west-2")], &[]), "eu-west-2");
+    assert_eq!(
+        region(&[("AWS_DEFAULT_REGION", "eu-west-2"), ("AWS_REGION", "eu-west-3")], &[]),
+        "eu-west-3"
+    );
+    assert_eq!(region(&[("AWS_REGION", "eu-west-3")], &["--region", "us-west-2"]), "us-west-2");
+    sandbox.write_config("");
+    assert_eq!(region(&[], &[]), "us-east-1");
+}
+
+#[test]
+fn credential_process_expiry_caps_the_token() {
+    let sandbox = Sandbox::new();
+    let expiry = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    let expiry = expiry.replace_nanosecond(0).unwrap();
+    let expiry_text = expiry.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let script = sandbox.script(
+        "creds.sh",
+        &format!(
+            r#"echo '{{"Version":1,"AccessKeyId":"ASIAIOSFODNN7EXAMPLE","SecretAccessKey":"{EXAMPLE_SECRET}","SessionToken":"EXAMPLE+session/token==","Expiration":"{expiry_text}"}}'"#
+        ),
+    );
+    sandbox.write_config(&format!("[profile proc]\ncredential_process = {}\n", script.display()));
+    let (code, stdout, stderr) =
+        run(&mut sandbox.bedprov(&["token", "--profile", "proc", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let body = json(&stdout);
+    assert_eq!(epoch(body["expires_at"].as_str().unwrap()), expiry.unix_timestamp());
+    assert_eq!(epoch(body["credential_expires_at"].as_str().unwrap()), expiry.unix_timestamp());
+    assert_eq!(body["ttl_seconds"], 43200);
+    assert!(stderr.contains("requested 12h, but your credentials expire in"), "{stderr}");
+
+    let (_, human, _) = run(&mut sandbox.bedprov(&["token", "--profile", "proc"]));
+    assert!(
+        human.contains("Note:    requested 12h, but your credentials expire in 29 min")
+            || human.contains("expire in 30 min"),
+        "{human}"
+    );
+}
+
+#[test]
+fn assume_role_credentials_from_moto_sign_the_token() {
+    let moto = Moto::start();
+    let role_arn = moto.boto(
+        "iam = boto3.client('iam', **kw)\nr = iam.create_role(RoleName='bedrock-dev', AssumeRolePolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'*'},'Action':'sts:AssumeRole'}]}))\nprint(r['Role']['Arn'])",
+    );
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    sandbox.write_config(&format!(
+        "[profile dev]\nrole_arn = {}\nsource_profile = default\nregion = eu-central-1\n",
+        role_arn.trim()
+    ));
+    let mut command = sandbox.bedprov(&["token", "--profile", "dev", "--format", "json"]);
+    command.env("AWS_ENDPOINT_URL", &moto.endpoint);
+    let (code, stdout, stderr) = run(&mut command);
+    assert_eq!(code, 0, "{stderr}");
+    let body = json(&stdout);
+    assert_eq!(body["region"], "eu-central-1");
+    // STS grants an hour by default (aws-config asks for no other duration): the token is
+    // capped there, not at 12 h.
+    let credential_expiry = epoch(body["credential_expires_at"].as_str().unwrap());
+    assert!((credential_expiry - (now_epoch() + 3600)).abs() < 60, "{body}");
+    assert_eq!(body["expires_at"], body["credential_expires_at"]);
+
+    let (_, decoded, _) =
+        run(&mut sandbox.bedprov(&["decode", body["token"].as_str().unwrap(), "--format", "json"]));
+    let decoded = json(&decoded);
+    let key = decoded["access_key_id"].as_str().unwrap();
+    assert!(key.starts_with("ASIA"), "temporary key expected, got {key}");
+    assert_ne!(key, EXAMPLE_KEY_ID);
+    assert_eq!(decoded["has_session_token"], true);
+}
+
+#[test]
+fn no_credentials_says_what_to_run() {
+    let sandbox = Sandbox::new();
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["token"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("error: no AWS credentials found"), "{stderr}");
+    assert!(
+        stderr.contains("aws configure")
+            && stderr.contains("aws sso login --profile X")
+            && stderr.contains("AWS_PROFILE")
+    );
+}
+
+#[test]
+fn unknown_profile_is_named_with_the_profiles_found() {
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--profile", "nope"]));
+    assert_eq!(code, 3);
+    assert!(stderr.contains("AWS profile `nope` is not defined"), "{stderr}");
+    assert!(stderr.contains("profiles found: default, work"), "{stderr}");
+    // The same through AWS_PROFILE.
+    let mut command = sandbox.bedprov(&["token"]);
+    command.env("AWS_PROFILE", "nope");
+    let (code, _, stderr) = run(&mut command);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("`nope`"));
+}
+
+#[test]
+fn expired_sso_session_names_the_login_command() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(
+        "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Dev\nregion = us-east-1\n\n[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
+    );
+    // Never logged in: no cached token at all.
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--profile", "dev"]));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("run `aws sso login --profile dev`"), "{stderr}");
+
+    // Logged in long ago: the cached token expired and has no refresh token.
+    let cache = sandbox.home().join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let sha1 = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("printf corp | sha1sum | cut -d' ' -f1")
+        .output()
+        .unwrap();
+    let name = String::from_utf8(sha1.stdout).unwrap();
+    std::fs::write(
+        cache.join(format!("{}.json", name.trim())),
+        r#"{"accessToken":"EXAMPLEaccesstoken","expiresAt":"2020-01-01T00:00:00Z","region":"us-east-1","startUrl":"https://example.awsapps.com/start"}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--profile", "dev"]));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("SSO session for profile `dev` has expired"), "{stderr}");
+    assert!(stderr.contains("aws sso login --profile dev"));
+}
+
+#[test]
+fn bad_ttl_and_region_name_the_allowed_forms() {
+    let sandbox = Sandbox::new();
+    static_profile(&sandbox);
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--ttl", "13h"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("15 minutes to 12 hours"), "{stderr}");
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--ttl", "soon"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("90min") && stderr.contains("3600"), "{stderr}");
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["token", "--region", "mars-1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not an AWS region name") && stderr.contains("us-east-1"), "{stderr}");
+    let mut command = sandbox.bedprov(&["token"]);
+    command.env("AWS_REGION", "US East");
+    let (code, _, stderr) = run(&mut command);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn decode_refuses_malformed_input_without_panicking() {
+    let sandbox = Sandbox::new();
+    for input in ["garbage", "bedrock-api-key-%%%", "bedrock-api-key-aGVsbG8=", "ABSKsomething", ""]
+    {
+        let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["decode", input]));
+        assert_eq!(code, 2, "{input}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.starts_with("error: ") && stderr.contains("hint:"), "{stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn trace_logging_never_shows_the_token_or_secret() {
+    let sandbox = Sandbox::new();
+    let script = sandbox.script(
+        "creds.sh",
+        &format!(
+            r#"echo 'stderr noise {EXAMPLE_SECRET}' >&2; echo '{{"Version":1,"AccessKeyId":"ASIAIOSFODNN7EXAMPLE","SecretAccessKey":"{EXAMPLE_SECRET}","SessionToken":"EXAMPLEsessiontokenvalue"}}'"#
+        ),
+    );
+    sandbox.write_config(&format!("[profile proc]\ncredential_process = {}\n", script.display()));
+    let mut command = sandbox.bedprov(&["token", "--profile", "proc", "--format", "raw", "-vvv"]);
+    command.env("RUST_LOG", "trace");
+    let (code, stdout, stderr) = run(&mut command);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("TRACE") || stderr.contains("DEBUG"), "trace logging was on");
+    let token_body = &stdout.trim()["bedrock-api-key-".len()..];
+    for secret in [token_body, &token_body[..40], EXAMPLE_SECRET, "EXAMPLEsessiontokenvalue"] {
+        assert!(!stderr.contains(secret), "secret leaked into stderr");
+    }
+}
