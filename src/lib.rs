@@ -11,6 +11,11 @@
 //! - [`ttl`], [`region`]: parsing and validating the two inputs every token needs.
 //! - [`creds`]: profile selection, credentials and region via aws-config (and a bounded
 //!   `credential_process` runner).
+//! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
+//!   refresh, backoff and the served/degraded/needs-login states.
+//! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
+//! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
+//! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`clock`]: the injectable wall clock.
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
@@ -19,14 +24,19 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod creds;
+pub mod daemon;
 pub mod error;
 pub mod harden;
 pub mod logging;
+pub mod paths;
 pub mod region;
 pub mod render;
+pub mod slot;
 pub mod token;
 pub mod ttl;
+pub mod watch;
 pub mod wire;
 
 pub use error::{Error, Result};

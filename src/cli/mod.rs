@@ -2,6 +2,7 @@
 //! errors become a message, a hint and an exit code. Each subcommand lives in its own file
 //! and returns the text for stdout; this module prints it.
 
+mod daemon;
 mod decode;
 mod token;
 
@@ -35,6 +36,13 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Show what a token says about itself: region, key, expiry (never its secrets).
     Decode(decode::DecodeArgs),
+    /// The local daemon that keeps tokens fresh and serves them over a Unix socket.
+    #[command(subcommand)]
+    Daemon(daemon::DaemonCommand),
+    /// Same as `bedprov daemon status`.
+    Status(daemon::StatusArgs),
+    /// Print the daemon's socket path (for `curl --unix-socket "$(bedprov socket-path)"`).
+    SocketPath,
 }
 
 /// What a command produced: text for stdout and notes for stderr.
@@ -61,9 +69,13 @@ pub fn main() -> ExitCode {
         }
     };
     crate::harden::harden_process();
-    crate::logging::init_stderr(cli.verbose);
+    // A detached daemon starts logging after the fork, once stderr is its log file.
+    if !matches!(cli.command, Command::Daemon(daemon::DaemonCommand::Start(_))) {
+        crate::logging::init_stderr(cli.verbose);
+    }
     match run(cli) {
-        Ok(output) => {
+        Ok(Outcome::DaemonExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(Outcome::Done(output)) => {
             for note in &output.notes {
                 eprintln!("note: {note}");
             }
@@ -88,12 +100,19 @@ pub fn report(error: &crate::Error) {
     }
 }
 
-fn run(cli: Cli) -> crate::Result<Output> {
-    match cli.command {
-        Command::Token(args) => block_on(token::run(args)),
-        Command::Decode(args) => decode::run(&args).map(Output::from),
-    }
+fn run(cli: Cli) -> crate::Result<Outcome> {
+    let socket = crate::wire::socket_path::resolve(cli.socket.as_deref());
+    let output = match cli.command {
+        Command::Token(args) => block_on(token::run(args))?,
+        Command::Decode(args) => Output::from(decode::run(&args)?),
+        Command::Daemon(command) => return daemon::run(command, &socket, cli.verbose),
+        Command::Status(args) => daemon::status(&socket, args.format)?,
+        Command::SocketPath => Output::from(format!("{}\n", socket.display())),
+    };
+    Ok(Outcome::Done(output))
 }
+
+use daemon::DaemonOutcome as Outcome;
 
 /// Runs a future on a fresh single-threaded runtime (CLI commands make a few calls at most).
 fn block_on<F: std::future::Future>(future: F) -> F::Output {

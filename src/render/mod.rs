@@ -5,5 +5,6 @@
 //! `String`; `main` prints it. Diagnostics never come through here: they go to stderr.
 
 pub mod decode;
+pub mod status;
 pub mod time;
 pub mod token;

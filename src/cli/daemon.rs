@@ -1,0 +1,111 @@
+//! `bedprov daemon run|start|stop|status|refresh`, `bedprov status` and `bedprov socket-path`.
+
+use super::Output;
+use crate::daemon::{self, detach};
+use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
+use crate::wire::client::Client;
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run in the foreground (for systemd, launchd and debugging); logs go to stderr.
+    Run(RunArgs),
+    /// Start in the background; returns once the socket answers (or fails with the reason).
+    Start(RunArgs),
+    /// Stop the running daemon and wait until its socket is gone.
+    Stop,
+    /// Show the daemon's tokens: state, expiry, next refresh, last error.
+    Status(StatusArgs),
+    /// Refresh every token now (ignoring backoff), e.g. right after `aws sso login`.
+    Refresh,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Config file with slots to keep warm (default: ~/.config/bedprov/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+fn client(socket: &Path) -> Client {
+    Client::new(socket, Duration::from_secs(30))
+}
+
+/// Runs a daemon subcommand. `daemon start` returns in both processes: the parent with its
+/// message, the daemon (after it stops) with its exit code.
+pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Result<DaemonOutcome> {
+    let output = match command {
+        DaemonCommand::Run(args) => {
+            let options = daemon::Options {
+                socket: socket.to_path_buf(),
+                config_path: config_path(args.config),
+                ready: None,
+            };
+            daemon::run(options)?;
+            Output::default()
+        }
+        DaemonCommand::Start(args) => {
+            match detach::start(socket, config_path(args.config), verbosity)? {
+                detach::Started::Parent(message) => Output::from(message),
+                detach::Started::DaemonExited(code) => {
+                    return Ok(DaemonOutcome::DaemonExited(code));
+                }
+            }
+        }
+        DaemonCommand::Stop => Output::from(detach::stop(socket)?),
+        DaemonCommand::Status(args) => status(socket, args.format)?,
+        DaemonCommand::Refresh => {
+            let body: RefreshBody = client(socket).post_json(PATH_REFRESH)?;
+            let now = SystemTime::now();
+            let status = StatusBody {
+                api_version: crate::wire::api::API_VERSION,
+                version: String::new(),
+                pid: 0,
+                socket: socket.display().to_string(),
+                started_at: String::new(),
+                slots: body.slots,
+            };
+            let mut text =
+                format!("refreshed {} token(s), {} failed\n", body.refreshed, body.failed);
+            if !status.slots.is_empty() {
+                let rendered = crate::render::status::human(&status, now);
+                text.push_str(rendered.split_once("\n\n").map_or("", |(_, rest)| rest));
+            }
+            Output::from(text)
+        }
+    };
+    Ok(DaemonOutcome::Done(output))
+}
+
+/// See [`run`].
+#[derive(Debug)]
+pub enum DaemonOutcome {
+    Done(Output),
+    DaemonExited(i32),
+}
+
+pub fn status(socket: &Path, format: Format) -> crate::Result<Output> {
+    let status: StatusBody = client(socket).get_json(PATH_STATUS)?;
+    Ok(Output::from(match format {
+        Format::Human => crate::render::status::human(&status, SystemTime::now()),
+        Format::Json => crate::render::status::json(&status),
+    }))
+}
+
+fn config_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(crate::paths::config_file)
+}

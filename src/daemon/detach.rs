@@ -1,0 +1,167 @@
+//! `bedprov daemon start` and `stop`.
+//!
+//! Start forks with `daemonize` before any tokio runtime exists (a runtime built before a
+//! fork never runs its tasks in the child). The parent then waits on a pipe: the daemon
+//! writes "ready" once its socket accepts connections, or its error; a daemon that dies
+//! first closes the pipe. So the parent's exit status tells the truth about the start.
+//! Stop asks over the socket and waits until the socket file is gone.
+
+use super::Options;
+use crate::Error;
+use crate::wire::api::{HealthBody, PATH_HEALTH, PATH_SHUTDOWN};
+use crate::wire::client::{Client, ClientError};
+use crate::wire::exit;
+use std::io::Read as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long `start` waits for the daemon to report.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `stop` waits for the socket to disappear.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Which side of the fork we are on after [`start`].
+#[derive(Debug)]
+pub enum Started {
+    /// The original process: the daemon is up; here is what to tell the user.
+    Parent(String),
+    /// The daemon process, after it stopped: its exit code.
+    DaemonExited(i32),
+}
+
+/// Starts a detached daemon; see the module docs.
+pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Result<Started> {
+    let client = Client::new(socket, Duration::from_secs(2));
+    if client.get_json::<HealthBody>(PATH_HEALTH).is_ok() {
+        return Err(super::socket::already_running(socket));
+    }
+    let log_path = crate::paths::daemon_log();
+    let log = open_log(&log_path)?;
+    let (read_end, write_end) =
+        nix::unistd::pipe().map_err(|e| Error::io("cannot create a pipe")(e.into()))?;
+    let daemonize = daemonize::Daemonize::new()
+        .working_directory("/")
+        .umask(0o077)
+        .stdout(log.try_clone().map_err(Error::io("cannot open the log"))?)
+        .stderr(log);
+    match daemonize.execute() {
+        daemonize::Outcome::Parent(Ok(_)) => {
+            drop(write_end);
+            wait_ready(read_end, socket, &log_path).map(Started::Parent)
+        }
+        daemonize::Outcome::Parent(Err(error)) => Err(Error::other(
+            exit::INTERNAL,
+            format!("cannot detach the daemon: {error}"),
+            "run it in the foreground with `bedprov daemon run` to see why",
+        )),
+        daemonize::Outcome::Child(result) => {
+            drop(read_end);
+            // stderr is the log file now: logging starts here, without colours.
+            crate::harden::harden_process();
+            crate::logging::init_stderr(verbosity.max(1));
+            if let Err(error) = result {
+                let error = Error::other(
+                    exit::INTERNAL,
+                    format!("cannot detach: {error}"),
+                    "run `bedprov daemon run` to see why",
+                );
+                super::report_ready(
+                    write_end,
+                    &format!("error: {error}\nhint: {}\ncode: 1\n", error.hint()),
+                );
+                return Ok(Started::DaemonExited(1));
+            }
+            let options =
+                Options { socket: socket.to_path_buf(), config_path, ready: Some(write_end) };
+            Ok(Started::DaemonExited(match super::run(options) {
+                Ok(()) => 0,
+                Err(error) => {
+                    tracing::error!(%error, "daemon stopped");
+                    error.exit_code()
+                }
+            }))
+        }
+    }
+}
+
+fn open_log(path: &Path) -> crate::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io(format!("cannot open the daemon log {}", path.display())))
+}
+
+/// Reads the daemon's report from the pipe (bounded in time), then confirms with a health
+/// check over the socket.
+fn wait_ready(read_end: std::os::fd::OwnedFd, socket: &Path, log: &Path) -> crate::Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut report = String::new();
+        let _ = std::fs::File::from(read_end).take(64 * 1024).read_to_string(&mut report);
+        let _ = tx.send(report);
+    });
+    let see_log = format!("see the log: {}", log.display());
+    let report = rx.recv_timeout(START_TIMEOUT).map_err(|_| {
+        Error::other(
+            exit::INTERNAL,
+            format!("the daemon did not report ready within {} s", START_TIMEOUT.as_secs()),
+            see_log.clone(),
+        )
+    })?;
+    if let Some(rest) = report.strip_prefix("error: ") {
+        let field = |name: &str| {
+            rest.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned).unwrap_or_default()
+        };
+        let message = rest.lines().next().unwrap_or_default().to_owned();
+        let code = field("code: ").parse().unwrap_or(exit::INTERNAL);
+        return Err(Error::other(code, message, field("hint: ")));
+    }
+    if report.trim() != "ready" {
+        return Err(Error::other(exit::INTERNAL, "the daemon exited during start-up", see_log));
+    }
+    let health: HealthBody = Client::new(socket, Duration::from_secs(2)).get_json(PATH_HEALTH)?;
+    Ok(format!(
+        "bedprov daemon started (pid {}) on {}\nlog: {}\n",
+        health.pid,
+        socket.display(),
+        log.display()
+    ))
+}
+
+/// Stops the daemon on `socket` and waits for its socket file to go.
+pub fn stop(socket: &Path) -> crate::Result<String> {
+    let client = Client::new(socket, Duration::from_secs(5));
+    let health: HealthBody = match client.post_json(PATH_SHUTDOWN) {
+        Ok(health) => health,
+        Err(ClientError::Unreachable { .. }) => {
+            return Ok(format!("no bedprov daemon was running on {}\n", socket.display()));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if socket.exists() && client.get_json::<HealthBody>(PATH_HEALTH).is_ok() {
+        return Err(Error::other(
+            exit::INTERNAL,
+            format!(
+                "the daemon (pid {}) did not stop within {} s",
+                health.pid,
+                STOP_TIMEOUT.as_secs()
+            ),
+            format!("stop it with `kill {}`", health.pid),
+        ));
+    }
+    Ok(format!("bedprov daemon (pid {}) stopped\n", health.pid))
+}

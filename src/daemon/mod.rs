@@ -1,0 +1,137 @@
+//! The daemon: keeps fresh tokens in memory and serves them over a private Unix socket.
+//!
+//! - [`socket`]: the socket file: private directory, lock, stale check, bind, ownership.
+//! - [`http`]: accept, peer-uid check, connection caps, hyper with timeouts.
+//! - [`routes`]: the socket API (`wire::api`) on top of [`state`].
+//! - [`state`]: slots, the background refresh loop, status.
+//! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
+//!   and `stop`.
+//!
+//! This module owns the lifecycle: start-up, readiness, signals (TERM/INT drain and exit,
+//! HUP reloads the config), and noticing when the socket is taken from under us.
+
+pub mod detach;
+pub mod http;
+pub mod routes;
+pub mod socket;
+pub mod state;
+
+use crate::Error;
+use crate::slot::{AwsChain, CredentialSource};
+use socket::BoundSocket;
+use state::Daemon;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+/// How often the daemon checks that its socket file is still its own.
+const SOCKET_CHECK: Duration = Duration::from_secs(2);
+
+/// How to run.
+#[derive(Debug)]
+pub struct Options {
+    pub socket: PathBuf,
+    pub config_path: PathBuf,
+    /// Write end of the readiness pipe (`daemon start`): "ready" or the error, then closed.
+    pub ready: Option<OwnedFd>,
+}
+
+/// Runs the daemon in the foreground until it is told to stop. Builds its own runtime: call
+/// it from a process that has none (and, when detaching, only after the fork).
+pub fn run(options: Options) -> crate::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::io("cannot start the async runtime"))?;
+    let mut ready = options.ready;
+    let result = runtime.block_on(serve(
+        options.socket,
+        options.config_path,
+        Arc::new(AwsChain),
+        &mut ready,
+    ));
+    if let (Err(error), Some(pipe)) = (&result, ready.take()) {
+        report_ready(
+            pipe,
+            &format!("error: {error}\nhint: {}\ncode: {}\n", error.hint(), error.exit_code()),
+        );
+    }
+    // Background tasks (a credential_process mid-run, the watcher) must not delay exit.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+fn report_ready(pipe: OwnedFd, message: &str) {
+    let mut file = std::fs::File::from(pipe);
+    let _ = file.write_all(message.as_bytes());
+}
+
+async fn serve(
+    socket_path: PathBuf,
+    config_path: PathBuf,
+    source: Arc<dyn CredentialSource>,
+    ready: &mut Option<OwnedFd>,
+) -> crate::Result<()> {
+    let (listener, bound) = socket::claim(&socket_path)?;
+    let daemon =
+        Arc::new(Daemon::new(source, crate::clock::system(), config_path, socket_path.clone()));
+    let warmed = match daemon.reload_config() {
+        Ok(count) => count,
+        Err(error) => {
+            bound.unlink_if_ours();
+            return Err(error);
+        }
+    };
+    let mut hangups =
+        signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
+    let mut terms =
+        signal(SignalKind::terminate()).map_err(Error::io("cannot install signal handlers"))?;
+    let mut ints =
+        signal(SignalKind::interrupt()).map_err(Error::io("cannot install signal handlers"))?;
+
+    tracing::info!(socket = %socket_path.display(), pid = std::process::id(), warmed, "bedprov daemon listening");
+    if let Some(pipe) = ready.take() {
+        report_ready(pipe, "ready\n");
+    }
+
+    let (shutdown, mut stopped) = watch::channel(false);
+    let refresher = tokio::spawn(Arc::clone(&daemon).refresh_loop());
+    let watcher = crate::watch::spawn(crate::paths::aws_files(), {
+        let daemon = Arc::clone(&daemon);
+        move || daemon.files_changed()
+    });
+    let server = tokio::spawn(http::serve(listener, Arc::clone(&daemon), shutdown.clone()));
+    let reason = loop {
+        tokio::select! {
+            _ = terms.recv() => break "SIGTERM",
+            _ = ints.recv() => break "SIGINT",
+            _ = hangups.recv() => match daemon.reload_config() {
+                Ok(count) => tracing::info!(slots = count, "config reloaded"),
+                Err(error) => tracing::warn!(%error, "config not reloaded; keeping the previous one"),
+            },
+            _ = stopped.wait_for(|s| *s) => break "a shutdown request",
+            () = tokio::time::sleep(SOCKET_CHECK) => {
+                if !bound.still_ours() {
+                    tracing::warn!(socket = %socket_path.display(), "the socket file was removed or replaced; exiting without touching it");
+                    break "losing the socket";
+                }
+            }
+        }
+    };
+    tracing::info!("stopping on {reason}");
+    let _ = shutdown.send(true);
+    let _ = server.await;
+    refresher.abort();
+    watcher.abort();
+    finish(&bound);
+    Ok(())
+}
+
+fn finish(bound: &BoundSocket) {
+    bound.unlink_if_ours();
+}

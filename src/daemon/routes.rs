@@ -1,0 +1,156 @@
+//! The socket API's routes: request in, response out. Every answer carries the API version
+//! and `Cache-Control: no-store`; every error is `{"error":{code,message,hint}}`.
+
+use super::state::Daemon;
+use crate::wire::api::{self, ErrorBody, ErrorCode, ErrorEnvelope, HealthBody, TokenQuery};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use std::sync::Arc;
+
+/// Requests that carry a body larger than this are refused (no route takes one).
+pub const MAX_REQUEST_BODY: u64 = 1024;
+
+pub type Body = Full<Bytes>;
+
+/// What the connection layer must do after answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    Shutdown,
+}
+
+/// Routes one request.
+pub async fn handle<B>(daemon: &Arc<Daemon>, request: &Request<B>) -> (Response<Body>, After) {
+    let declared_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if declared_body > MAX_REQUEST_BODY || request.headers().contains_key(header::TRANSFER_ENCODING)
+    {
+        let error = error(
+            ErrorCode::PayloadTooLarge,
+            "request bodies are not accepted",
+            "send requests without a body",
+        );
+        return (error, After::Continue);
+    }
+    let path = request.uri().path();
+    let query = request.uri().query().unwrap_or("");
+    let method = request.method();
+    let response = match (path, method) {
+        (api::PATH_TOKEN, &Method::GET) => token(daemon, query, wants_plain(request)).await,
+        (api::PATH_STATUS, &Method::GET) => json(StatusCode::OK, &daemon.status()),
+        (api::PATH_HEALTH, &Method::GET) => json(StatusCode::OK, &health()),
+        (api::PATH_REFRESH, &Method::POST) => refresh(daemon, query).await,
+        (api::PATH_SHUTDOWN, &Method::POST) => {
+            tracing::info!("shutdown requested over the socket");
+            return (json(StatusCode::OK, &health()), After::Shutdown);
+        }
+        (api::PATH_TOKEN | api::PATH_STATUS | api::PATH_HEALTH, _) => method_not_allowed("GET"),
+        (api::PATH_REFRESH | api::PATH_SHUTDOWN, _) => method_not_allowed("POST"),
+        _ => error(
+            ErrorCode::NotFound,
+            "no such endpoint",
+            "the API has GET /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh and POST /v1/shutdown",
+        ),
+    };
+    (response, After::Continue)
+}
+
+fn wants_plain<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.trim_start().starts_with("text/plain"))
+}
+
+async fn token(daemon: &Arc<Daemon>, query: &str, plain: bool) -> Response<Body> {
+    let query = match TokenQuery::parse(query) {
+        Ok(query) => query,
+        Err(message) => {
+            return error(
+                ErrorCode::BadRequest,
+                &message,
+                "use ?profile=NAME&region=REGION&ttl=DURATION",
+            );
+        }
+    };
+    match daemon.token(&query).await {
+        Ok(served) if plain => {
+            respond(StatusCode::OK, "text/plain; charset=utf-8", served.plain.clone())
+        }
+        Ok(served) => respond(StatusCode::OK, "application/json", served.json.clone()),
+        Err(body) => error_body(body),
+    }
+}
+
+async fn refresh(daemon: &Arc<Daemon>, query: &str) -> Response<Body> {
+    let target = if query.is_empty() {
+        None
+    } else {
+        match TokenQuery::parse(query) {
+            Ok(query) => Some(query),
+            Err(message) => {
+                return error(
+                    ErrorCode::BadRequest,
+                    &message,
+                    "use ?profile=NAME&region=REGION&ttl=DURATION, or no query to refresh every slot",
+                );
+            }
+        }
+    };
+    match daemon.refresh(target.as_ref()).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(body) => error_body(body),
+    }
+}
+
+fn health() -> HealthBody {
+    HealthBody {
+        status: "ok".into(),
+        api_version: api::API_VERSION,
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(api::API_VERSION_HEADER, HeaderValue::from(api::API_VERSION));
+    response
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).expect("API bodies serialize");
+    respond(status, "application/json", Bytes::from(bytes))
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = error(
+        ErrorCode::MethodNotAllowed,
+        &format!("this endpoint takes {allow}"),
+        &format!("send {allow}"),
+    );
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn error(code: ErrorCode, message: &str, hint: &str) -> Response<Body> {
+    error_body(ErrorBody { code, message: message.into(), hint: hint.into() })
+}
+
+/// An error answer with the status its code calls for.
+pub fn error_body(body: ErrorBody) -> Response<Body> {
+    let status =
+        StatusCode::from_u16(body.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, &ErrorEnvelope { error: body })
+}

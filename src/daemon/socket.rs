@@ -1,0 +1,166 @@
+//! The socket's file-system side: a private directory we own, one daemon per socket (an
+//! exclusive lock), stale sockets removed only after a failed connect, binding with mode
+//! 0600, and knowing whether the path is still ours (so we never unlink a successor's).
+
+use crate::Error;
+use crate::wire::exit;
+use interprocess::local_socket::tokio::Listener;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName as _};
+use interprocess::os::unix::local_socket::ListenerOptionsExt as _;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{
+    DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _,
+};
+use std::path::{Path, PathBuf};
+
+/// A bound socket with its lock and the identity of the file we created.
+#[derive(Debug)]
+pub struct BoundSocket {
+    pub path: PathBuf,
+    /// (device, inode) of our socket file; `None` when systemd created it (activation).
+    identity: Option<(u64, u64)>,
+    _lock: Option<Flock<File>>,
+}
+
+impl BoundSocket {
+    /// Records `path` as ours, by its current inode.
+    pub fn ours(path: PathBuf, lock: Option<Flock<File>>) -> io::Result<Self> {
+        let meta = std::fs::symlink_metadata(&path)?;
+        Ok(Self { path, identity: Some((meta.dev(), meta.ino())), _lock: lock })
+    }
+
+    /// A socket someone else (systemd) created and will clean up.
+    #[must_use]
+    pub fn borrowed(path: PathBuf) -> Self {
+        Self { path, identity: None, _lock: None }
+    }
+
+    /// True while the path still names the socket we created (not deleted, not replaced).
+    #[must_use]
+    pub fn still_ours(&self) -> bool {
+        let Some(identity) = self.identity else { return true };
+        std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == identity)
+    }
+
+    /// Removes the socket file if, and only if, it is still ours.
+    pub fn unlink_if_ours(&self) {
+        if self.identity.is_some() && self.still_ours() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Creates the socket's directory (0700) if needed, then refuses it unless it is a real
+/// directory, owned by us, with no group or other permissions.
+pub fn prepare_dir(socket: &Path) -> Result<(), Error> {
+    let dir = socket.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(Error::io(format!("cannot create the socket directory {}", dir.display())))?;
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(Error::io(format!("cannot inspect the socket directory {}", dir.display())))?;
+    let uid = nix::unistd::getuid().as_raw();
+    let refuse = |why: String| {
+        Error::other(
+            exit::USAGE,
+            format!("refusing to put the socket in {}: {why}", dir.display()),
+            format!(
+                "use a private directory (chmod 700 {0}, owned by you) or pass --socket with a path in one",
+                dir.display()
+            ),
+        )
+    };
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory (or is a symlink)".into()));
+    }
+    if meta.uid() != uid {
+        return Err(refuse(format!("it is owned by uid {}, not by you (uid {uid})", meta.uid())));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "its mode is {:o}: group or others can reach it",
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
+/// Takes the per-socket lock (`<socket>.lock`), or says a daemon already runs.
+pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
+    let mut lock_path = socket.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(Error::io(format!(
+            "cannot open the lock file {}",
+            PathBuf::from(&lock_path).display()
+        )))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| already_running(socket))
+}
+
+pub fn already_running(socket: &Path) -> Error {
+    Error::other(
+        exit::ALREADY_RUNNING,
+        format!("a bedprov daemon is already running on {}", socket.display()),
+        "use it as it is (`bedprov status`), or stop it first with `bedprov daemon stop`",
+    )
+}
+
+/// Removes a leftover socket file, but only after a connect to it failed: a live daemon
+/// (even one that does not hold our lock) is never displaced.
+pub fn clear_stale(socket: &Path) -> Result<(), Error> {
+    let Ok(meta) = std::fs::symlink_metadata(socket) else { return Ok(()) };
+    if !meta.file_type().is_socket() {
+        return Err(Error::other(
+            exit::USAGE,
+            format!("{} exists and is not a socket", socket.display()),
+            "remove it or choose another --socket path",
+        ));
+    }
+    match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(_) => Err(already_running(socket)),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(socket = %socket.display(), "removing a stale socket");
+            std::fs::remove_file(socket)
+                .map_err(Error::io(format!("cannot remove the stale socket {}", socket.display())))
+        }
+        Err(e) => {
+            Err(Error::io(format!("cannot probe the existing socket {}", socket.display()))(e))
+        }
+    }
+}
+
+/// Binds a listening socket at `socket` with mode 0600. Name reclamation is off: we unlink
+/// the file ourselves, and only while it is still ours.
+pub fn bind(socket: &Path) -> Result<Listener, Error> {
+    let name = socket
+        .to_fs_name::<GenericFilePath>()
+        .map_err(Error::io(format!("invalid socket path {}", socket.display())))?;
+    ListenerOptions::new()
+        .name(name)
+        .reclaim_name(false)
+        .mode(0o600)
+        .create_tokio()
+        .map_err(Error::io(format!("cannot listen on {}", socket.display())))
+}
+
+/// The whole start-up sequence for a socket we create: directory, lock, stale check, bind.
+pub fn claim(socket: &Path) -> Result<(Listener, BoundSocket), Error> {
+    prepare_dir(socket)?;
+    let lock = lock(socket)?;
+    clear_stale(socket)?;
+    let listener = bind(socket)?;
+    let bound = BoundSocket::ours(socket.to_path_buf(), Some(lock))
+        .map_err(Error::io(format!("cannot inspect {}", socket.display())))?;
+    Ok((listener, bound))
+}

@@ -1,0 +1,61 @@
+//! Where bedprov keeps its files: the config file and the state directory (daemon log).
+//! The socket path lives in `wire::socket_path`, because the helper needs it too.
+
+use std::path::PathBuf;
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home().join(fallback))
+}
+
+/// `$XDG_CONFIG_HOME/bedprov/config.toml` (default `~/.config/bedprov/config.toml`).
+#[must_use]
+pub fn config_file() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config").join("bedprov").join("config.toml")
+}
+
+/// `$XDG_STATE_HOME/bedprov` (default `~/.local/state/bedprov`): the detached daemon's log.
+#[must_use]
+pub fn state_dir() -> PathBuf {
+    xdg("XDG_STATE_HOME", ".local/state").join("bedprov")
+}
+
+/// The detached daemon's log file.
+#[must_use]
+pub fn daemon_log() -> PathBuf {
+    state_dir().join("daemon.log")
+}
+
+/// The AWS config and credentials files (honouring `AWS_CONFIG_FILE` and
+/// `AWS_SHARED_CREDENTIALS_FILE`), and the SSO token cache.
+#[must_use]
+pub fn aws_files() -> AwsFiles {
+    let aws_dir = home().join(".aws");
+    let from_env = |var: &str, default: PathBuf| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(default)
+    };
+    AwsFiles {
+        config: from_env("AWS_CONFIG_FILE", aws_dir.join("config")),
+        credentials: from_env("AWS_SHARED_CREDENTIALS_FILE", aws_dir.join("credentials")),
+        sso_cache: aws_dir.join("sso").join("cache"),
+        aws_dir,
+    }
+}
+
+/// The files whose changes mean "credentials may have changed".
+#[derive(Debug, Clone)]
+pub struct AwsFiles {
+    pub aws_dir: PathBuf,
+    pub config: PathBuf,
+    pub credentials: PathBuf,
+    pub sso_cache: PathBuf,
+}

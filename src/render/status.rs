@@ -1,0 +1,71 @@
+//! `bedprov status`: the daemon and its slots, for people and as JSON.
+
+use super::time::{human_utc, parse_rfc3339, relative};
+use crate::wire::api::{SlotState, StatusBody};
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+#[must_use]
+pub fn json(status: &StatusBody) -> String {
+    let mut out = serde_json::to_string_pretty(status).expect("serializes");
+    out.push('\n');
+    out
+}
+
+#[must_use]
+pub fn human(status: &StatusBody, now: SystemTime) -> String {
+    let mut out = String::new();
+    let since =
+        parse_rfc3339(&status.started_at).map_or_else(|| status.started_at.clone(), human_utc);
+    let _ =
+        writeln!(out, "bedprov daemon {} (pid {}), up since {since}", status.version, status.pid);
+    let _ = writeln!(out, "socket: {}", status.socket);
+    if status.slots.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo tokens yet: the first `bedprov-helper env` (or GET /v1/token) creates one."
+        );
+        return out;
+    }
+    let _ = writeln!(out);
+    for slot in &status.slots {
+        let region =
+            slot.region.as_deref().or(slot.requested_region.as_deref()).unwrap_or("(pending)");
+        let when = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(parse_rfc3339)
+                .map(|at| format!("{} ({})", human_utc(at), relative(at, now)))
+        };
+        let _ = writeln!(
+            out,
+            "{} {} · profile {} · {} · TTL {}",
+            mark(slot.state),
+            slot.state.as_str(),
+            slot.profile,
+            region,
+            crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
+        );
+        if let Some(expires) = when(&slot.expires_at) {
+            let _ = writeln!(out, "    token expires {expires}");
+        }
+        if let Some(next) = when(&slot.refresh_at) {
+            let _ = writeln!(out, "    next refresh  {next}");
+        }
+        let _ =
+            writeln!(out, "    refreshed {} times, served {} times", slot.refreshes, slot.served);
+        if let Some(error) = &slot.last_error {
+            let _ = writeln!(out, "    last error: {}", error.message);
+            let _ = writeln!(out, "    hint: {}", error.hint);
+        }
+    }
+    out
+}
+
+fn mark(state: SlotState) -> &'static str {
+    match state {
+        SlotState::Fresh => "✓",
+        SlotState::Empty => "…",
+        SlotState::Degraded => "!",
+        SlotState::NeedsLogin | SlotState::Failed => "✗",
+    }
+}

@@ -1,0 +1,384 @@
+//! Slots: one per (profile, region, TTL). A slot holds the current token, refreshes it by
+//! the lifetime policy ([`policy`]), and serves it. Concurrent requests share one refresh
+//! (single flight); failures back off ([`backoff`]) while a still-valid token keeps being
+//! served (`degraded`); below the safety margin the answer is an error, never a stale token.
+//!
+//! Time is read from the injected wall clock on every serve, so a laptop that slept past a
+//! token's expiry never gets it handed out. Slots know nothing about sockets or HTTP.
+
+pub mod backoff;
+pub mod policy;
+
+use crate::clock::SharedClock;
+use crate::creds::{ProfileSelection, Resolved};
+use crate::region::Region;
+use crate::render::time::rfc3339;
+use crate::token::Token;
+use crate::ttl::Ttl;
+use crate::wire::api::{ErrorBody, ErrorCode, SlotState, SlotStatus};
+use bytes::Bytes;
+use policy::{Freshness, Lifetime};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+use zeroize::Zeroizing;
+
+/// What a slot is for. `profile: None` means the daemon's own default selection
+/// (`AWS_PROFILE` in its environment, else `default`); `region: None` follows the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotKey {
+    pub profile: Option<String>,
+    pub region: Option<Region>,
+    pub ttl: Ttl,
+}
+
+impl SlotKey {
+    /// The profile this key selects, by the same rules as the CLI (an explicit profile
+    /// behaves like `--profile`).
+    #[must_use]
+    pub fn selection(&self) -> ProfileSelection {
+        ProfileSelection::select(self.profile.as_deref())
+    }
+}
+
+impl fmt::Display for SlotKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let region = self.region.as_ref().map_or("(profile's)", Region::as_str);
+        write!(f, "profile={} region={region} ttl={}", self.selection(), self.ttl)
+    }
+}
+
+/// A boxed future, for the object-safe [`CredentialSource`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a slot gets credentials. The daemon uses aws-config ([`AwsChain`]); tests inject
+/// sources that expire, fail and count calls.
+pub trait CredentialSource: Send + Sync + fmt::Debug {
+    fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
+}
+
+/// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
+/// SSO and role credentials are renewed as they go.
+#[derive(Debug, Default)]
+pub struct AwsChain;
+
+impl CredentialSource for AwsChain {
+    fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
+        Box::pin(async move {
+            let region = key.region.as_ref().map(Region::as_str);
+            crate::creds::resolve(&key.selection(), region).await
+        })
+    }
+}
+
+/// A token ready to serve: the token, and its two answer bodies rendered once at mint time
+/// (their buffers are zeroized when the last response using them is dropped).
+#[derive(Debug)]
+pub struct Served {
+    pub token: Token,
+    pub profile: String,
+    pub lifetime: Lifetime,
+    /// `GET /v1/token` as JSON.
+    pub json: Bytes,
+    /// `GET /v1/token` as `text/plain`: the token and a newline.
+    pub plain: Bytes,
+}
+
+/// Owner for [`Bytes::from_owner`] that wipes its buffer on drop.
+struct Wiped(Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for Wiped {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Served {
+    fn new(token: Token, profile: String) -> Self {
+        let lifetime = Lifetime { issued_at: token.issued_at(), expires_at: token.expires_at() };
+        let body = crate::render::token::body(&token, &profile);
+        let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
+        let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
+        plain.extend_from_slice(token.expose_secret().as_bytes());
+        plain.push(b'\n');
+        Self {
+            token,
+            profile,
+            lifetime,
+            json: Bytes::from_owner(Wiped(json)),
+            plain: Bytes::from_owner(Wiped(plain)),
+        }
+    }
+}
+
+/// Why a slot cannot serve: its last error (or "no token yet"), as the wire expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeError(pub ErrorBody);
+
+/// The mutable part of a slot.
+#[derive(Debug)]
+struct State {
+    current: Option<Arc<Served>>,
+    /// Finished refresh attempts, successful or not: waiters compare it to skip a refresh
+    /// someone else just made (single flight).
+    attempts: u64,
+    refreshes: u64,
+    consecutive_failures: u32,
+    last_error: Option<ErrorBody>,
+    /// No new attempt before this time (backoff), unless forced.
+    retry_at: Option<SystemTime>,
+    /// Refresh on the next loop pass whatever the token's age (files changed).
+    force_due: bool,
+    last_used: SystemTime,
+}
+
+/// One (profile, region, TTL) and its token.
+#[derive(Debug)]
+pub struct Slot {
+    key: SlotKey,
+    source: Arc<dyn CredentialSource>,
+    clock: SharedClock,
+    state: Mutex<State>,
+    /// Held for the duration of a refresh: the single-flight gate.
+    refresh_gate: tokio::sync::Mutex<()>,
+    served: AtomicU64,
+    /// Declared in the config file: kept warm and never dropped for idleness.
+    pinned: AtomicBool,
+}
+
+impl Slot {
+    #[must_use]
+    pub fn new(key: SlotKey, source: Arc<dyn CredentialSource>, clock: SharedClock) -> Self {
+        let now = clock.now();
+        Self {
+            key,
+            source,
+            clock,
+            state: Mutex::new(State {
+                current: None,
+                attempts: 0,
+                refreshes: 0,
+                consecutive_failures: 0,
+                last_error: None,
+                retry_at: None,
+                force_due: false,
+                last_used: now,
+            }),
+            refresh_gate: tokio::sync::Mutex::new(()),
+            served: AtomicU64::new(0),
+            pinned: AtomicBool::new(false),
+        }
+    }
+
+    #[must_use]
+    pub fn key(&self) -> &SlotKey {
+        &self.key
+    }
+
+    pub fn set_pinned(&self, pinned: bool) {
+        self.pinned.store(pinned, Ordering::Relaxed);
+    }
+
+    #[must_use]
+    pub fn pinned(&self) -> bool {
+        self.pinned.load(Ordering::Relaxed)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A token with at least `min_remaining` left, refreshing first when needed.
+    pub async fn get(&self) -> Result<Arc<Served>, ServeError> {
+        let now = self.clock.now();
+        let seen_attempts = {
+            let mut state = self.state();
+            state.last_used = now;
+            if let Some(current) = &state.current
+                && current.lifetime.assess(now) == Freshness::Fresh
+            {
+                self.served.fetch_add(1, Ordering::Relaxed);
+                return Ok(Arc::clone(current));
+            }
+            state.attempts
+        };
+        {
+            let _gate = self.refresh_gate.lock().await;
+            let (someone_else_tried, backing_off) = {
+                let state = self.state();
+                let now = self.clock.now();
+                (state.attempts != seen_attempts, state.retry_at.is_some_and(|at| now < at))
+            };
+            if !someone_else_tried && !backing_off {
+                self.refresh_locked().await;
+            }
+        }
+        self.serve_after_attempt()
+    }
+
+    /// After a refresh attempt: the current token if it still clears the margin.
+    fn serve_after_attempt(&self) -> Result<Arc<Served>, ServeError> {
+        let now = self.clock.now();
+        let state = self.state();
+        match &state.current {
+            Some(current) if current.lifetime.assess(now) != Freshness::Unusable => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+                Ok(Arc::clone(current))
+            }
+            _ => Err(ServeError(self.unavailable(&state))),
+        }
+    }
+
+    fn unavailable(&self, state: &State) -> ErrorBody {
+        let profile = self.key.selection();
+        match &state.last_error {
+            Some(error) => ErrorBody {
+                code: match error.code {
+                    ErrorCode::NeedsLogin
+                    | ErrorCode::NoCredentials
+                    | ErrorCode::UnknownProfile => error.code,
+                    _ => ErrorCode::TokenUnavailable,
+                },
+                message: format!(
+                    "no token with enough life left for profile `{profile}`: {}",
+                    error.message
+                ),
+                hint: error.hint.clone(),
+            },
+            None => ErrorBody {
+                code: ErrorCode::TokenUnavailable,
+                message: format!("no token yet for profile `{profile}`"),
+                hint: "retry in a moment; `bedprov status` shows the slot".into(),
+            },
+        }
+    }
+
+    /// One refresh attempt, waiting for the gate (for the background loop and `/v1/refresh`).
+    /// `force` ignores the backoff.
+    pub async fn refresh(&self, force: bool) -> bool {
+        let _gate = self.refresh_gate.lock().await;
+        let backing_off = self.state().retry_at.is_some_and(|at| self.clock.now() < at);
+        if backing_off && !force {
+            return false;
+        }
+        self.refresh_locked().await
+    }
+
+    /// True when the background loop should refresh now: no token yet, or past refresh_at,
+    /// and not backing off.
+    #[must_use]
+    pub fn due(&self, now: SystemTime) -> bool {
+        let state = self.state();
+        if state.retry_at.is_some_and(|at| now < at) {
+            return false;
+        }
+        state.force_due || state.current.as_ref().is_none_or(|c| now >= c.lifetime.refresh_at())
+    }
+
+    /// When this slot next wants attention (refresh_at or the end of its backoff).
+    #[must_use]
+    pub fn next_wake(&self) -> Option<SystemTime> {
+        let state = self.state();
+        let refresh_at = state.current.as_ref().map(|c| c.lifetime.refresh_at());
+        match (refresh_at, state.retry_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Clears the backoff, so the next loop pass retries (after a change under `~/.aws`).
+    pub fn clear_backoff(&self) {
+        self.state().retry_at = None;
+    }
+
+    /// Makes the next loop pass refresh this slot (credentials may have changed).
+    pub fn mark_due(&self) {
+        self.state().force_due = true;
+    }
+
+    #[must_use]
+    pub fn last_used(&self) -> SystemTime {
+        self.state().last_used
+    }
+
+    /// Resolves credentials, mints, and records the outcome. Call with the gate held.
+    async fn refresh_locked(&self) -> bool {
+        let outcome = async {
+            let resolved = self.source.resolve(&self.key).await?;
+            let token = crate::token::mint(
+                &resolved.credentials,
+                &resolved.region,
+                self.key.ttl,
+                self.clock.now(),
+            )?;
+            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name))
+        }
+        .await;
+        let now = self.clock.now();
+        let mut state = self.state();
+        state.attempts += 1;
+        state.force_due = false;
+        match outcome {
+            Ok(served) => {
+                tracing::info!(slot = %self.key, token = ?served.token, "token refreshed");
+                state.current = Some(Arc::new(served));
+                state.refreshes += 1;
+                state.consecutive_failures = 0;
+                state.last_error = None;
+                state.retry_at = None;
+                true
+            }
+            Err(error) => {
+                state.consecutive_failures += 1;
+                let needs_login = matches!(error, crate::Error::Creds(ref e) if e.needs_login());
+                let wait = backoff::delay(state.consecutive_failures, needs_login);
+                tracing::warn!(slot = %self.key, error = %error, retry_in_secs = wait.as_secs(), "refresh failed");
+                state.last_error = Some(error.to_body());
+                state.retry_at = Some(now + wait);
+                false
+            }
+        }
+    }
+
+    /// The slot as `bedprov status` shows it.
+    #[must_use]
+    pub fn status(&self) -> SlotStatus {
+        let now = self.clock.now();
+        let state = self.state();
+        let current = state.current.as_ref();
+        let usable = current.filter(|c| c.lifetime.assess(now) != Freshness::Unusable);
+        let slot_state = match (usable.is_some(), &state.last_error) {
+            (true, None) => SlotState::Fresh,
+            (true, Some(_)) => SlotState::Degraded,
+            (false, Some(error)) if error.code == ErrorCode::NeedsLogin => SlotState::NeedsLogin,
+            (false, Some(_)) => SlotState::Failed,
+            (false, None) => SlotState::Empty,
+        };
+        SlotStatus {
+            profile: self.key.selection().name,
+            requested_region: self.key.region.as_ref().map(ToString::to_string),
+            region: current.map(|c| c.token.region().to_string()),
+            ttl_seconds: self.key.ttl.as_secs(),
+            state: slot_state,
+            issued_at: current.map(|c| rfc3339(c.lifetime.issued_at)),
+            expires_at: current.map(|c| rfc3339(c.lifetime.expires_at)),
+            credential_expires_at: current
+                .and_then(|c| c.token.credential_expires_at())
+                .map(rfc3339),
+            refresh_at: match (current.map(|c| c.lifetime.refresh_at()), state.retry_at) {
+                (_, Some(retry)) => Some(rfc3339(retry)),
+                (Some(at), None) => Some(rfc3339(at)),
+                (None, None) => None,
+            },
+            last_error: state.last_error.clone(),
+            refreshes: state.refreshes,
+            served: self.served.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,203 @@
+//! Slot behaviour against a fake credential source and a manual clock: single flight,
+//! wall-clock jumps, short credentials, failures, backoff and the status states.
+
+use super::*;
+use crate::clock::{Clock as _, ManualClock};
+use crate::creds::{CredsError, ProfileSource};
+use crate::region::RegionSource;
+use aws_credential_types::Credentials;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Hands out credentials that expire `lifetime` after the (manual) clock's now, or fails.
+#[derive(Debug)]
+pub(crate) struct FakeSource {
+    pub clock: ManualClock,
+    pub lifetime: Mutex<Option<Duration>>,
+    pub failure: Mutex<Option<CredsError>>,
+    pub calls: AtomicU64,
+    pub delay: Duration,
+}
+
+impl FakeSource {
+    pub fn new(clock: &ManualClock, lifetime: Option<Duration>) -> Arc<Self> {
+        Arc::new(Self {
+            clock: clock.clone(),
+            lifetime: Mutex::new(lifetime),
+            failure: Mutex::new(None),
+            calls: AtomicU64::new(0),
+            delay: Duration::from_millis(20),
+        })
+    }
+
+    pub fn fail_with(&self, error: Option<CredsError>) {
+        *self.failure.lock().unwrap() = error;
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl CredentialSource for FakeSource {
+    fn resolve<'a>(&'a self, _key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            if let Some(error) = self.failure.lock().unwrap().clone() {
+                return Err(error.into());
+            }
+            let expiry = self.lifetime.lock().unwrap().map(|l| self.clock.now() + l);
+            Ok(Resolved {
+                credentials: Credentials::new(
+                    "ASIAIOSFODNN7EXAMPLE",
+                    "secret",
+                    Some("EXAMPLEtoken".into()),
+                    expiry,
+                    "fake",
+                ),
+                profile: ProfileSelection { name: "test".into(), source: ProfileSource::Flag },
+                region: Region::parse("us-east-1").unwrap(),
+                region_source: RegionSource::Flag,
+            })
+        })
+    }
+}
+
+pub(crate) fn start() -> ManualClock {
+    ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_795_686_211))
+}
+
+pub(crate) fn slot(clock: &ManualClock, source: &Arc<FakeSource>, ttl: &str) -> Arc<Slot> {
+    let key = SlotKey { profile: Some("test".into()), region: None, ttl: Ttl::parse(ttl).unwrap() };
+    Arc::new(Slot::new(key, source.clone(), Arc::new(clock.clone())))
+}
+
+#[tokio::test]
+async fn serves_from_memory_until_half_life() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let first = slot.get().await.unwrap();
+    assert_eq!(source.calls(), 1);
+    clock.advance(Duration::from_secs(6 * 3600));
+    let same = slot.get().await.unwrap();
+    assert!(Arc::ptr_eq(&first, &same), "exactly at half-life the token is still fresh");
+    assert_eq!(source.calls(), 1);
+    clock.advance(Duration::from_secs(1));
+    let next = slot.get().await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &next));
+    assert_eq!(source.calls(), 2);
+    assert_eq!(slot.status().served, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_share_one_refresh() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            tokio::spawn({
+                let slot = slot.clone();
+                async move { slot.get().await.map(|s| s.lifetime) }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(source.calls(), 1);
+    assert_eq!(slot.status().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_wall_clock_jump_never_yields_an_expired_token() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let before = slot.get().await.unwrap();
+    // Suspend for 8 hours: monotonic timers did not run, the wall clock moved.
+    clock.advance(Duration::from_secs(8 * 3600));
+    let after = slot.get().await.unwrap();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(after.lifetime.issued_at, clock.now());
+    // And a jump past expiry with the source down: an error, never the dead token.
+    source.fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "offline".into() }));
+    clock.advance(Duration::from_secs(13 * 3600));
+    let err = slot.get().await.unwrap_err();
+    assert_eq!(err.0.code, ErrorCode::TokenUnavailable);
+    assert!(err.0.message.contains("offline"));
+}
+
+#[tokio::test]
+async fn short_lived_credentials_are_renewed_before_half_life_and_never_outlived() {
+    let clock = start();
+    let source = FakeSource::new(&clock, Some(Duration::from_secs(120)));
+    let slot = slot(&clock, &source, "12h");
+    for _ in 0..600 {
+        let now = clock.now();
+        let served = slot.get().await.unwrap();
+        assert!(served.lifetime.remaining(now) >= served.lifetime.min_remaining());
+        assert!(served.token.expires_at() <= served.token.credential_expires_at().unwrap());
+        clock.advance(Duration::from_secs(7));
+    }
+    // 600 requests over 70 minutes with 2-minute credentials: a refresh each minute or so.
+    assert!((60..=80).contains(&source.calls()), "{} refreshes", source.calls());
+}
+
+#[tokio::test]
+async fn failures_degrade_then_refuse_below_the_margin() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "1h");
+    let token = slot.get().await.unwrap();
+    source.fail_with(Some(CredsError::NeedsLogin { profile: "test".into() }));
+    // Past half-life: a refresh is tried, fails, and the old token is still served.
+    clock.advance(Duration::from_secs(40 * 60));
+    let degraded = slot.get().await.unwrap();
+    assert!(Arc::ptr_eq(&token, &degraded));
+    let status = slot.status();
+    assert_eq!(status.state, SlotState::Degraded);
+    assert_eq!(status.last_error.as_ref().unwrap().code, ErrorCode::NeedsLogin);
+    // Within the margin (min(10 min, 15 min) = 10 min): refused, with the login hint.
+    clock.advance(Duration::from_secs(11 * 60));
+    let err = slot.get().await.unwrap_err();
+    assert_eq!(err.0.code, ErrorCode::NeedsLogin);
+    assert!(err.0.hint.contains("aws sso login --profile test"));
+    assert_eq!(slot.status().state, SlotState::NeedsLogin);
+}
+
+#[tokio::test]
+async fn backoff_stops_a_request_storm_from_hammering_a_failing_source() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    source
+        .fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "sts down".into() }));
+    let slot = slot(&clock, &source, "12h");
+    for _ in 0..50 {
+        assert!(slot.get().await.is_err());
+    }
+    assert_eq!(source.calls(), 1, "retries wait for the backoff");
+    assert_eq!(slot.status().state, SlotState::Failed);
+    clock.advance(Duration::from_secs(2));
+    source.fail_with(None);
+    assert!(slot.get().await.is_ok());
+    assert_eq!(source.calls(), 2);
+    assert_eq!(slot.status().state, SlotState::Fresh);
+}
+
+#[tokio::test]
+async fn clear_backoff_lets_a_login_take_effect_at_once() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    source.fail_with(Some(CredsError::NeedsLogin { profile: "test".into() }));
+    let slot = slot(&clock, &source, "12h");
+    assert!(slot.get().await.is_err());
+    assert!(!slot.due(clock.now()), "needs-login waits 15 minutes");
+    source.fail_with(None);
+    slot.clear_backoff();
+    assert!(slot.due(clock.now()));
+    assert!(slot.refresh(false).await);
+    assert_eq!(slot.status().state, SlotState::Fresh);
+}
