@@ -1,1 +1,307 @@
-fn main() {}
+//! `bedprov-helper`: hands a fresh Bedrock token from the daemon to shells and tools in
+//! about a millisecond. Uses only `std` and `bedprov::wire`: its start-up time is the
+//! product, so no async runtime, no argument-parsing crate, no AWS crates.
+//!
+//! stdout is complete, valid output or empty; every problem goes to stderr with a hint and
+//! a documented exit code (`bedprov::wire::exit`).
+
+use bedprov::wire::api::{REGION_VAR, TOKEN_VAR, TokenQuery};
+use bedprov::wire::client::{Client, ClientError};
+use bedprov::wire::shell::{self, Shell};
+use bedprov::wire::{exit, socket_path};
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+bedprov-helper: a fresh Amazon Bedrock token from the bedprov daemon, in about a millisecond
+
+Usage:
+  eval \"$(bedprov-helper env)\"            export AWS_BEARER_TOKEN_BEDROCK and AWS_REGION
+  bedprov-helper token                    print the bare token (for tools that run a key command)
+  bedprov-helper json                     print the token and its expiry as JSON
+  bedprov-helper exec -- CMD [ARGS...]    run CMD with the variables set
+
+Options (before or after the command):
+  --profile NAME     AWS profile (default: $AWS_PROFILE, else the daemon's default)
+  --region REGION    region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else the profile's)
+  --ttl DURATION     token lifetime, 15m to 12h (default 12h)
+  --shell SHELL      env syntax: sh, bash, zsh, fish, pwsh (default: from $SHELL)
+  --socket PATH      daemon socket (default: $BEDPROV_SOCKET, else $XDG_RUNTIME_DIR/bedprov/bedprov.sock)
+
+If no daemon answers, the helper starts one (`bedprov daemon start`); set
+BEDPROV_NO_AUTOSTART=1 to turn that off. BEDPROV_HELPER_TIMEOUT (seconds, default 20)
+bounds the wait for an answer.
+";
+
+/// How long the helper waits for a `bedprov daemon start` it launched.
+const AUTOSTART_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, PartialEq, Eq)]
+enum Mode {
+    Env,
+    Token,
+    Json,
+    Exec(Vec<OsString>),
+}
+
+#[derive(Debug)]
+struct Args {
+    mode: Mode,
+    query: TokenQuery,
+    shell: Option<Shell>,
+    socket: Option<PathBuf>,
+}
+
+/// A failure: what to print and the exit code.
+struct Failure {
+    message: String,
+    hint: String,
+    code: i32,
+}
+
+impl From<ClientError> for Failure {
+    fn from(error: ClientError) -> Self {
+        Self { message: error.to_string(), hint: error.hint(), code: error.exit_code() }
+    }
+}
+
+fn usage_error(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        hint: "run `bedprov-helper --help` for usage".into(),
+        code: exit::USAGE,
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h" || a == "help")
+        && !args.iter().any(|a| a == "--")
+    {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        println!("bedprov-helper {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    match parse(args).and_then(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("bedprov-helper: error: {}", failure.message);
+            if !failure.hint.is_empty() {
+                eprintln!("  hint: {}", failure.hint);
+            }
+            ExitCode::from(u8::try_from(failure.code).unwrap_or(1))
+        }
+    }
+}
+
+fn parse(raw: Vec<OsString>) -> Result<Args, Failure> {
+    let mut mode = None;
+    let mut query = TokenQuery::default();
+    let mut shell = None;
+    let mut socket = None;
+    let mut iter = raw.into_iter();
+    while let Some(arg) = iter.next() {
+        let text =
+            arg.to_str().ok_or_else(|| usage_error("arguments must be valid UTF-8"))?.to_owned();
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (text.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, Failure> {
+            inline
+                .clone()
+                .or_else(|| iter.next().and_then(|v| v.into_string().ok()))
+                .ok_or_else(|| usage_error(format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "--profile" => query.profile = Some(value("--profile")?),
+            "--region" => query.region = Some(value("--region")?),
+            "--ttl" => query.ttl = Some(value("--ttl")?),
+            "--shell" => shell = Some(Shell::parse(&value("--shell")?).map_err(usage_error)?),
+            "--socket" => socket = Some(PathBuf::from(value("--socket")?)),
+            "env" | "token" | "json" | "exec" if mode.is_none() => {
+                mode = Some(match flag.as_str() {
+                    "env" => Mode::Env,
+                    "token" => Mode::Token,
+                    "json" => Mode::Json,
+                    _ => Mode::Exec(Vec::new()),
+                });
+            }
+            "--" if matches!(mode, Some(Mode::Exec(_))) => {
+                let command: Vec<OsString> = iter.by_ref().collect();
+                if command.is_empty() {
+                    return Err(usage_error("exec needs a command after `--`"));
+                }
+                mode = Some(Mode::Exec(command));
+            }
+            other => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(usage_error(format!("unexpected argument `{shown}`")));
+            }
+        }
+    }
+    let mode = mode.ok_or_else(|| usage_error("no command given: use env, token, json or exec"))?;
+    if mode == Mode::Exec(Vec::new()) {
+        return Err(usage_error("exec needs `-- CMD [ARGS...]`"));
+    }
+    // The shell's own choices, as the AWS SDKs would read them.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    query.profile = query.profile.or_else(|| env("AWS_PROFILE"));
+    query.region = query.region.or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
+    Ok(Args { mode, query, shell, socket })
+}
+
+fn timeout() -> Duration {
+    std::env::var("BEDPROV_HELPER_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|secs| *secs > 0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    let socket = socket_path::resolve(args.socket.as_deref());
+    let client = Client::new(&socket, timeout());
+    match args.mode {
+        Mode::Token => {
+            let token = with_autostart(&client, |c| c.token_plain(&args.query))?;
+            print_all(&format!("{}\n", token.expose()))
+        }
+        Mode::Json => {
+            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let mut text = serde_json::to_string(&body).expect("TokenBody serializes");
+            text.push('\n');
+            print_all(&text)
+        }
+        Mode::Env => {
+            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let shell = args.shell.unwrap_or_else(Shell::from_env);
+            let lines = shell::export_lines(
+                shell,
+                &[(TOKEN_VAR, body.token.expose()), (REGION_VAR, &body.region)],
+            )
+            .map_err(|e| Failure {
+                message: e.to_string(),
+                hint: String::new(),
+                code: exit::USAGE,
+            })?;
+            print_all(&lines)
+        }
+        Mode::Exec(command) => {
+            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let error = Command::new(&command[0])
+                .args(&command[1..])
+                .env(TOKEN_VAR, body.token.expose())
+                .env(REGION_VAR, &body.region)
+                .exec();
+            let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            Err(Failure {
+                message: format!("cannot run {}: {error}", command[0].to_string_lossy()),
+                hint: "check the command name and your PATH".into(),
+                code,
+            })
+        }
+    }
+}
+
+/// Writes all of `text` to stdout, or reports why not (nothing partial is left unreported).
+fn print_all(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(|e| Failure {
+        message: format!("cannot write to stdout: {e}"),
+        hint: String::new(),
+        code: exit::INTERNAL,
+    })
+}
+
+/// Calls the daemon; if none answers, starts one (unless turned off) and calls again.
+fn with_autostart<T>(
+    client: &Client,
+    call: impl Fn(&Client) -> Result<T, ClientError>,
+) -> Result<T, Failure> {
+    match call(client) {
+        Err(ClientError::Unreachable { .. }) if !autostart_disabled() => {
+            start_daemon(client)?;
+            Ok(call(client)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn autostart_disabled() -> bool {
+    std::env::var_os("BEDPROV_NO_AUTOSTART").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `bedprov` next to this executable, else from PATH.
+fn bedprov_program() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name("bedprov"))
+        .filter(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from("bedprov"))
+}
+
+fn start_daemon(client: &Client) -> Result<(), Failure> {
+    let program = bedprov_program();
+    let mut child = Command::new(&program)
+        .arg("--socket")
+        .arg(client.socket())
+        .args(["daemon", "start"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Failure {
+            message: format!(
+                "no daemon is running and `{} daemon start` could not be run: {e}",
+                program.display()
+            ),
+            hint: "install bedprov next to bedprov-helper or on PATH, or start the daemon yourself"
+                .into(),
+            code: exit::DAEMON_UNREACHABLE,
+        })?;
+    let deadline = Instant::now() + AUTOSTART_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => {
+                eprintln!(
+                    "bedprov-helper: started the bedprov daemon on {}",
+                    client.socket().display()
+                );
+                return Ok(());
+            }
+            // Another helper may have won the race to start it: that is fine too.
+            Ok(Some(status)) if status.code() == Some(exit::ALREADY_RUNNING) => return Ok(()),
+            Ok(Some(status)) => {
+                return Err(Failure {
+                    message: format!("no daemon is running, and starting one failed ({status})"),
+                    hint: "see the error above; `bedprov daemon run` shows more".into(),
+                    code: exit::DAEMON_UNREACHABLE,
+                });
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure {
+                    message: format!(
+                        "the daemon did not start within {} s",
+                        AUTOSTART_TIMEOUT.as_secs()
+                    ),
+                    hint: "run `bedprov daemon run` to see why".into(),
+                    code: exit::DAEMON_UNREACHABLE,
+                });
+            }
+        }
+    }
+}

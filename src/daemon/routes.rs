@@ -149,6 +149,7 @@ fn error(code: ErrorCode, message: &str, hint: &str) -> Response<Body> {
 }
 
 /// An error answer with the status its code calls for.
+#[must_use]
 pub fn error_body(body: ErrorBody) -> Response<Body> {
     let status =
         StatusCode::from_u16(body.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -108,6 +108,7 @@ pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
     Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| already_running(socket))
 }
 
+#[must_use]
 pub fn already_running(socket: &Path) -> Error {
     Error::other(
         exit::ALREADY_RUNNING,

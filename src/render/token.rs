@@ -10,10 +10,7 @@ use crate::wire::shell::{self, Shell, UnsafeValue};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-/// The variable SDKs read the token from.
-pub const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
-/// The variable SDKs read the region from.
-pub const REGION_VAR: &str = "AWS_REGION";
+pub use crate::wire::api::{REGION_VAR, TOKEN_VAR};
 
 /// The wire/JSON body for a token (`bedprov token --format json` and `GET /v1/token`).
 #[must_use]

@@ -267,7 +267,7 @@ impl Slot {
         self.refresh_locked().await
     }
 
-    /// True when the background loop should refresh now: no token yet, or past refresh_at,
+    /// True when the background loop should refresh now: no token yet, or past `refresh_at`,
     /// and not backing off.
     #[must_use]
     pub fn due(&self, now: SystemTime) -> bool {
@@ -278,7 +278,7 @@ impl Slot {
         state.force_due || state.current.as_ref().is_none_or(|c| now >= c.lifetime.refresh_at())
     }
 
-    /// When this slot next wants attention (refresh_at or the end of its backoff).
+    /// When this slot next wants attention (`refresh_at` or the end of its backoff).
     #[must_use]
     pub fn next_wake(&self) -> Option<SystemTime> {
         let state = self.state();

@@ -2,9 +2,9 @@
 //!
 //! Let L be a token's full lifetime when minted: min(TTL, credential expiry − issue time).
 //! - **margin** m = min(10 min, L/4): a token with less than m left is never served.
-//! - **min_remaining** = L/2: the goal for every served token, so a shell that evals it keeps
+//! - **`min_remaining`** = L/2: the goal for every served token, so a shell that evals it keeps
 //!   a useful token. A request that finds less than L/2 left refreshes first.
-//! - **refresh_at** = issue time + L/2: when the background loop refreshes, so requests rarely
+//! - **`refresh_at`** = issue time + L/2: when the background loop refreshes, so requests rarely
 //!   wait.
 
 use std::time::{Duration, SystemTime};

@@ -24,6 +24,11 @@ pub const API_VERSION: u32 = 1;
 /// Name of the header carrying [`API_VERSION`].
 pub const API_VERSION_HEADER: &str = "bedprov-api-version";
 
+/// The variable SDKs read a Bedrock bearer token from (once, at start).
+pub const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
+/// The variable SDKs read the region from: a token works only in its region.
+pub const REGION_VAR: &str = "AWS_REGION";
+
 pub const PATH_TOKEN: &str = "/v1/token";
 pub const PATH_STATUS: &str = "/v1/status";
 pub const PATH_REFRESH: &str = "/v1/refresh";

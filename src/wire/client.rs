@@ -23,6 +23,9 @@ pub enum ClientError {
     Unreachable { socket: PathBuf, source: io::Error },
     /// Connected, but the daemon did not answer within the timeout.
     Timeout { socket: PathBuf },
+    /// Connected, but the daemon closed the connection without a byte (it refuses other
+    /// users, and closes when shutting down or over its connection limit).
+    Closed { socket: PathBuf },
     /// The answer was not the HTTP/JSON we speak.
     Protocol(String),
     /// The daemon answered with a typed error.
@@ -37,6 +40,13 @@ impl fmt::Display for ClientError {
             }
             Self::Timeout { socket } => {
                 write!(f, "the bedprov daemon at {} did not answer in time", socket.display())
+            }
+            Self::Closed { socket } => {
+                write!(
+                    f,
+                    "the daemon at {} closed the connection without answering",
+                    socket.display()
+                )
             }
             Self::Protocol(detail) => write!(f, "unexpected answer from the daemon: {detail}"),
             Self::Api { error, .. } => f.write_str(&error.message),
@@ -57,6 +67,9 @@ impl ClientError {
             Self::Timeout { .. } => {
                 "check `bedprov status`; if it stays stuck, run `bedprov daemon stop` and start it again".into()
             }
+            Self::Closed { .. } => {
+                "the socket may belong to another user, or the daemon is shutting down: check `bedprov status`".into()
+            }
             Self::Protocol(_) => {
                 "the daemon and this client may be different versions: restart the daemon (`bedprov daemon stop; bedprov daemon start`)".into()
             }
@@ -68,7 +81,9 @@ impl ClientError {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Unreachable { .. } | Self::Timeout { .. } => super::exit::DAEMON_UNREACHABLE,
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Closed { .. } => {
+                super::exit::DAEMON_UNREACHABLE
+            }
             Self::Protocol(_) => super::exit::INTERNAL,
             Self::Api { error, .. } => error.code.exit_code(),
         }
@@ -120,6 +135,9 @@ impl Client {
         stream.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut raw).map_err(|e| self.io_error(e))?;
         if raw.len() as u64 > MAX_RESPONSE_BYTES {
             return Err(ClientError::Protocol("answer larger than 1 MiB".into()));
+        }
+        if raw.is_empty() {
+            return Err(ClientError::Closed { socket: self.socket.clone() });
         }
         parse_response(raw)
     }

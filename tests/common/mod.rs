@@ -1,6 +1,7 @@
 //! Shared test support: sandboxed homes, the real binaries, and real peers (moto, Python).
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -108,8 +109,9 @@ pub fn run(command: &mut Command) -> (i32, String, String) {
     )
 }
 
-/// moto in server mode on 127.0.0.1 (a port the kernel picked), stopped when dropped or
-/// when the test process dies (it exits when its stdin closes).
+/// A Python peer on 127.0.0.1 (a port the kernel picked), stopped when dropped or when the
+/// test process dies (it exits when its stdin closes): moto, or a small fake where moto
+/// has no support.
 pub struct Moto {
     child: Child,
     _stdin: ChildStdin,
@@ -117,9 +119,15 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto in server mode (IAM, STS, Secrets Manager).
     pub fn start() -> Self {
+        Self::start_script("moto_server.py")
+    }
+
+    /// A peer from `tests/support/` that prints its port on the first line.
+    pub fn start_script(script: &str) -> Self {
         let mut child = Command::new(python())
-            .arg(support_file("moto_server.py"))
+            .arg(support_file(script))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -171,4 +179,183 @@ pub fn epoch(rfc3339: &str) -> i64 {
 
 pub fn now_epoch() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// libfaketime, for daemons whose wall clock a test moves (monotonic time is left alone,
+/// as during a laptop suspend).
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+impl Sandbox {
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir().join("bedprov/bedprov.sock")
+    }
+
+    /// A static `default` profile with AWS's example keys.
+    pub fn static_default_profile(&self) {
+        self.write_credentials(&format!(
+            "[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\naws_secret_access_key = {EXAMPLE_SECRET}\n"
+        ));
+    }
+
+    /// `bedprov daemon run` in the foreground, waited for until its socket answers.
+    pub fn daemon(&self) -> Daemon {
+        self.daemon_with(|_| {})
+    }
+
+    /// Like [`Sandbox::daemon`], letting the test adjust the command first.
+    pub fn daemon_with(&self, adjust: impl FnOnce(&mut Command)) -> Daemon {
+        let mut command = self.bedprov(&["daemon", "run", "-v"]);
+        command.stdout(Stdio::null()).stderr(Stdio::from(self.log_file()));
+        adjust(&mut command);
+        let child = command.spawn().expect("start the daemon");
+        let daemon = Daemon { child: Some(child), socket: self.socket() };
+        daemon.wait_ready();
+        daemon
+    }
+
+    /// The foreground daemons' stderr (appended), for assertions about logs.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("daemon-stderr.log")
+    }
+
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap()
+    }
+
+    pub fn helper(&self, args: &[&str]) -> Command {
+        let mut command = self.command(helper_bin());
+        command.args(args).env("BEDPROV_NO_AUTOSTART", "1");
+        command
+    }
+}
+
+/// A daemon process, stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Daemon {
+    pub child: Option<Child>,
+    pub socket: PathBuf,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if self.client().get_json::<serde_json::Value>("/v1/health").is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the daemon did not answer on {} within 10 s", self.socket.display());
+    }
+
+    pub fn client(&self) -> bedprov::wire::client::Client {
+        bedprov::wire::client::Client::new(&self.socket, std::time::Duration::from_secs(30))
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status =
+            Command::new("kill").args(["-s", signal, &self.pid().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait(&mut self) -> Option<i32> {
+        self.child.take().map(|mut c| c.wait().unwrap().code().unwrap_or(-1))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A `credential_process` script whose answer a test controls: it reads `mode` (ok/fail) and
+/// the lifetime in seconds from files next to it, and appends a line to `calls` per run.
+pub struct ControlledCreds {
+    pub dir: PathBuf,
+}
+
+impl ControlledCreds {
+    pub fn install(sandbox: &Sandbox, profile: &str, lifetime_secs: u64) -> Self {
+        let dir = sandbox.dir.path().join(format!("creds-{profile}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("mode"), "ok").unwrap();
+        std::fs::write(dir.join("lifetime"), lifetime_secs.to_string()).unwrap();
+        let script = sandbox.script(
+            &format!("creds-{profile}.sh"),
+            &format!(
+                r#"d='{dir}'
+echo run >> "$d/calls"
+[ "$(cat "$d/mode")" = ok ] || {{ echo 'credential source offline' >&2; exit 1; }}
+exp=$(date -u -d "+$(cat "$d/lifetime") seconds" +%Y-%m-%dT%H:%M:%SZ)
+key=ASIA$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+printf '{{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"{EXAMPLE_SECRET}","SessionToken":"EXAMPLE+token/%s=","Expiration":"%s"}}' "$key" "$key" "$exp""#,
+                dir = dir.display()
+            ),
+        );
+        let config_path = sandbox.home().join(".aws/config");
+        let mut config = std::fs::read_to_string(&config_path).unwrap_or_default();
+        let _ = write!(
+            config,
+            "\n[profile {profile}]\ncredential_process = {}\nregion = us-west-2\n",
+            script.display()
+        );
+        std::fs::write(config_path, config).unwrap();
+        Self { dir }
+    }
+
+    pub fn set_mode(&self, mode: &str) {
+        std::fs::write(self.dir.join("mode"), mode).unwrap();
+    }
+
+    pub fn calls(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("calls")).map_or(0, |s| s.lines().count())
+    }
+}
+
+/// Moves a faked wall clock (see [`LIBFAKETIME`]) by writing its offset file.
+pub struct FakeClock {
+    pub file: PathBuf,
+}
+
+impl FakeClock {
+    pub fn new(sandbox: &Sandbox) -> Self {
+        let file = sandbox.dir.path().join("faketime");
+        std::fs::write(&file, "+0\n").unwrap();
+        Self { file }
+    }
+
+    /// Environment for a process that should run on this clock.
+    pub fn apply(&self, command: &mut Command) {
+        assert!(Path::new(LIBFAKETIME).exists(), "libfaketime missing: run scripts/test-deps");
+        command
+            .env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME_TIMESTAMP_FILE", &self.file)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("FAKETIME_DONT_RESET", "1");
+    }
+
+    /// Sets the offset from real time, in seconds.
+    pub fn set_offset(&self, seconds: i64) {
+        std::fs::write(&self.file, format!("{seconds:+}\n")).unwrap();
+    }
 }

@@ -1,0 +1,346 @@
+//! The daemon as a real process: the socket API (also through curl), lifecycle (lock,
+//! stale socket, SIGKILL, stop, SIGHUP), socket security (modes, other users) and a load of
+//! 1000 concurrent clients.
+
+mod common;
+
+use common::{ControlledCreds, Sandbox, json, run};
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn curl(sandbox: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let mut command = Command::new("curl");
+    command.args(["-sS", "--max-time", "10", "--unix-socket"]).arg(sandbox.socket()).args(args);
+    run(&mut command)
+}
+
+#[test]
+fn curl_gets_tokens_status_and_typed_errors() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+
+    let (code, body, _) = curl(&sandbox, &["http://localhost/v1/token"]);
+    assert_eq!(code, 0);
+    let token = json(&body);
+    assert!(token["token"].as_str().unwrap().starts_with("bedrock-api-key-"));
+    assert_eq!(token["region"], "us-east-1");
+    assert_eq!(token["ttl_seconds"], 43200);
+    for field in ["profile", "issued_at", "expires_at", "credential_expires_at"] {
+        assert!(token.get(field).is_some(), "{field}");
+    }
+
+    let (_, plain, _) = curl(
+        &sandbox,
+        &["-H", "Accept: text/plain", "http://localhost/v1/token?region=eu-west-1&ttl=1h"],
+    );
+    assert!(
+        plain.starts_with("bedrock-api-key-")
+            && plain.ends_with('\n')
+            && plain.lines().count() == 1
+    );
+
+    let (_, headers, _) = curl(&sandbox, &["-i", "http://localhost/v1/health"]);
+    assert!(headers.contains("bedprov-api-version: 1"), "{headers}");
+    assert!(headers.contains("cache-control: no-store"));
+
+    let (_, status, _) = curl(&sandbox, &["http://localhost/v1/status"]);
+    let status = json(&status);
+    assert_eq!(status["api_version"], 1);
+    assert_eq!(status["slots"].as_array().unwrap().len(), 2);
+    assert_eq!(status["slots"][0]["state"], "fresh");
+
+    let (_, refreshed, _) = curl(&sandbox, &["-X", "POST", "http://localhost/v1/refresh"]);
+    assert_eq!(json(&refreshed)["refreshed"], 2);
+
+    for (args, status_code, code) in [
+        (vec!["http://localhost/v1/token?ttl=2d"], "400", "bad_request"),
+        (vec!["http://localhost/v1/token?regoin=x"], "400", "bad_request"),
+        (vec!["http://localhost/v2/token"], "404", "not_found"),
+        (vec!["-X", "DELETE", "http://localhost/v1/token"], "405", "method_not_allowed"),
+        (
+            vec!["-X", "POST", "--data-binary", &"x".repeat(5000), "http://localhost/v1/refresh"],
+            "413",
+            "payload_too_large",
+        ),
+    ] {
+        let mut args = args.clone();
+        args.splice(0..0, ["-w", "\n%{http_code}"]);
+        let (_, out, _) = curl(&sandbox, &args);
+        let (body, status) = out.rsplit_once('\n').unwrap();
+        assert_eq!(status, status_code, "{args:?}: {body}");
+        let error = json(body);
+        assert_eq!(error["error"]["code"], code);
+        assert!(!error["error"]["hint"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn socket_path_and_cli_status_agree_with_the_daemon() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let (_, path, _) = run(&mut sandbox.bedprov(&["socket-path"]));
+    assert_eq!(path.trim(), sandbox.socket().to_str().unwrap());
+    let mut command = sandbox.bedprov(&["socket-path"]);
+    command.env("BEDPROV_SOCKET", "/x/y.sock");
+    assert_eq!(run(&mut command).1.trim(), "/x/y.sock");
+
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["status"]));
+    assert_eq!(code, 6, "no daemon: {stderr}");
+    assert!(stderr.contains("bedprov daemon start"));
+
+    let _daemon = sandbox.daemon();
+    run(&mut sandbox.helper(&["env"]));
+    let (code, human, _) = run(&mut sandbox.bedprov(&["status"]));
+    assert_eq!(code, 0);
+    assert!(human.contains("✓ fresh · profile default · us-east-1 · TTL 12h"), "{human}");
+    let (_, status, _) = run(&mut sandbox.bedprov(&["daemon", "status", "--format", "json"]));
+    assert_eq!(json(&status)["slots"][0]["served"], 1);
+}
+
+#[test]
+fn one_daemon_per_socket_and_stop_removes_it() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let first = sandbox.daemon();
+    let pid = first.pid();
+
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["daemon", "run"]));
+    assert_eq!(code, 8, "{stderr}");
+    assert!(stderr.contains("already running"));
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&["daemon", "start"]));
+    assert_eq!(code, 8, "{stderr}");
+    let health = first.client().get_json::<serde_json::Value>("/v1/health").unwrap();
+    assert_eq!(health["pid"], pid, "the first daemon is undisturbed");
+
+    let (code, stdout, _) = run(&mut sandbox.bedprov(&["daemon", "stop"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&format!("(pid {pid}) stopped")));
+    assert!(!sandbox.socket().exists());
+    let mut first = first;
+    assert_eq!(first.wait(), Some(0));
+    let (code, stdout, _) = run(&mut sandbox.bedprov(&["daemon", "stop"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no bedprov daemon was running"));
+}
+
+#[test]
+fn after_sigkill_a_new_daemon_serves_within_a_second() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let mut daemon = sandbox.daemon();
+    daemon.signal("KILL");
+    daemon.wait();
+    assert!(sandbox.socket().exists(), "SIGKILL leaves the socket file behind");
+
+    let started = Instant::now();
+    let _next = sandbox.daemon();
+    let (code, stdout, _) = run(&mut sandbox.helper(&["token"]));
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("bedrock-api-key-"));
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn detached_start_reports_readiness_and_failure_truthfully() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["daemon", "start"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("bedprov daemon started (pid"), "{stdout}");
+    let log = sandbox.home().join(".local/state/bedprov/daemon.log");
+    assert!(stdout.contains(log.to_str().unwrap()));
+    assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
+    assert_eq!(run(&mut sandbox.bedprov(&["daemon", "stop"])).0, 0);
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("bedprov daemon listening"), "{log_text}");
+    assert!(!log_text.contains('\u{1b}'), "no colour codes in the log file");
+
+    // A config file the daemon refuses: the parent exits non-zero with the child's reason.
+    let config = sandbox.dir.path().join("bad.toml");
+    std::fs::write(&config, "[[slot]]\nttl = \"3 days\"\n").unwrap();
+    let (code, _, stderr) =
+        run(&mut sandbox.bedprov(&["daemon", "start", "--config", config.to_str().unwrap()]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("3 days") || stderr.contains("duration"), "{stderr}");
+    assert!(!sandbox.socket().exists());
+}
+
+#[test]
+fn sigterm_drains_and_unlinks_only_our_socket() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let mut daemon = sandbox.daemon();
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait(), Some(0));
+    assert!(!sandbox.socket().exists());
+
+    // A socket replaced under a running daemon: it notices, exits, and leaves the new one.
+    let mut daemon = sandbox.daemon();
+    let moved = sandbox.runtime_dir().join("bedprov/moved.sock");
+    std::fs::rename(sandbox.socket(), &moved).unwrap();
+    let impostor = std::os::unix::net::UnixListener::bind(sandbox.socket()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon.child.as_mut().unwrap().try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the daemon did not notice its socket was replaced");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(sandbox.socket().exists(), "the new owner's socket is untouched");
+    drop(impostor);
+}
+
+#[test]
+fn sighup_reloads_the_config_and_warms_declared_slots() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let config = sandbox.home().join(".config/bedprov/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[[slot]]\nregion = \"eu-west-1\"\n").unwrap();
+    let daemon = sandbox.daemon();
+    let wait_for_slots = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = daemon.client().get_json::<serde_json::Value>("/v1/status").unwrap();
+            let slots = status["slots"].as_array().unwrap().clone();
+            if slots.len() == count && slots.iter().all(|s| s["state"] == "fresh") {
+                return slots;
+            }
+            assert!(Instant::now() < deadline, "{status}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(wait_for_slots(1)[0]["requested_region"], "eu-west-1");
+    std::fs::write(
+        &config,
+        "[[slot]]\nregion = \"eu-west-1\"\n[[slot]]\nregion = \"ap-south-1\"\nttl = \"2h\"\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    let slots = wait_for_slots(2);
+    assert!(slots.iter().any(|s| s["region"] == "ap-south-1" && s["ttl_seconds"] == 7200));
+}
+
+#[test]
+fn modes_stay_private_under_umask_000() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    std::fs::remove_dir_all(sandbox.runtime_dir()).unwrap();
+    std::fs::create_dir(sandbox.runtime_dir()).unwrap();
+    std::fs::set_permissions(sandbox.runtime_dir(), std::fs::Permissions::from_mode(0o700))
+        .unwrap();
+    let _daemon = sandbox.daemon_with(|command| {
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+        *command = {
+            let mut wrapped = sandbox.command("sh");
+            wrapped.arg("-c").arg("umask 000; exec \"$0\" \"$@\"").arg(program).args(args);
+            wrapped.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            wrapped
+        };
+    });
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sandbox.socket()), 0o600);
+    assert_eq!(mode(sandbox.socket().parent().unwrap()), 0o700);
+
+    // A shared directory is refused outright.
+    let shared = sandbox.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let socket = shared.join("s.sock");
+    let (code, _, stderr) =
+        run(&mut sandbox.bedprov(&["--socket", socket.to_str().unwrap(), "daemon", "run"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("refusing to put the socket") && stderr.contains("777"), "{stderr}");
+}
+
+#[test]
+fn another_user_gets_nothing_even_with_the_socket_opened_up() {
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("SKIPPED: switching to another uid needs root (CI runs as root)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+    // Open every directory on the way and the socket itself: only the peer check remains.
+    let mut dir = sandbox.socket().parent().unwrap().to_path_buf();
+    while dir.starts_with(sandbox.dir.path().parent().unwrap())
+        && dir != sandbox.dir.path().parent().unwrap()
+    {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+        dir = dir.parent().unwrap().to_path_buf();
+    }
+    std::fs::set_permissions(sandbox.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
+
+    let as_nobody = |program: &str, args: &[&str]| {
+        let mut command = sandbox.command("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]).args(args);
+        run(&mut command)
+    };
+    let socket = sandbox.socket();
+    let (code, stdout, _) = as_nobody(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "5",
+            "--unix-socket",
+            socket.to_str().unwrap(),
+            "http://localhost/v1/token",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty(), "another user got: {stdout}");
+    let (code, stdout, stderr) =
+        as_nobody(common::helper_bin(), &["--socket", socket.to_str().unwrap(), "token"]);
+    assert_eq!(code, 6, "{stderr}");
+    assert!(stdout.is_empty());
+    // Our own user is still served.
+    assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert!(log.contains("refused a connection from another user"), "{log}");
+}
+
+#[test]
+fn a_thousand_concurrent_clients_get_valid_tokens_from_one_refresh() {
+    let sandbox = Sandbox::new();
+    let creds = ControlledCreds::install(&sandbox, "load", 6 * 3600);
+    let daemon = sandbox.daemon();
+    let socket = daemon.socket.clone();
+    let query =
+        bedprov::wire::api::TokenQuery { profile: Some("load".into()), ..Default::default() };
+    let stop_at = Instant::now() + Duration::from_secs(3);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(1000));
+    let threads: Vec<_> = (0..1000)
+        .map(|_| {
+            let (socket, query, barrier) = (socket.clone(), query.clone(), barrier.clone());
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let client =
+                        bedprov::wire::client::Client::new(&socket, Duration::from_secs(10));
+                    barrier.wait();
+                    let mut served = 0u32;
+                    loop {
+                        let body = client.token(&query).expect("every request succeeds");
+                        let decoded = bedprov::token::decode(body.token.expose()).unwrap();
+                        assert!(decoded.expires_at > std::time::SystemTime::now());
+                        served += 1;
+                        if Instant::now() >= stop_at {
+                            return served;
+                        }
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    let total: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(total >= 1000);
+    let status = daemon.client().get_json::<serde_json::Value>("/v1/status").unwrap();
+    assert_eq!(status["slots"][0]["refreshes"], 1);
+    assert_eq!(creds.calls(), 1, "the credential source ran once, not per request");
+    assert_eq!(status["slots"][0]["served"], total);
+    eprintln!("served {total} requests to 1000 concurrent clients in ~3 s");
+}
