@@ -16,6 +16,7 @@
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
 //! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
+//! - [`prompt`]: yes/no and choice questions, only on a terminal.
 //! - [`clock`]: the injectable wall clock.
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
@@ -31,6 +32,7 @@ pub mod error;
 pub mod harden;
 pub mod logging;
 pub mod paths;
+pub mod prompt;
 pub mod region;
 pub mod render;
 pub mod slot;
