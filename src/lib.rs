@@ -15,6 +15,10 @@
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
 //! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
+//! - [`provision`]: long-term credentials per business unit (IAM user, policy, keys,
+//!   rotation, keyring / Secrets Manager storage). [`verify`]: `bedprov check`.
+//! - [`aws`]: the AWS control-plane clients and AWS-error mapping (names missing actions).
+//! - [`progress`]: a spinner on a terminal.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`prompt`]: yes/no and choice questions, only on a terminal.
 //! - [`clock`]: the injectable wall clock.
@@ -23,6 +27,7 @@
 //! - [`cli`]: the `bedprov` command line; prints what `render` produced.
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
+pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -32,12 +37,15 @@ pub mod error;
 pub mod harden;
 pub mod logging;
 pub mod paths;
+pub mod progress;
 pub mod prompt;
+pub mod provision;
 pub mod region;
 pub mod render;
 pub mod slot;
 pub mod token;
 pub mod ttl;
+pub mod verify;
 pub mod watch;
 pub mod wire;
 

@@ -2,8 +2,10 @@
 //! errors become a message, a hint and an exit code. Each subcommand lives in its own file
 //! and returns the text for stdout; this module prints it.
 
+mod check;
 mod daemon;
 mod decode;
+mod key;
 mod token;
 
 use crate::wire::exit;
@@ -43,18 +45,25 @@ pub enum Command {
     Status(daemon::StatusArgs),
     /// Print the daemon's socket path (for `curl --unix-socket "$(bedprov socket-path)"`).
     SocketPath,
+    /// Check your AWS identity, Claude model access in the region, and token minting.
+    Check(check::CheckArgs),
+    /// Long-term credentials per business unit (systems, CI/CD). Prefer short-term tokens.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
 }
 
-/// What a command produced: text for stdout and notes for stderr.
+/// What a command produced: text for stdout, notes for stderr, and — when part of the work
+/// succeeded but not all (a key created but not verified) — the failure to report after it.
 #[derive(Debug, Default)]
 pub struct Output {
     pub stdout: String,
     pub notes: Vec<String>,
+    pub failure: Option<crate::Error>,
 }
 
 impl From<String> for Output {
     fn from(stdout: String) -> Self {
-        Self { stdout, notes: Vec::new() }
+        Self { stdout, notes: Vec::new(), failure: None }
     }
 }
 
@@ -82,7 +91,13 @@ pub fn main() -> ExitCode {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`bedprov token | head -c 10`) is not an error worth a message.
             let _ = stdout.write_all(output.stdout.as_bytes()).and_then(|()| stdout.flush());
-            ExitCode::SUCCESS
+            match output.failure {
+                Some(error) => {
+                    report(&error);
+                    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+                }
+                None => ExitCode::SUCCESS,
+            }
         }
         Err(error) => {
             report(&error);
@@ -108,6 +123,8 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Daemon(command) => return daemon::run(command, &socket, cli.verbose),
         Command::Status(args) => daemon::status(&socket, args.format)?,
         Command::SocketPath => Output::from(format!("{}\n", socket.display())),
+        Command::Check(args) => block_on(check::run(args))?,
+        Command::Key(command) => block_on(key::run(command))?,
     };
     Ok(Outcome::Done(output))
 }

@@ -62,5 +62,5 @@ pub async fn run(args: TokenArgs) -> crate::Result<Output> {
     } else {
         render::cap_note(&token, now).into_iter().collect()
     };
-    Ok(Output { stdout, notes })
+    Ok(Output { stdout, notes, failure: None })
 }

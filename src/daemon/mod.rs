@@ -43,6 +43,7 @@ pub struct Options {
 /// Runs the daemon in the foreground until it is told to stop. Builds its own runtime: call
 /// it from a process that has none (and, when detaching, only after the fork).
 pub fn run(options: Options) -> crate::Result<()> {
+    raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -64,6 +65,20 @@ pub fn run(options: Options) -> crate::Result<()> {
     // Background tasks (a credential_process mid-run, the watcher) must not delay exit.
     runtime.shutdown_timeout(Duration::from_millis(200));
     result
+}
+
+/// Each client holds a descriptor: lift the soft limit to the hard one (up to 65 536) so
+/// the connection cap, not a default of 1024, is what bounds concurrent clients.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let wanted = hard.min(65_536);
+        if soft < wanted
+            && let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, wanted, hard)
+        {
+            tracing::debug!(%error, "cannot raise the open-file limit");
+        }
+    }
 }
 
 fn report_ready(pipe: OwnedFd, message: &str) {

@@ -4,7 +4,9 @@
 //! minimal, copy-paste-ready output), env (shell lines), JSON and raw — and returns a
 //! `String`; `main` prints it. Diagnostics never come through here: they go to stderr.
 
+pub mod check;
 pub mod decode;
+pub mod key;
 pub mod status;
 pub mod time;
 pub mod token;

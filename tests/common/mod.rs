@@ -89,6 +89,10 @@ impl Sandbox {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("LANG", "C.UTF-8")
             .stdin(Stdio::null());
+        // The Secret Service (keyring tests) lives on the session bus `scripts/test` starts.
+        if let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
+            command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
         command
     }
 
@@ -126,8 +130,15 @@ impl Moto {
 
     /// A peer from `tests/support/` that prints its port on the first line.
     pub fn start_script(script: &str) -> Self {
+        Self::start_script_with(script, &[], &[])
+    }
+
+    /// Like [`Moto::start_script`], with arguments and environment.
+    pub fn start_script_with(script: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(python())
             .arg(support_file(script))
+            .args(args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -357,5 +368,38 @@ impl FakeClock {
     /// Sets the offset from real time, in seconds.
     pub fn set_offset(&self, seconds: i64) {
         std::fs::write(&self.file, format!("{seconds:+}\n")).unwrap();
+    }
+}
+
+/// moto plus the stand-in for what it lacks (IAM service-specific credentials, Bedrock
+/// ListFoundationModels), and the environment that points bedprov at them.
+pub struct AwsPeers {
+    pub moto: Moto,
+    pub fake: Moto,
+}
+
+impl AwsPeers {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(fake_env: &[(&str, &str)]) -> Self {
+        let moto = Moto::start();
+        let fake = Moto::start_script_with("aws_fake.py", &[moto.endpoint.as_str()], fake_env);
+        Self { moto, fake }
+    }
+
+    /// Points a command at the peers: STS and Secrets Manager at moto, IAM and Bedrock at
+    /// the fake (which forwards the IAM calls moto knows).
+    pub fn apply(&self, command: &mut Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ENDPOINT_URL_IAM", &self.fake.endpoint)
+            .env("AWS_ENDPOINT_URL_BEDROCK", &self.fake.endpoint);
+    }
+
+    /// Runs boto3 code against moto (state set-up and assertions); returns its stdout.
+    pub fn boto(&self, code: &str) -> String {
+        self.moto.boto(code)
     }
 }

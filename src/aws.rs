@@ -1,0 +1,192 @@
+//! AWS control-plane clients (IAM, STS, Bedrock, Secrets Manager) for the CLI's
+//! provisioning and verification commands, and the one place AWS errors become ours:
+//! access denied names the missing IAM action, throttling is retried by the SDK with
+//! backoff, unreachable endpoints say so. Never on the token hot path.
+//!
+//! Endpoints follow the SDK's own rules (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_IAM`, …), which
+//! is how the tests point bedprov at moto and at the local fakes.
+
+use crate::creds::{self, ProfileSelection};
+use crate::region::{Region, RegionSource};
+use crate::wire::exit;
+use crate::{Error, Result};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_types::region::Region as SdkRegion;
+use std::time::Duration;
+
+/// Attempts per call (the first plus retries), with the SDK's exponential backoff: enough to
+/// ride out throttling without hanging a terminal.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Clients for one identity and region.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub config: SdkConfig,
+    pub profile: ProfileSelection,
+    pub region: Region,
+    pub region_source: RegionSource,
+    /// The signing credentials (for the token self-check).
+    pub credentials: Credentials,
+}
+
+impl Aws {
+    /// Resolves credentials and region the same way `bedprov token` does.
+    pub async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
+        let profile = ProfileSelection::select(profile);
+        // Boxed: aws-config's futures are large, and every command awaits this one.
+        let resolved = Box::pin(creds::resolve(&profile, region)).await?;
+        let config = Box::pin(sdk_config(resolved.credentials.clone(), &resolved.region)).await;
+        Ok(Self {
+            config,
+            profile,
+            region: resolved.region,
+            region_source: resolved.region_source,
+            credentials: resolved.credentials,
+        })
+    }
+
+    /// The same region and endpoints, signed with other credentials (a key just created).
+    pub async fn with_credentials(&self, credentials: Credentials) -> SdkConfig {
+        Box::pin(sdk_config(credentials, &self.region)).await
+    }
+
+    #[must_use]
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config)
+    }
+
+    #[must_use]
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config)
+    }
+
+    #[must_use]
+    pub fn bedrock(&self) -> aws_sdk_bedrock::Client {
+        aws_sdk_bedrock::Client::new(&self.config)
+    }
+
+    #[must_use]
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.config)
+    }
+}
+
+async fn sdk_config(credentials: Credentials, region: &Region) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(credentials)
+        .region(SdkRegion::new(region.as_str().to_owned()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .load()
+        .await
+}
+
+/// Maps an SDK error to ours. `action` is the IAM action the call needs (`iam:CreateUser`),
+/// named when AWS denies it. Messages carry AWS's error code and message, never secrets
+/// (bedprov never sends secrets in requests AWS would echo).
+pub fn error<E, R>(action: &'static str, err: &SdkError<E, R>) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let code = inner.code().unwrap_or("Unknown");
+            let message = inner.message().unwrap_or("no message").to_owned();
+            classify(action, code, &message)
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::other(
+            exit::AWS,
+            format!("cannot reach AWS for {action}: {}", creds::error_chain(err)),
+            "check your network (and AWS_ENDPOINT_URL if you set one), then try again",
+        ),
+        other => Error::other(
+            exit::AWS,
+            format!("the {action} call failed: {}", creds::error_chain(other)),
+            "try again; run with -vv for details",
+        ),
+    }
+}
+
+/// The decision behind [`error`], on an error code and message (testable without the SDK).
+#[must_use]
+pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
+    match code {
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "UnauthorizedException" => Error::other(
+            exit::AWS,
+            format!("AWS denied {action}: {message}"),
+            format!(
+                "grant {action} to the identity you are using (check it with `bedprov check`); the README lists every permission bedprov needs"
+            ),
+        ),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Error::other(
+            exit::NEEDS_LOGIN,
+            format!("your AWS credentials expired during {action}"),
+            "refresh them (for SSO: `aws sso login --profile X`) and try again",
+        ),
+        "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
+            Error::other(
+                exit::NO_CREDENTIALS,
+                format!("AWS does not accept these credentials ({code}) for {action}"),
+                "check the keys (`aws sts get-caller-identity`), or your clock if it is far off",
+            )
+        }
+        "Throttling"
+        | "ThrottlingException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => Error::other(
+            exit::AWS,
+            format!("AWS kept throttling {action} after {MAX_ATTEMPTS} attempts"),
+            "wait a minute and run the command again (it is safe to re-run)",
+        ),
+        _ => Error::other(
+            exit::AWS,
+            format!("{action} failed: {code}: {message}"),
+            "see AWS's message above; re-running is safe",
+        ),
+    }
+}
+
+/// The error code of a service error, for callers that branch on it (`NoSuchEntity`).
+pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denied_calls_name_the_action() {
+        let err = classify(
+            "iam:CreateUser",
+            "AccessDenied",
+            "User: arn:aws:iam::1:user/x is not authorized",
+        );
+        assert_eq!(err.exit_code(), exit::AWS);
+        assert!(err.to_string().contains("AWS denied iam:CreateUser"));
+        assert!(err.hint().contains("grant iam:CreateUser"));
+        assert_eq!(
+            classify("sts:GetCallerIdentity", "ExpiredToken", "x").exit_code(),
+            exit::NEEDS_LOGIN
+        );
+        assert!(
+            classify("iam:ListUsers", "Throttling", "slow down").to_string().contains("throttling")
+        );
+    }
+}

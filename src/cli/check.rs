@@ -1,0 +1,44 @@
+//! `bedprov check`: identity, Claude model access, token self-check.
+
+use super::Output;
+use crate::aws::Aws;
+use crate::progress::spin;
+use crate::wire::exit;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+pub async fn run(args: CheckArgs) -> crate::Result<Output> {
+    let aws = spin(
+        "resolving AWS credentials",
+        Aws::connect(args.profile.as_deref(), args.region.as_deref()),
+    )
+    .await?;
+    let check = spin("checking identity and model access", crate::verify::run(&aws)).await;
+    let mut output = Output::from(match args.format {
+        Format::Human => crate::render::check::human(&check),
+        Format::Json => crate::render::check::json(&check),
+    });
+    if !check.ok() {
+        output.failure = Some(crate::Error::other(
+            exit::AWS,
+            "some checks failed",
+            "see the ✗ lines above and their hints",
+        ));
+    }
+    Ok(output)
+}

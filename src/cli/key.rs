@@ -1,0 +1,279 @@
+//! `bedprov key create|list|rotate|delete`: long-term credentials per business unit.
+
+use super::Output;
+use crate::aws::Aws;
+use crate::progress::spin;
+use crate::provision::iam::Kind;
+use crate::provision::store::Store;
+use crate::provision::unit::{BusinessUnit, Owner};
+use crate::provision::{self, CreateRequest, DeleteTarget, Policy, RotateRequest};
+use crate::render::key::{self as render, Format};
+use crate::wire::exit;
+use crate::{Error, Result};
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create (idempotently) the unit's IAM user, policy and a long-term credential.
+    Create(CreateArgs),
+    /// List bedprov-managed users and their keys (status, age, last use, rotation due).
+    List(ListArgs),
+    /// Replace the unit's key: create, verify, then deactivate (or delete) the old one.
+    Rotate(RotateArgs),
+    /// Delete one key, or the whole user with its keys, policies and stored secret.
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// An IAM access key pair.
+    AccessKey,
+    /// A long-term Amazon Bedrock API key (IAM service-specific credential).
+    ApiKey,
+}
+
+impl From<KindArg> for Kind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::AccessKey => Self::AccessKey,
+            KindArg::ApiKey => Self::ApiKey,
+        }
+    }
+}
+
+/// Where the AWS calls go: the identity doing the provisioning.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// AWS profile with IAM permissions (default: `$AWS_PROFILE`, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region for the setup snippet and the checks (default as for `bedprov token`).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches are booleans by nature
+pub struct CreateArgs {
+    /// The business unit, e.g. "Marketing Team" (becomes marketing-team-bedrock-user).
+    #[arg(long, value_name = "NAME")]
+    pub business_unit: String,
+    /// Owner's email, recorded as a tag.
+    #[arg(long, value_name = "EMAIL")]
+    pub owner: Option<String>,
+    /// full (`AmazonBedrockFullAccess`), limited (`AmazonBedrockLimitedAccess`) or a policy ARN.
+    #[arg(long, value_name = "POLICY", default_value = "full")]
+    pub policy: String,
+    #[arg(long, value_enum, default_value_t = KindArg::AccessKey)]
+    pub kind: KindArg,
+    /// API keys only: days until the key expires (1–36600).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub age_days: u32,
+    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager.
+    #[arg(long, value_enum, default_value_t = Store::Print)]
+    pub store: Store,
+    /// Verify the new key with STS (default: on, except with --store secretsmanager).
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
+    #[arg(long, hide = true)]
+    pub no_verify: bool,
+    /// Manage an existing IAM user that bedprov did not create.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Create another key when the unit already has one (two at most).
+    #[arg(long)]
+    pub additional: bool,
+    /// Answer yes to questions.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "NAME")]
+    pub business_unit: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[arg(long, value_name = "NAME")]
+    pub business_unit: String,
+    /// Delete the old key instead of deactivating it (only after the new one is verified).
+    #[arg(long)]
+    pub delete_old: bool,
+    #[arg(long, value_enum, default_value_t = KindArg::AccessKey)]
+    pub kind: KindArg,
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub age_days: u32,
+    #[arg(long, value_enum, default_value_t = Store::Print)]
+    pub store: Store,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["key_id", "user"])))]
+pub struct DeleteArgs {
+    #[arg(long, value_name = "NAME")]
+    pub business_unit: String,
+    /// The access key id or Bedrock API key credential id to delete.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Delete the user with all its keys, policy attachments and stored secret.
+    #[arg(long)]
+    pub user: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+fn unit(name: &str) -> Result<BusinessUnit> {
+    BusinessUnit::parse(name).map_err(|e| {
+        Error::usage(
+            e.to_string(),
+            "use letters, digits, spaces or hyphens, e.g. --business-unit \"Marketing Team\"",
+        )
+    })
+}
+
+async fn connect(target: &Target) -> Result<Aws> {
+    spin(
+        "resolving AWS credentials",
+        Aws::connect(target.profile.as_deref(), target.region.as_deref()),
+    )
+    .await
+}
+
+pub async fn run(command: KeyCommand) -> Result<Output> {
+    match command {
+        KeyCommand::Create(args) => create(args).await,
+        KeyCommand::List(args) => {
+            let unit = args.business_unit.as_deref().map(unit).transpose()?;
+            let aws = connect(&args.target).await?;
+            let listed = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
+            Ok(Output::from(match args.format {
+                Format::Json => render::list_json(&listed),
+                Format::Human | Format::Markdown => render::list_human(&listed),
+            }))
+        }
+        KeyCommand::Rotate(args) => {
+            let request = RotateRequest {
+                unit: unit(&args.business_unit)?,
+                kind: args.kind.into(),
+                age_days: args.age_days,
+                store: args.store,
+                delete_old: args.delete_old,
+            };
+            let aws = connect(&args.target).await?;
+            let result = spin("rotating", provision::rotate(&aws, &request)).await?;
+            let mut output = render_created(&result, args.format);
+            if result.verified == Some(false) {
+                output.failure = Some(Error::other(
+                    exit::AWS,
+                    format!(
+                        "the new key {} could not be verified, so the old one was left active",
+                        result.credential.as_ref().map_or("", |c| c.id.as_str())
+                    ),
+                    "check it with `aws sts get-caller-identity` using the new key, then delete the old one with `bedprov key delete`",
+                ));
+            }
+            Ok(output)
+        }
+        KeyCommand::Delete(args) => {
+            let unit = unit(&args.business_unit)?;
+            let target = match &args.key_id {
+                Some(id) => DeleteTarget::Key(id.clone()),
+                None => DeleteTarget::User,
+            };
+            let question = match &target {
+                DeleteTarget::Key(id) => format!(
+                    "Delete key {id} of {}? Systems using it stop working.",
+                    unit.user_name()
+                ),
+                DeleteTarget::User => format!(
+                    "Delete IAM user {} with all its keys, policies and stored secret?",
+                    unit.user_name()
+                ),
+            };
+            confirm(&question, args.yes)?;
+            let aws = connect(&args.target).await?;
+            let deleted = spin("deleting", provision::delete(&aws, &unit, &target)).await?;
+            Ok(Output::from(render::deleted(&deleted)))
+        }
+    }
+}
+
+async fn create(args: CreateArgs) -> Result<Output> {
+    let owner = args.owner.as_deref().map(Owner::parse).transpose().map_err(|e| {
+        Error::usage(e.to_string(), "pass --owner with a plain address such as jane@corp.com")
+    })?;
+    let request = CreateRequest {
+        unit: unit(&args.business_unit)?,
+        owner,
+        policy: Policy::parse(&args.policy)?,
+        kind: args.kind.into(),
+        age_days: args.age_days,
+        store: args.store,
+        verify: if args.no_verify {
+            false
+        } else {
+            args.verify || args.store != Store::Secretsmanager
+        },
+        adopt: args.adopt,
+        additional: args.additional,
+        yes: args.yes,
+    };
+    let aws = connect(&args.target).await?;
+    let result = spin("provisioning", provision::create(&aws, &request)).await?;
+    let mut output = render_created(&result, args.format);
+    if result.verified == Some(false) {
+        output.failure = Some(Error::other(
+            exit::AWS,
+            "the new key was created but could not be verified within 30 s",
+            "IAM may still be propagating it: try it in a minute; `bedprov key list` shows it",
+        ));
+    }
+    Ok(output)
+}
+
+fn render_created(result: &provision::Provisioned, format: Format) -> Output {
+    Output::from(match format {
+        Format::Json => render::json(result),
+        Format::Human => render::human(result, false),
+        Format::Markdown => render::human(result, true),
+    })
+}
+
+/// Asks on a terminal unless `yes`; refuses without a terminal and without `yes`.
+fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !crate::prompt::interactive() {
+        return Err(Error::other(
+            exit::DECLINED,
+            "this deletes credentials and needs confirmation",
+            "re-run with --yes to confirm without a terminal",
+        ));
+    }
+    match crate::prompt::confirm(question, false).map_err(Error::io("cannot read the answer"))? {
+        Some(true) => Ok(()),
+        _ => Err(Error::other(
+            exit::DECLINED,
+            "nothing was deleted",
+            "re-run and answer y, or pass --yes",
+        )),
+    }
+}
