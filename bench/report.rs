@@ -471,11 +471,7 @@ impl Memory {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
                 .unwrap_or(0)
         };
-        Self {
-            total: field("VmRSS:"),
-            anon: field("RssAnon:"),
-            file: field("RssFile:"),
-        }
+        Self { total: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:") }
     }
 
     fn describe(&self) -> String {

@@ -449,3 +449,21 @@ fn bad_names_and_emails_are_refused_before_any_call() {
     }
     assert!(iam_state(&peers, "ok-bedrock-user").is_null());
 }
+
+#[test]
+fn a_run_interrupted_after_the_user_was_created_completes_next_time() {
+    let (peers, sandbox) = setup();
+    // What an interrupted run leaves: the tagged user, no policy, no key.
+    peers.boto("iam = boto3.client('iam', **kw)\niam.create_user(UserName='batch-bedrock-user', Tags=[{'Key': 'created-by', 'Value': 'bedprov'}, {'Key': 'business-unit', 'Value': 'batch'}, {'Key': 'purpose', 'Value': 'bedrock'}])");
+    let (code, stdout, stderr) = bedprov(
+        &peers,
+        &sandbox,
+        &["key", "create", "--business-unit", "batch", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let body = json(&stdout);
+    assert_eq!(body["user_created"], false);
+    let state = iam_state(&peers, "batch-bedrock-user");
+    assert_eq!(state["policies"].as_array().unwrap().len(), 1);
+    assert_eq!(state["keys"][0]["id"], body["access_key_id"]);
+}
