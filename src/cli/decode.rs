@@ -25,6 +25,10 @@ pub fn run(args: &DecodeArgs) -> crate::Result<String> {
     let input = match args.token.as_deref() {
         Some(token) if token != "-" => zeroize::Zeroizing::new(token.to_owned()),
         _ => {
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste the token, then press Ctrl-D:");
+            }
             let mut text = zeroize::Zeroizing::new(String::new());
             std::io::stdin()
                 .take(64 * 1024)

@@ -217,7 +217,9 @@ async fn credentials(
     Ok(credentials)
 }
 
-/// Maps aws-config's error to ours, deciding whether a login would fix it.
+/// Maps aws-config's error to ours, deciding whether a login would fix it: for a profile
+/// that signs in with SSO, a missing, unreadable or expired token cache (or a portal that
+/// no longer accepts it) needs `aws sso login`; anything else is reported as it is.
 fn classify(
     profile: &ProfileSelection,
     profiles: &Profiles,
@@ -225,17 +227,19 @@ fn classify(
 ) -> CredsError {
     let name = profile.name.clone();
     let detail = error_chain(error);
-    if matches!(error, CredentialsError::CredentialsNotLoaded(_)) && !profiles.uses_sso(&name) {
+    let sso = profiles.uses_sso(&name);
+    let login_would_fix =
+        ["SSO token", "sso token", "Session token not found or invalid", "UnauthorizedException"]
+            .iter()
+            .any(|needle| detail.contains(needle));
+    if sso && (login_would_fix || matches!(error, CredentialsError::CredentialsNotLoaded(_))) {
+        return CredsError::NeedsLogin { profile: name };
+    }
+    if matches!(error, CredentialsError::CredentialsNotLoaded(_)) {
         return CredsError::NotFound {
             profile: name,
             explicit: profile.source != ProfileSource::Default,
         };
-    }
-    let sso_problem = detail.contains("SSO") || detail.contains("sso");
-    if profiles.uses_sso(&name) && !matches!(error, CredentialsError::InvalidConfiguration(_))
-        || sso_problem && detail.contains("token")
-    {
-        return CredsError::NeedsLogin { profile: name };
     }
     CredsError::Failed { profile: name, detail }
 }

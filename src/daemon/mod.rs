@@ -18,7 +18,6 @@ pub mod state;
 
 use crate::Error;
 use crate::slot::{AwsChain, CredentialSource};
-use socket::BoundSocket;
 use state::Daemon;
 use std::io::Write as _;
 use std::os::fd::OwnedFd;
@@ -143,10 +142,6 @@ async fn serve(
     let _ = server.await;
     refresher.abort();
     watcher.abort();
-    finish(&bound);
-    Ok(())
-}
-
-fn finish(bound: &BoundSocket) {
     bound.unlink_if_ours();
+    Ok(())
 }

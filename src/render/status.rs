@@ -52,13 +52,17 @@ pub fn human(status: &StatusBody, now: SystemTime) -> String {
             let _ = writeln!(out, "    next refresh  {next}");
         }
         let _ =
-            writeln!(out, "    refreshed {} times, served {} times", slot.refreshes, slot.served);
+            writeln!(out, "    refreshed {}, served {}", times(slot.refreshes), times(slot.served));
         if let Some(error) = &slot.last_error {
             let _ = writeln!(out, "    last error: {}", error.message);
             let _ = writeln!(out, "    hint: {}", error.hint);
         }
     }
     out
+}
+
+fn times(count: u64) -> String {
+    if count == 1 { "once".to_owned() } else { format!("{count} times") }
 }
 
 fn mark(state: SlotState) -> &'static str {
