@@ -332,6 +332,31 @@ async fn read_response(
     }
 }
 
+/// Gathers every client's latencies into one result.
+async fn summarize(
+    clients: usize,
+    seconds: f64,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<Vec<u32>>>>,
+) -> LoadResult {
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(latencies) => all.extend(latencies),
+            Err(_) => errors += 1,
+        }
+    }
+    all.sort_unstable();
+    let pick = |q: f64| all.get(((all.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+    LoadResult {
+        clients,
+        requests_per_second: all.len() as f64 / seconds,
+        p50_us: pick(0.5),
+        p99_us: pick(0.99),
+        errors,
+    }
+}
+
 struct LoadResult {
     clients: usize,
     requests_per_second: f64,
@@ -350,23 +375,7 @@ fn run_load(socket: &Path, clients: usize, seconds: f64) -> LoadResult {
         let tasks: Vec<_> = (0..clients)
             .map(|_| tokio::spawn(client_loop(socket.to_path_buf(), until, record_after)))
             .collect();
-        let mut all = Vec::new();
-        let mut errors = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(latencies) => all.extend(latencies),
-                Err(_) => errors += 1,
-            }
-        }
-        all.sort_unstable();
-        let pick = |q: f64| all.get(((all.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
-        LoadResult {
-            clients,
-            requests_per_second: all.len() as f64 / seconds,
-            p50_us: pick(0.5),
-            p99_us: pick(0.99),
-            errors,
-        }
+        summarize(clients, seconds, tasks).await
     })
 }
 
@@ -402,17 +411,7 @@ fn run_paced(socket: &Path, clients: usize, rate: f64, seconds: f64) -> LoadResu
                 })
             })
             .collect();
-        let mut all = Vec::new();
-        let mut errors = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(latencies) => all.extend(latencies),
-                Err(_) => errors += 1,
-            }
-        }
-        all.sort_unstable();
-        let pick = |q: f64| all.get(((all.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
-        LoadResult { clients, requests_per_second: all.len() as f64 / seconds, p50_us: pick(0.5), p99_us: pick(0.99), errors }
+        summarize(clients, seconds, tasks).await
     })
 }
 

@@ -1,31 +1,23 @@
 //! `bedprov check`: identity, Claude model access, token self-check.
 
-use super::Output;
+use super::{AwsTarget, Format, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
 use crate::wire::exit;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub target: AwsTarget,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
 }
 
 pub async fn run(args: CheckArgs) -> crate::Result<Output> {
     let aws = spin(
         "resolving AWS credentials",
-        Aws::connect(args.profile.as_deref(), args.region.as_deref()),
+        Aws::connect(args.target.profile.as_deref(), args.target.region.as_deref()),
     )
     .await?;
     let check = spin("checking identity and model access", crate::verify::run(&aws)).await;

@@ -1,10 +1,10 @@
 //! `bedprov daemon run|start|stop|status|refresh`, `bedprov status` and `bedprov socket-path`.
 
-use super::Output;
+use super::{Format, Output};
 use crate::daemon::{self, detach};
 use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
 use crate::wire::client::Client;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -33,12 +33,6 @@ pub struct RunArgs {
 pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
 }
 
 fn client(socket: &Path) -> Client {

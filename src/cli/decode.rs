@@ -1,7 +1,8 @@
 //! `bedprov decode [TOKEN|-]`: offline introspection of a token.
 
+use super::Format;
 use crate::render::decode as render;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::io::Read as _;
 use std::time::SystemTime;
 
@@ -13,12 +14,6 @@ pub struct DecodeArgs {
     pub token: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
 }
 
 pub fn run(args: &DecodeArgs) -> crate::Result<String> {

@@ -1,6 +1,6 @@
 //! `bedprov key create|list|rotate|delete`: long-term credentials per business unit.
 
-use super::Output;
+use super::{AwsTarget, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
 use crate::provision::iam::Kind;
@@ -41,17 +41,6 @@ impl From<KindArg> for Kind {
     }
 }
 
-/// Where the AWS calls go: the identity doing the provisioning.
-#[derive(Debug, Args)]
-pub struct Target {
-    /// AWS profile with IAM permissions (default: `$AWS_PROFILE`, else `default`).
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Region for the setup snippet and the checks (default as for `bedprov token`).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-}
-
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)] // command-line switches are booleans by nature
 pub struct CreateArgs {
@@ -89,7 +78,7 @@ pub struct CreateArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
-    pub target: Target,
+    pub target: AwsTarget,
 }
 
 #[derive(Debug, Args)]
@@ -99,7 +88,7 @@ pub struct ListArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
-    pub target: Target,
+    pub target: AwsTarget,
 }
 
 #[derive(Debug, Args)]
@@ -118,7 +107,7 @@ pub struct RotateArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
-    pub target: Target,
+    pub target: AwsTarget,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +125,7 @@ pub struct DeleteArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     #[command(flatten)]
-    pub target: Target,
+    pub target: AwsTarget,
 }
 
 fn unit(name: &str) -> Result<BusinessUnit> {
@@ -148,7 +137,7 @@ fn unit(name: &str) -> Result<BusinessUnit> {
     })
 }
 
-async fn connect(target: &Target) -> Result<Aws> {
+async fn connect(target: &AwsTarget) -> Result<Aws> {
     spin(
         "resolving AWS credentials",
         Aws::connect(target.profile.as_deref(), target.region.as_deref()),
@@ -178,18 +167,15 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             };
             let aws = connect(&args.target).await?;
             let result = spin("rotating", provision::rotate(&aws, &request)).await?;
-            let mut output = render_created(&result, args.format);
-            if result.verified == Some(false) {
-                output.failure = Some(Error::other(
-                    exit::AWS,
-                    format!(
-                        "the new key {} could not be verified, so the old one was left active",
-                        result.credential.as_ref().map_or("", |c| c.id.as_str())
-                    ),
-                    "check it with `aws sts get-caller-identity` using the new key, then delete the old one with `bedprov key delete`",
-                ));
-            }
-            Ok(output)
+            let new_id = result.credential.as_ref().map_or("", |c| c.id.as_str());
+            Ok(render_created(
+                &result,
+                args.format,
+                &format!(
+                    "the new key {new_id} could not be verified, so the old one was left active"
+                ),
+                "check it with `aws sts get-caller-identity` using the new key, then delete the old one with `bedprov key delete`",
+            ))
         }
         KeyCommand::Delete(args) => {
             let unit = unit(&args.business_unit)?;
@@ -237,23 +223,31 @@ async fn create(args: CreateArgs) -> Result<Output> {
     };
     let aws = connect(&args.target).await?;
     let result = spin("provisioning", provision::create(&aws, &request)).await?;
-    let mut output = render_created(&result, args.format);
-    if result.verified == Some(false) {
-        output.failure = Some(Error::other(
-            exit::AWS,
-            "the new key was created but could not be verified within 30 s",
-            "IAM may still be propagating it: try it in a minute; `bedprov key list` shows it",
-        ));
-    }
-    Ok(output)
+    Ok(render_created(
+        &result,
+        args.format,
+        "the new key was created but could not be verified within 30 s",
+        "IAM may still be propagating it: try it in a minute; `bedprov key list` shows it",
+    ))
 }
 
-fn render_created(result: &provision::Provisioned, format: Format) -> Output {
-    Output::from(match format {
+/// The rendered result; a key that failed verification also fails the command (exit 5)
+/// after its output, which may hold the only copy of the secret.
+fn render_created(
+    result: &provision::Provisioned,
+    format: Format,
+    unverified: &str,
+    hint: &str,
+) -> Output {
+    let mut output = Output::from(match format {
         Format::Json => render::json(result),
         Format::Human => render::human(result, false),
         Format::Markdown => render::human(result, true),
-    })
+    });
+    if result.verified == Some(false) {
+        output.failure = Some(Error::other(exit::AWS, unverified, hint));
+    }
+    output
 }
 
 /// Asks on a terminal unless `yes`; refuses without a terminal and without `yes`.

@@ -52,6 +52,24 @@ pub enum Command {
     Key(key::KeyCommand),
 }
 
+/// `--format` for commands that print either a human report or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// The identity and region AWS calls are made with (`check`, `key …`).
+#[derive(Debug, clap::Args)]
+pub struct AwsTarget {
+    /// AWS profile (default: `$AWS_PROFILE`, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region (default as for `bedprov token`: `$AWS_REGION`, the profile's, us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
 /// What a command produced: text for stdout, notes for stderr, and — when part of the work
 /// succeeded but not all (a key created but not verified) — the failure to report after it.
 #[derive(Debug, Default)]
