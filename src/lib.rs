@@ -15,6 +15,8 @@
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
 //! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
+//! - [`service`]: the daemon as a user service: systemd units and a launchd agent (embedded
+//!   from `systemd/` and `launchd/`), installed, removed and inspected.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`prompt`]: yes/no and choice questions, only on a terminal.
 //! - [`clock`]: the injectable wall clock.
@@ -35,6 +37,7 @@ pub mod paths;
 pub mod prompt;
 pub mod region;
 pub mod render;
+pub mod service;
 pub mod slot;
 pub mod token;
 pub mod ttl;

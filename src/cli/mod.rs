@@ -4,6 +4,7 @@
 
 mod daemon;
 mod decode;
+mod service;
 mod token;
 
 use crate::wire::exit;
@@ -43,6 +44,9 @@ pub enum Command {
     Status(daemon::StatusArgs),
     /// Print the daemon's socket path (for `curl --unix-socket "$(bedprov socket-path)"`).
     SocketPath,
+    /// Run the daemon as a user service: systemd user units or a launchd agent.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
 }
 
 /// What a command produced: text for stdout and notes for stderr.
@@ -108,6 +112,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Daemon(command) => return daemon::run(command, &socket, cli.verbose),
         Command::Status(args) => daemon::status(&socket, args.format)?,
         Command::SocketPath => Output::from(format!("{}\n", socket.display())),
+        Command::Service(command) => service::run(command, &socket)?,
     };
     Ok(Outcome::Done(output))
 }

@@ -5,6 +5,7 @@
 //! `String`; `main` prints it. Diagnostics never come through here: they go to stderr.
 
 pub mod decode;
+pub mod service;
 pub mod status;
 pub mod time;
 pub mod token;
