@@ -46,9 +46,10 @@ pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
     ])
 }
 
-/// `program` as the first word of `ExecStart=`: `%` and `$` doubled (systemd expands
-/// specifiers and variables there), and double-quoted when it holds anything but plain path
-/// characters.
+/// `program` as the first word of `ExecStart=`: `%` doubled (systemd expands specifiers
+/// there; `$` is left alone, variables are not expanded in the executable's path), and
+/// double-quoted when it holds anything but plain path characters. systemd refuses
+/// executables whose path holds quotes or backslashes, so those are refused here, early.
 fn exec_path(program: &Path) -> crate::Result<String> {
     let text = program.to_str().ok_or_else(|| {
         Error::usage(
@@ -57,13 +58,15 @@ fn exec_path(program: &Path) -> crate::Result<String> {
         )
     })?;
     files::check_value("the path of bedprov", text)?;
-    let escaped = text.replace('%', "%%").replace('$', "$$");
+    if text.contains(['"', '\'', '\\']) {
+        return Err(Error::usage(
+            format!("systemd cannot run a program whose path holds quotes or backslashes: {text}"),
+            "install bedprov at a plain path (`cargo install` puts it in ~/.cargo/bin) and run `bedprov service install` from there",
+        ));
+    }
+    let escaped = text.replace('%', "%%");
     let plain = escaped.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@%$".contains(c));
-    Ok(if plain {
-        escaped
-    } else {
-        format!("\"{}\"", escaped.replace('\\', r"\\").replace('"', "\\\""))
-    })
+    Ok(if plain { escaped } else { format!("\"{escaped}\"") })
 }
 
 fn systemctl(args: &[&str]) -> FollowUp {
@@ -197,10 +200,19 @@ mod tests {
         let path = |p: &str| exec_path(Path::new(p)).unwrap();
         assert_eq!(path("/home/a/.cargo/bin/bedprov"), "/home/a/.cargo/bin/bedprov");
         assert_eq!(path("/opt/100%/bedprov"), "/opt/100%%/bedprov");
-        assert_eq!(path("/opt/$HOME/bedprov"), "/opt/$$HOME/bedprov");
+        assert_eq!(path("/opt/$HOME/bedprov"), "/opt/$HOME/bedprov");
         assert_eq!(path("/opt/my tools/bedprov"), "\"/opt/my tools/bedprov\"");
-        assert_eq!(path(r#"/opt/a"b\c;d/bedprov"#), r#""/opt/a\"b\\c;d/bedprov""#);
-        assert!(exec_path(Path::new("/opt/x\nExecStartPre=/bin/evil")).is_err());
+        assert_eq!(path("/opt/a;b #c/bedprov"), "\"/opt/a;b #c/bedprov\"");
+        for refused in [
+            "/opt/x\nExecStartPre=/bin/evil",
+            r#"/opt/a"b/bedprov"#,
+            "/opt/it's/bedprov",
+            r"/opt/a\b/bedprov",
+        ] {
+            let error = exec_path(Path::new(refused)).unwrap_err();
+            assert_eq!(error.exit_code(), crate::wire::exit::USAGE, "{refused}");
+            assert!(!error.hint().is_empty());
+        }
     }
 
     #[test]
