@@ -7,13 +7,14 @@ use std::path::Path;
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
-    /// Install the user service that runs `bedprov daemon run` (systemd on Linux, launchd on
-    /// macOS), for this bedprov binary. Running it again changes nothing.
+    /// Install the user service that runs `bedprov daemon run` for this bedprov binary.
+    ///
+    /// systemd user units on Linux, a launchd agent on macOS. Prints the commands that start
+    /// it, or runs them with --now. Running it again changes nothing.
     Install(InstallArgs),
     /// Remove the files `service install` wrote.
     Uninstall(UninstallArgs),
-    /// Show which service files are installed, whether they are current, and the service's
-    /// state.
+    /// Show the installed service files, whether they are current, and the service's state.
     Status(PlatformArgs),
 }
 
