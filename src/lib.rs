@@ -19,6 +19,8 @@
 //!   rotation, keyring / Secrets Manager storage). [`verify`]: `bedprov check`.
 //! - [`aws`]: the AWS control-plane clients and AWS-error mapping (names missing actions).
 //! - [`progress`]: a spinner on a terminal.
+//! - [`service`]: the daemon as a user service: systemd units and a launchd agent (embedded
+//!   from `systemd/` and `launchd/`), installed, removed and inspected.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`prompt`]: yes/no and choice questions, only on a terminal.
 //! - [`clock`]: the injectable wall clock.
@@ -42,6 +44,7 @@ pub mod prompt;
 pub mod provision;
 pub mod region;
 pub mod render;
+pub mod service;
 pub mod slot;
 pub mod token;
 pub mod ttl;

@@ -14,10 +14,16 @@ fn xdg(var: &str, fallback: &str) -> PathBuf {
         .unwrap_or_else(|| home().join(fallback))
 }
 
+/// `$XDG_CONFIG_HOME` (default `~/.config`).
+#[must_use]
+pub fn config_home() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config")
+}
+
 /// `$XDG_CONFIG_HOME/bedprov/config.toml` (default `~/.config/bedprov/config.toml`).
 #[must_use]
 pub fn config_file() -> PathBuf {
-    xdg("XDG_CONFIG_HOME", ".config").join("bedprov").join("config.toml")
+    config_home().join("bedprov").join("config.toml")
 }
 
 /// `$XDG_STATE_HOME/bedprov` (default `~/.local/state/bedprov`): the detached daemon's log.

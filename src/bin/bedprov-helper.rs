@@ -225,6 +225,9 @@ fn print_all(text: &str) -> Result<(), Failure> {
 }
 
 /// Calls the daemon; if none answers, starts one (unless turned off) and calls again.
+///
+/// With socket activation (`bedprov.socket`) this never starts a second daemon: systemd holds
+/// the listening socket, so the connect succeeds and waits while systemd starts the service.
 fn with_autostart<T>(
     client: &Client,
     call: impl Fn(&Client) -> Result<T, ClientError>,

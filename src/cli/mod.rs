@@ -6,6 +6,7 @@ mod check;
 mod daemon;
 mod decode;
 mod key;
+mod service;
 mod token;
 
 use crate::wire::exit;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Long-term credentials per business unit (systems, CI/CD). Prefer short-term tokens.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Run the daemon as a user service: systemd user units or a launchd agent.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
 }
 
 /// `--format` for commands that print either a human report or JSON.
@@ -143,6 +147,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::SocketPath => Output::from(format!("{}\n", socket.display())),
         Command::Check(args) => block_on(check::run(args))?,
         Command::Key(command) => block_on(key::run(command))?,
+        Command::Service(command) => service::run(command, &socket)?,
     };
     Ok(Outcome::Done(output))
 }

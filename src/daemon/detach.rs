@@ -4,13 +4,15 @@
 //! fork never runs its tasks in the child). The parent then waits on a pipe: the daemon
 //! writes "ready" once its socket accepts connections, or its error; a daemon that dies
 //! first closes the pipe. So the parent's exit status tells the truth about the start.
-//! Stop asks over the socket and waits until the socket file is gone.
+//! Stop asks over the socket and waits until the socket file is gone (or, when systemd owns
+//! the socket, until the process is).
 
 use super::Options;
 use crate::Error;
 use crate::wire::api::{HealthBody, PATH_HEALTH, PATH_SHUTDOWN};
 use crate::wire::client::{Client, ClientError};
 use crate::wire::exit;
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
@@ -148,11 +150,13 @@ pub fn stop(socket: &Path) -> crate::Result<String> {
         }
         Err(error) => return Err(error.into()),
     };
+    // Done when the socket is gone, or when the process is: a socket systemd owns (socket
+    // activation) stays, and probing it would only start the daemon again.
     let deadline = Instant::now() + STOP_TIMEOUT;
-    while socket.exists() && Instant::now() < deadline {
+    while socket.exists() && process_running(health.pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    if socket.exists() && client.get_json::<HealthBody>(PATH_HEALTH).is_ok() {
+    if socket.exists() && process_running(health.pid) {
         return Err(Error::other(
             exit::INTERNAL,
             format!(
@@ -163,5 +167,29 @@ pub fn stop(socket: &Path) -> crate::Result<String> {
             format!("stop it with `kill {}`", health.pid),
         ));
     }
-    Ok(format!("bedprov daemon (pid {}) stopped\n", health.pid))
+    let mut message = format!("bedprov daemon (pid {}) stopped\n", health.pid);
+    if socket.exists() {
+        let _ = writeln!(
+            message,
+            "The socket {} stays: it belongs to a socket unit (bedprov.socket), which starts the daemon again on the next request. To keep it stopped: systemctl --user stop bedprov.socket",
+            socket.display()
+        );
+    }
+    Ok(message)
+}
+
+/// True while `pid` runs: it exists and, on Linux, is not a zombie waiting for its parent.
+fn process_running(pid: u32) -> bool {
+    // Pid 0 would address our own process group.
+    let Some(raw) = i32::try_from(pid).ok().filter(|p| *p > 0) else { return false };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        Err(nix::errno::Errno::ESRCH) => false,
+        _ => !is_zombie(pid),
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    // `/proc/<pid>/stat`: "pid (comm) state ...", and comm may itself contain ") ".
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
 }

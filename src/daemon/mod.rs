@@ -1,6 +1,7 @@
 //! The daemon: keeps fresh tokens in memory and serves them over a private Unix socket.
 //!
 //! - [`socket`]: the socket file: private directory, lock, stale check, bind, ownership.
+//! - [`activation`]: a listening socket passed by systemd (`bedprov.socket`) instead.
 //! - [`http`]: accept, peer-uid check, connection caps, hyper with timeouts.
 //! - [`routes`]: the socket API (`wire::api`) on top of [`state`].
 //! - [`state`]: slots, the background refresh loop, status.
@@ -10,6 +11,7 @@
 //! This module owns the lifecycle: start-up, readiness, signals (TERM/INT drain and exit,
 //! HUP reloads the config), and noticing when the socket is taken from under us.
 
+pub mod activation;
 pub mod detach;
 pub mod http;
 pub mod routes;
@@ -43,26 +45,31 @@ pub struct Options {
 /// it from a process that has none (and, when detaching, only after the fork).
 pub fn run(options: Options) -> crate::Result<()> {
     raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::io("cannot start the async runtime"))?;
     let mut ready = options.ready;
-    let result = runtime.block_on(serve(
-        options.socket,
-        options.config_path,
-        Arc::new(AwsChain),
-        &mut ready,
-    ));
+    // First, while we are still single-threaded: it edits the environment.
+    let result = activation::take_from_env().and_then(|activated| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(Error::io("cannot start the async runtime"))?;
+        let result = runtime.block_on(serve(
+            options.socket,
+            options.config_path,
+            activated,
+            Arc::new(AwsChain),
+            &mut ready,
+        ));
+        // Background tasks (a credential_process mid-run, the watcher) must not delay exit.
+        runtime.shutdown_timeout(Duration::from_millis(200));
+        result
+    });
     if let (Err(error), Some(pipe)) = (&result, ready.take()) {
         report_ready(
             pipe,
             &format!("error: {error}\nhint: {}\ncode: {}\n", error.hint(), error.exit_code()),
         );
     }
-    // Background tasks (a credential_process mid-run, the watcher) must not delay exit.
-    runtime.shutdown_timeout(Duration::from_millis(200));
     result
 }
 
@@ -88,10 +95,17 @@ fn report_ready(pipe: OwnedFd, message: &str) {
 async fn serve(
     socket_path: PathBuf,
     config_path: PathBuf,
+    activated: Option<activation::Activated>,
     source: Arc<dyn CredentialSource>,
     ready: &mut Option<OwnedFd>,
 ) -> crate::Result<()> {
-    let (listener, bound) = socket::claim(&socket_path)?;
+    // A socket systemd owns is borrowed: no lock, never unlinked, no ownership watchdog.
+    let is_activated = activated.is_some();
+    let (listener, bound) = match activated {
+        Some(activated) => activation::listen(activated, &socket_path)?,
+        None => socket::claim(&socket_path)?,
+    };
+    let socket_path = bound.path.clone();
     let daemon =
         Arc::new(Daemon::new(source, crate::clock::system(), config_path, socket_path.clone()));
     let warmed = match daemon.reload_config() {
@@ -108,7 +122,7 @@ async fn serve(
     let mut ints =
         signal(SignalKind::interrupt()).map_err(Error::io("cannot install signal handlers"))?;
 
-    tracing::info!(socket = %socket_path.display(), pid = std::process::id(), warmed, "bedprov daemon listening");
+    tracing::info!(socket = %socket_path.display(), pid = std::process::id(), warmed, activated = is_activated, "bedprov daemon listening");
     if let Some(pipe) = ready.take() {
         report_ready(pipe, "ready\n");
     }
