@@ -17,6 +17,8 @@
 //! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`prompt`]: yes/no and choice questions, only on a terminal.
+//! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
+//!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
 //! - [`clock`]: the injectable wall clock.
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
@@ -30,6 +32,7 @@ pub mod creds;
 pub mod daemon;
 pub mod error;
 pub mod harden;
+pub mod intent;
 pub mod logging;
 pub mod paths;
 pub mod prompt;

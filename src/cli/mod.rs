@@ -4,6 +4,7 @@
 
 mod daemon;
 mod decode;
+mod request;
 mod token;
 
 use crate::wire::exit;
@@ -43,6 +44,10 @@ pub enum Command {
     Status(daemon::StatusArgs),
     /// Print the daemon's socket path (for `curl --unix-socket "$(bedprov socket-path)"`).
     SocketPath,
+    /// Ask in plain words: "Bedrock key for 6 hours", "Bedrock key for Marketing Team".
+    ///
+    /// Shows the plan (and the equivalent command), then runs it; long-term keys ask first.
+    Request(request::RequestArgs),
 }
 
 /// What a command produced: text for stdout and notes for stderr.
@@ -108,6 +113,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Daemon(command) => return daemon::run(command, &socket, cli.verbose),
         Command::Status(args) => daemon::status(&socket, args.format)?,
         Command::SocketPath => Output::from(format!("{}\n", socket.display())),
+        Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),
     };
     Ok(Outcome::Done(output))
 }

@@ -5,6 +5,7 @@
 //! `String`; `main` prints it. Diagnostics never come through here: they go to stderr.
 
 pub mod decode;
+pub mod plan;
 pub mod status;
 pub mod time;
 pub mod token;
