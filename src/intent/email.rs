@@ -57,7 +57,8 @@ impl Email {
         if labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
             return Err(refuse("the domain after @ must look like corp.com"));
         }
-        Ok(Self(input.to_owned()))
+        // Domains are case-insensitive: recorded lowercase, as `bedprov key create` does.
+        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
 
     #[must_use]
@@ -87,6 +88,7 @@ mod tests {
         for ok in ["jane@corp.com", "j.doe+bedrock@mail.corp.co.uk", "ops_team-1@x.io"] {
             assert_eq!(Email::parse(ok).unwrap().as_str(), ok);
         }
+        assert_eq!(Email::parse("Jane@Corp.COM").unwrap().as_str(), "Jane@corp.com");
     }
 
     #[test]

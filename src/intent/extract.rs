@@ -267,7 +267,9 @@ impl<'t> Reader<'t> {
             let business_unit =
                 (word == "business" && self.lower(index + 1) == "unit") || word == "business-unit";
             // "team: marketing" opens a clause; "for the Platform Team: …" ends one.
-            let opens_clause = index == 0 || self.words[index - 1].clause_end;
+            let opens_clause = index == 0
+                || self.words[index - 1].clause_end
+                || self.words[index - 1].lower == "for";
             let marked = business_unit
                 || (lexicon::is_unit_marker(word) && self.words[index].colon && opens_clause);
             if !marked || !self.free(index) {
@@ -299,7 +301,8 @@ impl<'t> Reader<'t> {
     }
 
     /// Free words from `start` to the end of the clause, at most six; with `stop_words`,
-    /// also up to the first stop word ("for marketing *in* …").
+    /// also up to the first stop word ("for marketing *in* …"). A possessive ends it:
+    /// "for the security team's SIEM" is the security team's.
     fn phrase(&self, start: usize, stop_words: bool) -> Vec<usize> {
         let mut phrase = Vec::new();
         let mut at = start;
@@ -308,7 +311,8 @@ impl<'t> Reader<'t> {
                 break;
             }
             phrase.push(at);
-            if self.words[at].clause_end {
+            let possessive = strip_possessive(self.lower(at)).len() < self.lower(at).len();
+            if self.words[at].clause_end || possessive {
                 break;
             }
             at += 1;

@@ -192,7 +192,7 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
         return Err(Error::usage(
             "a long-term key belongs to a business unit, and the request names none",
             format!(
-                "name the unit, {example} or \"business unit: UNIT\"; or run bedprov key create --business-unit UNIT"
+                "name the unit, e.g. {example} or \"business unit: UNIT\"; or run bedprov key create --business-unit UNIT"
             ),
         ));
     };

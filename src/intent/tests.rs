@@ -75,6 +75,9 @@ const ROWS: &[(&str, &str)] = &[
     ("a 12-hour Bedrock token", TOKEN),
     ("Bedrock token for 15 minutes", "generate_token ttl=900"),
     ("Bedrock token for 3600 seconds", "generate_token ttl=3600"),
+    ("Give me a bedrock token for the next 3 hours", "generate_token ttl=10800"),
+    ("Bedrock token expires in 20 minutes", "generate_token ttl=1200"),
+    ("bedrock key 6hrs", "generate_token ttl=21600"),
     ("Bedrock token for 6h, yes 6 hours", "generate_token ttl=21600"),
     ("Bedrock token for 10 minutes", "error: outside the allowed range of 15 minutes to 12 hours"),
     ("Bedrock token for 13 hours", "error: outside the allowed range of 15 minutes to 12 hours"),
@@ -103,6 +106,12 @@ const ROWS: &[(&str, &str)] = &[
         "create_key unit=marketing owner=jane@corp.com",
     ),
     ("for the Platform Team: a Bedrock key", "create_key unit=platform"),
+    ("Bedrock key for team: ml", "create_key unit=ml"),
+    ("Bedrock access for the security team's SIEM integration", "create_key unit=security"),
+    (
+        "Can I get a Bedrock key for our analytics team in us-west-2?",
+        "create_key unit=analytics region=us-west-2",
+    ),
     // Regions.
     ("Bedrock token in us-west-2", "generate_token ttl=43200 region=us-west-2"),
     ("token, region: ap-southeast-2", "generate_token ttl=43200 region=ap-southeast-2"),
@@ -151,10 +160,11 @@ const ROWS: &[(&str, &str)] = &[
     ("list the Bedrock keys", "error: it does not list"),
     // Names IAM refuses.
     ("Bedrock key for équipe marketing", "error: cannot name an IAM user"),
-    ("Bedrock key for data/science", "error: `/` is not allowed"),
+    ("Bedrock key for data/science", "create_key unit=data-science"),
+    ("Bedrock key for R&D", "error: `&` is not allowed"),
     (
         "business unit: a-very-long-business-unit-name-that-goes-on-and-on-forever",
-        "error: a business unit can have at most 51",
+        "error: at most 51 fit",
     ),
     // Hostile input: shell metacharacters, control and invisible characters, emoji.
     ("Bedrock key for $(rm -rf /)", "error: `$` is not allowed"),
@@ -202,6 +212,10 @@ const ROWS: &[(&str, &str)] = &[
     ("production access for 6 hours", "generate_token ttl=21600"),
     ("Bedrock key for production, for the payments team", "create_key unit=payments"),
     ("production server key for the payments team", "create_key unit=payments"),
+    ("Bedrock key for the prod environment", TOKEN),
+    // The phrasing the hints suggest works as suggested.
+    ("long-term Bedrock key for production for the payments team", "create_key unit=payments"),
+    ("I need a Bedrock API key for our customer support chatbot", NO_UNIT),
 ];
 
 fn outcome(text: &str) -> String {

@@ -1,8 +1,10 @@
 //! Business-unit names: normalising what people type ("Marketing Team" → `marketing-team`)
 //! and holding IAM's rules for the user name bedprov derives from it, `{unit}-bedrock-user`.
 //!
-//! Only the name lives here; which IAM user exists, and what it holds, is the provisioning
-//! code's business.
+//! The rules are exactly those `bedprov key create --business-unit` applies (lowercase ASCII
+//! letters, digits and single hyphens; spaces, `_`, `.` and `/` become hyphens; anything
+//! else is refused), so the unit a plan shows is the unit the key command provisions.
+//! Which IAM user exists, and what it holds, is the provisioning code's business.
 
 use std::fmt;
 
@@ -13,8 +15,7 @@ pub const IAM_USER_NAME_MAX: usize = 64;
 /// The longest unit whose IAM user name still fits.
 pub const MAX_LEN: usize = IAM_USER_NAME_MAX - USER_SUFFIX.len();
 
-/// A normalised, IAM-safe business unit: lowercase, hyphens between words, at most
-/// [`MAX_LEN`] characters of `a-z 0-9 + = , . @ _ -`, starting and ending with a letter or digit.
+/// A normalised business unit: `a-z`, `0-9` and single hyphens, at most [`MAX_LEN`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BusinessUnit(String);
 
@@ -25,43 +26,48 @@ pub enum UnitError {
     #[error("a business unit needs a name")]
     Empty,
     #[error(
-        "\"{shown}\" is {len} characters long: a business unit can have at most {MAX_LEN}, because its IAM user `{{unit}}{USER_SUFFIX}` may have at most {IAM_USER_NAME_MAX}"
+        "\"{shown}\" is {len} characters long as a unit: at most {MAX_LEN} fit, because its IAM user `<unit>{USER_SUFFIX}` may have at most {IAM_USER_NAME_MAX}"
     )]
     TooLong { shown: String, len: usize },
     #[error(
-        "\"{shown}\" cannot name an IAM user: {bad} is not allowed (IAM user names use only letters, digits and + = , . @ _ -)"
+        "\"{shown}\" cannot name an IAM user: {bad} is not allowed (a business unit uses letters, digits, spaces and hyphens)"
     )]
     BadCharacter { shown: String, bad: String },
-    #[error("\"{shown}\" must start and end with a letter or digit")]
-    BadEdge { shown: String },
 }
 
 impl BusinessUnit {
-    /// Normalises (lowercase, whitespace runs become one hyphen) and validates.
+    /// Normalises (lowercase; spaces, `_`, `.`, `/` and hyphen runs become one hyphen;
+    /// a trailing `-bedrock-user` is dropped) and validates.
     pub fn parse(input: &str) -> Result<Self, UnitError> {
-        let normal = input.split_whitespace().collect::<Vec<_>>().join("-").to_lowercase();
-        let shown = || super::words::shown(&normal);
-        if normal.is_empty() {
+        let shown = || super::words::shown(input.trim());
+        let mut unit = String::with_capacity(input.len());
+        for c in input.trim().chars() {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                unit.push(c);
+            } else if c.is_whitespace() || matches!(c, '-' | '_' | '.' | '/') {
+                if !unit.ends_with('-') {
+                    unit.push('-');
+                }
+            } else {
+                let bad = if c.is_ascii_graphic() {
+                    format!("`{c}`")
+                } else {
+                    format!("{} (U+{:04X})", c.escape_unicode(), u32::from(c))
+                };
+                return Err(UnitError::BadCharacter { shown: shown(), bad });
+            }
+        }
+        let unit = unit.trim_matches('-');
+        // "marketing-team-bedrock-user" typed as the unit itself: keep the unit part.
+        let unit = unit.strip_suffix(USER_SUFFIX).unwrap_or(unit);
+        if unit.is_empty() {
             return Err(UnitError::Empty);
         }
-        if let Some(bad) = normal.chars().find(|c| !is_allowed(*c)) {
-            let bad = if bad.is_ascii_graphic() {
-                format!("`{bad}`")
-            } else {
-                format!("{} (U+{:04X})", bad.escape_debug(), u32::from(bad))
-            };
-            return Err(UnitError::BadCharacter { shown: shown(), bad });
+        if unit.len() > MAX_LEN {
+            return Err(UnitError::TooLong { shown: shown(), len: unit.len() });
         }
-        // Only ASCII is left, so bytes are characters.
-        let len = normal.len();
-        if len > MAX_LEN {
-            return Err(UnitError::TooLong { shown: shown(), len });
-        }
-        let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-        if !edge_ok(normal.chars().next()) || !edge_ok(normal.chars().last()) {
-            return Err(UnitError::BadEdge { shown: shown() });
-        }
-        Ok(Self(normal))
+        Ok(Self(unit.to_owned()))
     }
 
     #[must_use]
@@ -69,9 +75,9 @@ impl BusinessUnit {
         &self.0
     }
 
-    /// The IAM user bedprov keeps this unit's keys on.
+    /// The IAM user bedprov keeps this unit's keys on: `{unit}-bedrock-user`.
     #[must_use]
-    pub fn iam_user_name(&self) -> String {
+    pub fn user_name(&self) -> String {
         format!("{}{USER_SUFFIX}", self.0)
     }
 }
@@ -82,43 +88,52 @@ impl fmt::Display for BusinessUnit {
     }
 }
 
-fn is_allowed(c: char) -> bool {
-    c.is_ascii_lowercase()
-        || c.is_ascii_digit()
-        || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn normalises_to_lowercase_hyphens() {
-        assert_eq!(BusinessUnit::parse("Marketing Team").unwrap().as_str(), "marketing-team");
-        assert_eq!(BusinessUnit::parse("  data   science ").unwrap().as_str(), "data-science");
+        for (input, unit) in [
+            ("Marketing Team", "marketing-team"),
+            ("  data   science ", "data-science"),
+            ("ml_ops.v2", "ml-ops-v2"),
+            ("CI/CD", "ci-cd"),
+            ("-rf", "rf"),
+            ("marketing-team-bedrock-user", "marketing-team"),
+        ] {
+            assert_eq!(BusinessUnit::parse(input).unwrap().as_str(), unit, "{input}");
+        }
         assert_eq!(
-            BusinessUnit::parse("production-api").unwrap().iam_user_name(),
+            BusinessUnit::parse("production-api").unwrap().user_name(),
             "production-api-bedrock-user"
         );
-        assert_eq!(BusinessUnit::parse("ml_ops.v2").unwrap().as_str(), "ml_ops.v2");
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        for input in ["Marketing Team", "a__b..c//d", "X-bedrock-user"] {
+            let once = BusinessUnit::parse(input).unwrap();
+            assert_eq!(BusinessUnit::parse(once.as_str()).unwrap(), once, "{input}");
+        }
     }
 
     #[test]
     fn the_longest_unit_fills_the_iam_limit_exactly() {
         let longest = "a".repeat(MAX_LEN);
-        assert_eq!(BusinessUnit::parse(&longest).unwrap().iam_user_name().len(), 64);
+        assert_eq!(BusinessUnit::parse(&longest).unwrap().user_name().len(), 64);
         let err = BusinessUnit::parse(&format!("{longest}b")).unwrap_err();
-        assert!(err.to_string().contains("at most 51"), "{err}");
+        assert!(err.to_string().contains("at most 51 fit"), "{err}");
     }
 
     #[test]
     fn refuses_what_iam_refuses() {
-        for bad in ["data/science", "$(rm", "équipe", "a b!", "x\u{202e}y"] {
+        for bad in ["R&D", "$(rm", "équipe", "a b!", "x\u{202e}y", "a+b", "a@b"] {
             let err = BusinessUnit::parse(bad).unwrap_err();
             assert!(matches!(err, UnitError::BadCharacter { .. }), "{bad}: {err}");
         }
+        assert!(BusinessUnit::parse("x\u{202e}y").unwrap_err().to_string().contains("U+202E"));
         assert_eq!(BusinessUnit::parse("   "), Err(UnitError::Empty));
-        assert!(matches!(BusinessUnit::parse("-rf"), Err(UnitError::BadEdge { .. })));
-        assert!(matches!(BusinessUnit::parse("team."), Err(UnitError::BadEdge { .. })));
+        assert_eq!(BusinessUnit::parse(" - _ "), Err(UnitError::Empty));
     }
 }

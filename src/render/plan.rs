@@ -64,7 +64,7 @@ pub fn human(plan: &Plan) -> String {
         Action::RotateKey => line("Type", "Long-term IAM access key (rotation)"),
     }
     if let Some(unit) = unit {
-        line("Business unit", &format!("{unit} (IAM user {})", unit.iam_user_name()));
+        line("Business unit", &format!("{unit} (IAM user {})", unit.user_name()));
     }
     if let Some(ttl) = plan.ttl {
         line("TTL", &format!("{ttl} (real expiry = min(TTL, your credentials' expiry))"));
