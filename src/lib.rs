@@ -18,11 +18,13 @@
 //! - [`provision`]: long-term credentials per business unit (IAM user, policy, keys,
 //!   rotation, keyring / Secrets Manager storage). [`verify`]: `bedprov check`.
 //! - [`aws`]: the AWS control-plane clients and AWS-error mapping (names missing actions).
-//! - [`progress`]: a spinner on a terminal.
+//! - [`progress`]: a spinner on a terminal. [`quote`]: untrusted text, safe inside messages.
 //! - [`service`]: the daemon as a user service: systemd units and a launchd agent (embedded
 //!   from `systemd/` and `launchd/`), installed, removed and inspected.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
 //! - [`prompt`]: yes/no and choice questions, only on a terminal.
+//! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
+//!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
 //! - [`clock`]: the injectable wall clock.
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
@@ -37,11 +39,13 @@ pub mod creds;
 pub mod daemon;
 pub mod error;
 pub mod harden;
+pub mod intent;
 pub mod logging;
 pub mod paths;
 pub mod progress;
 pub mod prompt;
 pub mod provision;
+pub mod quote;
 pub mod region;
 pub mod render;
 pub mod service;

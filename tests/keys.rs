@@ -437,7 +437,7 @@ fn check_reports_identity_models_from_aws_and_the_token_self_check() {
 fn bad_names_and_emails_are_refused_before_any_call() {
     let (peers, sandbox) = setup();
     for (args, needle) in [
-        (vec!["--business-unit", "team$(rm -rf /)"], "contains `$`"),
+        (vec!["--business-unit", "team$(rm -rf /)"], "`$` is not allowed"),
         (vec!["--business-unit", &*"x".repeat(60)], "at most 51"),
         (vec!["--business-unit", "ok", "--owner", "not-an-email"], "not an email address"),
         (vec!["--business-unit", "ok", "--policy", "admin"], "not a policy choice"),
@@ -466,4 +466,42 @@ fn a_run_interrupted_after_the_user_was_created_completes_next_time() {
     let state = iam_state(&peers, "batch-bedrock-user");
     assert_eq!(state["policies"].as_array().unwrap().len(), 1);
     assert_eq!(state["keys"][0]["id"], body["access_key_id"]);
+}
+
+#[test]
+fn plain_language_requests_create_and_rotate_through_the_key_commands() {
+    let (peers, sandbox) = setup();
+    let (code, stdout, stderr) = bedprov(
+        &peers,
+        &sandbox,
+        &[
+            "request",
+            "Bedrock key for Marketing Team, owner: jane@corp.com, in eu-west-1",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Equivalent: bedprov key create --business-unit marketing-team"),
+        "{stderr}"
+    );
+    let created = json(&stdout);
+    assert_eq!(created["user_name"], "marketing-team-bedrock-user");
+    assert_eq!(created["verified"], true);
+    assert_eq!(iam_state(&peers, "marketing-team-bedrock-user")["tags"]["owner"], "jane@corp.com");
+
+    let (code, stdout, stderr) = bedprov(
+        &peers,
+        &sandbox,
+        &["request", "rotate the key for marketing-team", "--yes", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let rotated = json(&stdout);
+    assert_ne!(rotated["access_key_id"], created["access_key_id"]);
+    let keys = iam_state(&peers, "marketing-team-bedrock-user")["keys"].clone();
+    let old =
+        keys.as_array().unwrap().iter().find(|k| k["id"] == created["access_key_id"]).unwrap();
+    assert_eq!(old["status"], "Inactive");
 }

@@ -6,6 +6,7 @@ mod check;
 mod daemon;
 mod decode;
 mod key;
+mod request;
 mod service;
 mod token;
 
@@ -54,6 +55,10 @@ pub enum Command {
     /// Run the daemon as a user service: systemd user units or a launchd agent.
     #[command(subcommand)]
     Service(service::ServiceCommand),
+    /// Ask in plain words: "Bedrock key for 6 hours", "Bedrock key for Marketing Team".
+    ///
+    /// Shows the plan (and the equivalent command), then runs it; long-term keys ask first.
+    Request(request::RequestArgs),
 }
 
 /// `--format` for commands that print either a human report or JSON.
@@ -148,6 +153,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Check(args) => block_on(check::run(args))?,
         Command::Key(command) => block_on(key::run(command))?,
         Command::Service(command) => service::run(command, &socket)?,
+        Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),
     };
     Ok(Outcome::Done(output))
 }

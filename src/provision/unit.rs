@@ -1,38 +1,43 @@
 //! Business units and owners: turning what people type ("Marketing Team") into the IAM
 //! names bedprov uses (`marketing-team`, user `marketing-team-bedrock-user`), and checking
-//! owner emails against what IAM tags accept. Pure functions, no AWS calls.
+//! owner emails against what IAM tag values accept. Pure functions, no AWS calls; both
+//! `bedprov key` and plain-language requests use them, so a plan names exactly the unit the
+//! key commands provision. Rejected input is quoted through [`crate::quote::shown`].
 
 use std::fmt;
 
-/// Suffix of every IAM user bedprov makes.
+/// What bedprov appends to a unit to name its IAM user.
 pub const USER_SUFFIX: &str = "-bedrock-user";
-/// IAM user names are at most 64 characters.
+/// IAM's limit on user names.
 pub const IAM_USER_NAME_MAX: usize = 64;
-/// The longest unit that still fits `{unit}-bedrock-user` into 64 characters.
+/// The longest unit whose IAM user name still fits.
 pub const UNIT_MAX: usize = IAM_USER_NAME_MAX - USER_SUFFIX.len();
 
-/// A normalised business unit: lowercase ASCII letters, digits and single hyphens.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A normalised business unit: `a-z`, `0-9` and single hyphens, at most [`UNIT_MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BusinessUnit(String);
 
-/// Why a name cannot be a business unit.
+/// Why a name cannot be a business unit. Messages quote the name through
+/// [`crate::quote::shown`], so they are safe to print.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
-    #[error("the business unit is empty")]
+    #[error("a business unit needs a name")]
     Empty,
-    #[error("the business unit `{shown}` contains `{bad}`, which IAM user names do not allow")]
-    BadCharacter { shown: String, bad: char },
     #[error(
-        "the business unit `{shown}` is {len} characters; at most {UNIT_MAX} fit the IAM user name `<unit>{USER_SUFFIX}` (64 max)"
+        "\"{shown}\" is {len} characters long as a unit: at most {UNIT_MAX} fit, because its IAM user `<unit>{USER_SUFFIX}` may have at most {IAM_USER_NAME_MAX}"
     )]
     TooLong { shown: String, len: usize },
+    #[error(
+        "\"{shown}\" cannot name an IAM user: {bad} is not allowed (a business unit uses letters, digits, spaces and hyphens)"
+    )]
+    BadCharacter { shown: String, bad: String },
 }
 
 impl BusinessUnit {
-    /// Normalises: trims, lowercases, turns spaces, underscores, dots and slashes into
-    /// single hyphens. Anything else outside `[a-z0-9-]` is refused, not silently dropped.
+    /// Normalises (lowercase; spaces, `_`, `.`, `/` and hyphen runs become one hyphen;
+    /// a trailing `-bedrock-user` is dropped) and validates.
     pub fn parse(input: &str) -> Result<Self, UnitError> {
-        let shown: String = input.chars().take(80).collect();
+        let shown = || crate::quote::shown(input.trim());
         let mut unit = String::with_capacity(input.len());
         for c in input.trim().chars() {
             let c = c.to_ascii_lowercase();
@@ -43,19 +48,24 @@ impl BusinessUnit {
                     unit.push('-');
                 }
             } else {
-                return Err(UnitError::BadCharacter { shown, bad: c });
+                let bad = if c.is_ascii_graphic() {
+                    format!("`{c}`")
+                } else {
+                    format!("{} (U+{:04X})", c.escape_unicode(), u32::from(c))
+                };
+                return Err(UnitError::BadCharacter { shown: shown(), bad });
             }
         }
-        let unit = unit.trim_matches('-').to_owned();
+        let unit = unit.trim_matches('-');
         // "marketing-team-bedrock-user" typed as the unit itself: keep the unit part.
-        let unit = unit.strip_suffix(USER_SUFFIX).map(str::to_owned).unwrap_or(unit);
+        let unit = unit.strip_suffix(USER_SUFFIX).unwrap_or(unit);
         if unit.is_empty() {
             return Err(UnitError::Empty);
         }
         if unit.len() > UNIT_MAX {
-            return Err(UnitError::TooLong { shown, len: unit.len() });
+            return Err(UnitError::TooLong { shown: shown(), len: unit.len() });
         }
-        Ok(Self(unit))
+        Ok(Self(unit.to_owned()))
     }
 
     #[must_use]
@@ -63,13 +73,13 @@ impl BusinessUnit {
         &self.0
     }
 
-    /// The IAM user name: `{unit}-bedrock-user`.
+    /// The IAM user bedprov keeps this unit's keys on: `{unit}-bedrock-user`.
     #[must_use]
     pub fn user_name(&self) -> String {
         format!("{}{USER_SUFFIX}", self.0)
     }
 
-    /// The unit of a bedprov user name, if it has the suffix.
+    /// The unit of a bedprov user name, if it has the suffix and is already normalised.
     #[must_use]
     pub fn from_user_name(user_name: &str) -> Option<Self> {
         let unit = user_name.strip_suffix(USER_SUFFIX)?;
@@ -83,52 +93,73 @@ impl fmt::Display for BusinessUnit {
     }
 }
 
-/// An owner email that IAM tag values accept (letters, digits, `._+-@`), lowercased domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An email address: `local@domain.tld`, local part of letters, digits and `. _ + -`
+/// starting with a letter or digit, domain of at least two labels ending in a letter TLD.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Owner(String);
 
+/// Why text is not an owner email (the message quotes it safely).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{shown}` is not an email address bedprov can record (expected name@example.com; letters, digits and . _ + - only)"
-)]
+#[error("\"{shown}\" is not an email address bedprov can record as the owner ({reason})")]
 pub struct OwnerError {
     pub shown: String,
+    pub reason: &'static str,
 }
 
 impl Owner {
+    /// Parses an address; surrounding whitespace is ignored.
     pub fn parse(input: &str) -> Result<Self, OwnerError> {
-        let text = input.trim();
-        let refuse = || OwnerError { shown: text.chars().take(80).collect() };
-        let (local, domain) = text.split_once('@').ok_or_else(refuse)?;
+        let input = input.trim();
+        let refuse = |reason| OwnerError { shown: crate::quote::shown(input), reason };
+        if input.len() > 254 {
+            return Err(refuse("longer than 254 characters"));
+        }
+        let Some((local, domain)) = input.split_once('@') else {
+            return Err(refuse("no @"));
+        };
+        if domain.contains('@') {
+            return Err(refuse("more than one @"));
+        }
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'))
-            && !local.starts_with('.')
-            && !local.ends_with('.');
-        let labels: Vec<&str> = domain.split('.').collect();
-        let domain_ok = labels.len() >= 2
-            && domain.len() <= 190
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
-        if local_ok && domain_ok {
-            Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
-        } else {
-            Err(refuse())
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+            && local.as_bytes()[0].is_ascii_alphanumeric()
+            && !local.ends_with('.')
+            && !local.contains("..");
+        if !local_ok {
+            return Err(refuse(
+                "the part before @ may use letters, digits and . _ + -, starting with a letter or digit",
+            ));
         }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let label_ok = |label: &&str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        let tld_ok = labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        if labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
+            return Err(refuse("the domain after @ must look like corp.com"));
+        }
+        // Domains are case-insensitive: recorded lowercase, as `bedprov key create` does.
+        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
 
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Addresses are compared without case ("Jane@Corp.com" is the same owner).
+    #[must_use]
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
     }
 }
 
@@ -140,6 +171,91 @@ impl fmt::Display for Owner {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_to_lowercase_hyphens() {
+        for (input, unit) in [
+            ("Marketing Team", "marketing-team"),
+            ("  data   science ", "data-science"),
+            ("ml_ops.v2", "ml-ops-v2"),
+            ("CI/CD", "ci-cd"),
+            ("-rf", "rf"),
+            ("marketing-team-bedrock-user", "marketing-team"),
+        ] {
+            assert_eq!(BusinessUnit::parse(input).unwrap().as_str(), unit, "{input}");
+        }
+        assert_eq!(
+            BusinessUnit::parse("production-api").unwrap().user_name(),
+            "production-api-bedrock-user"
+        );
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        for input in ["Marketing Team", "a__b..c//d", "X-bedrock-user"] {
+            let once = BusinessUnit::parse(input).unwrap();
+            assert_eq!(BusinessUnit::parse(once.as_str()).unwrap(), once, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_longest_unit_fills_the_iam_limit_exactly() {
+        let longest = "a".repeat(UNIT_MAX);
+        assert_eq!(BusinessUnit::parse(&longest).unwrap().user_name().len(), 64);
+        let err = BusinessUnit::parse(&format!("{longest}b")).unwrap_err();
+        assert!(err.to_string().contains("at most 51 fit"), "{err}");
+    }
+
+    #[test]
+    fn refuses_what_iam_refuses() {
+        for bad in ["R&D", "$(rm", "équipe", "a b!", "x\u{202e}y", "a+b", "a@b"] {
+            let err = BusinessUnit::parse(bad).unwrap_err();
+            assert!(matches!(err, UnitError::BadCharacter { .. }), "{bad}: {err}");
+        }
+        assert!(BusinessUnit::parse("x\u{202e}y").unwrap_err().to_string().contains("U+202E"));
+        assert_eq!(BusinessUnit::parse("   "), Err(UnitError::Empty));
+        assert_eq!(BusinessUnit::parse(" - _ "), Err(UnitError::Empty));
+    }
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        for ok in ["jane@corp.com", "j.doe+bedrock@mail.corp.co.uk", "ops_team-1@x.io"] {
+            assert_eq!(Owner::parse(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(Owner::parse("Jane@Corp.COM").unwrap().as_str(), "Jane@corp.com");
+    }
+
+    #[test]
+    fn refuses_other_shapes() {
+        for bad in [
+            "jane",
+            "@corp.com",
+            "jane@",
+            "jane@corp",
+            "jane@@corp.com",
+            "a@b@c.com",
+            "-x@corp.com",
+            "jane.@corp.com",
+            "ja..ne@corp.com",
+            "jane@-corp.com",
+            "jane@corp.c0m",
+            "j%x@corp.com",
+            "jane@corp..com",
+            "$(id)@corp.com",
+        ] {
+            assert!(Owner::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod earlier_tests {
     use super::*;
 
     #[test]
@@ -166,7 +282,7 @@ mod tests {
         assert_eq!(BusinessUnit::parse("  - "), Err(UnitError::Empty));
         assert!(matches!(
             BusinessUnit::parse("team$(x)"),
-            Err(UnitError::BadCharacter { bad: '$', .. })
+            Err(UnitError::BadCharacter { ref bad, .. }) if bad == "`$`"
         ));
         assert!(matches!(BusinessUnit::parse("équipe"), Err(UnitError::BadCharacter { .. })));
         let long = "a".repeat(UNIT_MAX + 1);

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod decode;
 pub mod key;
+pub mod plan;
 pub mod service;
 pub mod status;
 pub mod time;
