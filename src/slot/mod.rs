@@ -267,15 +267,19 @@ impl Slot {
         self.refresh_locked().await
     }
 
-    /// True when the background loop should refresh now: no token yet, or past `refresh_at`,
-    /// and not backing off.
+    /// True when the background loop should refresh now: no token yet, past `refresh_at` (or
+    /// signed in the future: the clock was set back), and not backing off.
     #[must_use]
     pub fn due(&self, now: SystemTime) -> bool {
         let state = self.state();
         if state.retry_at.is_some_and(|at| now < at) {
             return false;
         }
-        state.force_due || state.current.as_ref().is_none_or(|c| now >= c.lifetime.refresh_at())
+        state.force_due
+            || state
+                .current
+                .as_ref()
+                .is_none_or(|c| now >= c.lifetime.refresh_at() || c.lifetime.signed_in_future(now))
     }
 
     /// When this slot next wants attention (`refresh_at` or the end of its backoff).

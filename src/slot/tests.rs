@@ -131,6 +131,29 @@ async fn a_wall_clock_jump_never_yields_an_expired_token() {
 }
 
 #[tokio::test]
+async fn a_clock_set_back_gets_a_token_aws_accepts() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let before = slot.get().await.unwrap();
+    // An NTP correction of a few seconds changes nothing.
+    clock.set(clock.now() - Duration::from_secs(5));
+    assert!(Arc::ptr_eq(&before, &slot.get().await.unwrap()));
+    assert!(!slot.due(clock.now()));
+    // A clock that was an hour fast is corrected: the token's X-Amz-Date is now an hour in the
+    // future, which AWS refuses. The background loop and requests both replace it.
+    clock.set(clock.now() - Duration::from_secs(3600));
+    assert!(slot.due(clock.now()));
+    let after = slot.get().await.unwrap();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(after.lifetime.issued_at, clock.now());
+    // With the source down, the future-dated token is refused, not served.
+    source.fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "offline".into() }));
+    clock.set(clock.now() - Duration::from_secs(3600));
+    assert_eq!(slot.get().await.unwrap_err().0.code, ErrorCode::TokenUnavailable);
+}
+
+#[tokio::test]
 async fn short_lived_credentials_are_renewed_before_half_life_and_never_outlived() {
     let clock = start();
     let source = FakeSource::new(&clock, Some(Duration::from_secs(120)));
