@@ -97,8 +97,14 @@ impl AsRef<[u8]> for Wiped {
 }
 
 impl Served {
-    fn new(token: Token, profile: String) -> Self {
-        let lifetime = Lifetime { issued_at: token.issued_at(), expires_at: token.expires_at() };
+    /// `minted_at` is the clock reading the token was signed at: the policy measures the
+    /// window from there, not from `X-Amz-Date` (the same time truncated to the second), so a
+    /// token capped by credentials about to expire is not taken for longer-lived than it is.
+    fn new(token: Token, profile: String, minted_at: SystemTime) -> Self {
+        let lifetime = Lifetime {
+            issued_at: minted_at.max(token.issued_at()),
+            expires_at: token.expires_at(),
+        };
         let body = crate::render::token::body(&token, &profile);
         let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
         let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
@@ -312,13 +318,14 @@ impl Slot {
     async fn refresh_locked(&self) -> bool {
         let outcome = async {
             let resolved = self.source.resolve(&self.key).await?;
+            let minted_at = self.clock.now();
             let token = crate::token::mint(
                 &resolved.credentials,
                 &resolved.region,
                 self.key.ttl,
-                self.clock.now(),
+                minted_at,
             )?;
-            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name))
+            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name, minted_at))
         }
         .await;
         let now = self.clock.now();

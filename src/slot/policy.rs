@@ -23,6 +23,7 @@ pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(60);
 /// A token's validity window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetime {
+    /// When the token was minted (its `X-Amz-Date` is this, truncated to the second).
     pub issued_at: SystemTime,
     pub expires_at: SystemTime,
 }

@@ -170,6 +170,21 @@ async fn short_lived_credentials_are_renewed_before_half_life_and_never_outlived
 }
 
 #[tokio::test]
+async fn credentials_about_to_expire_are_not_taken_for_longer_lived() {
+    // 79 ms of credentials, minted at .237 s: X-Amz-Date says .000, but the token has 79 ms,
+    // not 316 ms, of life. Measured from X-Amz-Date, those 79 ms looked like a quarter of the
+    // window (just at the margin, served); measured from the mint, the token is worth 79 ms.
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_millis(1_500_000_000_237));
+    let source = FakeSource::new(&clock, Some(Duration::from_millis(79)));
+    let slot = slot(&clock, &source, "15m");
+    let served = slot.get().await.unwrap();
+    assert_eq!(served.lifetime.issued_at, clock.now());
+    assert_eq!(served.lifetime.full(), Duration::from_millis(79));
+    assert_eq!(served.token.issued_at(), UNIX_EPOCH + Duration::from_secs(1_500_000_000));
+    assert!(served.lifetime.remaining(clock.now()) >= served.lifetime.min_remaining());
+}
+
+#[tokio::test]
 async fn failures_degrade_then_refuse_below_the_margin() {
     let clock = start();
     let source = FakeSource::new(&clock, None);
