@@ -262,12 +262,13 @@ impl Slot {
         }
     }
 
-    /// One refresh attempt, waiting for the gate (for the background loop and `/v1/refresh`).
-    /// `force` ignores the backoff.
+    /// One refresh attempt, waiting for the gate. `force` (`/v1/refresh`) refreshes whatever
+    /// the token's age and the backoff. Otherwise (the background loop) the attempt is made
+    /// only if the slot is still [`due`](Self::due) once the gate is ours: requests that found
+    /// the token stale may have refreshed it meanwhile.
     pub async fn refresh(&self, force: bool) -> bool {
         let _gate = self.refresh_gate.lock().await;
-        let backing_off = self.state().retry_at.is_some_and(|at| self.clock.now() < at);
-        if backing_off && !force {
+        if !force && !self.due(self.clock.now()) {
             return false;
         }
         self.refresh_locked().await

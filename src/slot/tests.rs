@@ -16,17 +16,30 @@ pub(crate) struct FakeSource {
     pub lifetime: Mutex<Option<Duration>>,
     pub failure: Mutex<Option<CredsError>>,
     pub calls: AtomicU64,
+    /// Real (tokio) time a resolve takes: lets concurrent requests pile up. Zero: no await.
     pub delay: Duration,
+    /// Wall-clock time a resolve takes: the manual clock moves by this after the credentials
+    /// are issued (a slow STS call, or a suspend in the middle of a refresh).
+    pub wall_time: Mutex<Duration>,
 }
 
 impl FakeSource {
     pub fn new(clock: &ManualClock, lifetime: Option<Duration>) -> Arc<Self> {
+        Self::with_delay(clock, lifetime, Duration::from_millis(20))
+    }
+
+    pub fn with_delay(
+        clock: &ManualClock,
+        lifetime: Option<Duration>,
+        delay: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             clock: clock.clone(),
             lifetime: Mutex::new(lifetime),
             failure: Mutex::new(None),
             calls: AtomicU64::new(0),
-            delay: Duration::from_millis(20),
+            delay,
+            wall_time: Mutex::new(Duration::ZERO),
         })
     }
 
@@ -43,11 +56,14 @@ impl CredentialSource for FakeSource {
     fn resolve<'a>(&'a self, _key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(self.delay).await;
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
             if let Some(error) = self.failure.lock().unwrap().clone() {
                 return Err(error.into());
             }
             let expiry = self.lifetime.lock().unwrap().map(|l| self.clock.now() + l);
+            self.clock.advance(*self.wall_time.lock().unwrap());
             Ok(Resolved {
                 credentials: Credentials::new(
                     "ASIAIOSFODNN7EXAMPLE",
@@ -109,6 +125,29 @@ async fn a_thousand_concurrent_requests_share_one_refresh() {
     }
     assert_eq!(source.calls(), 1);
     assert_eq!(slot.status().refreshes, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_pass_does_not_repeat_a_refresh_a_request_just_made() {
+    let clock = start();
+    let source = FakeSource::with_delay(&clock, None, Duration::from_millis(200));
+    let slot = slot(&clock, &source, "1h");
+    slot.get().await.unwrap();
+    clock.advance(Duration::from_secs(30 * 60 + 1));
+    // A request finds the token stale and refreshes it (holding the gate for 200 ms)...
+    let request = tokio::spawn({
+        let slot = slot.clone();
+        async move { slot.get().await.map(|s| s.lifetime) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...while the background loop, which saw the slot due, queues behind it.
+    assert!(slot.due(clock.now()));
+    assert!(!slot.refresh(false).await, "the request's refresh made this one moot");
+    assert_eq!(request.await.unwrap().unwrap().issued_at, clock.now());
+    assert_eq!(source.calls(), 2);
+    // `/v1/refresh` still forces one.
+    assert!(slot.refresh(true).await);
+    assert_eq!(source.calls(), 3);
 }
 
 #[tokio::test]
