@@ -393,4 +393,6 @@ impl Slot {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 pub(crate) mod tests;
