@@ -11,6 +11,8 @@
 //! HUP reloads the config), and noticing when the socket is taken from under us.
 
 pub mod detach;
+#[cfg(test)]
+mod herd;
 pub mod http;
 pub mod routes;
 pub mod socket;
