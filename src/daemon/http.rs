@@ -4,8 +4,10 @@
 
 use super::routes::{self, After};
 use super::state::Daemon;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
+use hyper::service::{Service, service_fn};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::traits::StreamCommon as _;
@@ -30,13 +32,7 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = shutdown.subscribe();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEADER_BYTES.max(8192))
-        .max_headers(64)
-        .keep_alive(true);
+    let builder = connection_builder();
 
     loop {
         let stream = tokio::select! {
@@ -67,19 +63,7 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
             tracing::warn!("connection limit reached; closing a new connection");
             continue;
         };
-        let daemon = Arc::clone(&daemon);
-        let shutdown = shutdown.clone();
-        let service = service_fn(move |request| {
-            let daemon = Arc::clone(&daemon);
-            let shutdown = shutdown.clone();
-            async move {
-                let (response, after) = routes::handle(&daemon, &request).await;
-                if after == After::Shutdown {
-                    let _ = shutdown.send(true);
-                }
-                Ok::<_, Infallible>(response)
-            }
-        });
+        let service = service(Arc::clone(&daemon), shutdown.clone());
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -93,4 +77,44 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("some connections were still open after {} s", DRAIN_TIMEOUT.as_secs());
     }
+}
+
+/// The HTTP/1.1 settings of every connection: a timer (without one the header timeout does
+/// nothing), the header timeout, and the caps on the request head. Public so the fuzz target
+/// feeds bytes through exactly these settings.
+#[must_use]
+pub fn connection_builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192))
+        .max_headers(64)
+        .keep_alive(true);
+    builder
+}
+
+/// The service one connection runs: every request to [`routes::handle`]; a shutdown request
+/// also flips `shutdown`.
+pub fn service(
+    daemon: Arc<Daemon>,
+    shutdown: watch::Sender<bool>,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<routes::Body>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Send
++ 'static {
+    service_fn(move |request: Request<Incoming>| {
+        let daemon = Arc::clone(&daemon);
+        let shutdown = shutdown.clone();
+        async move {
+            let (response, after) = routes::handle(&daemon, &request).await;
+            if after == After::Shutdown {
+                let _ = shutdown.send(true);
+            }
+            Ok::<_, Infallible>(response)
+        }
+    })
 }

@@ -13,6 +13,8 @@
 
 pub mod activation;
 pub mod detach;
+#[cfg(test)]
+mod herd;
 pub mod http;
 pub mod routes;
 pub mod socket;

@@ -97,8 +97,14 @@ impl AsRef<[u8]> for Wiped {
 }
 
 impl Served {
-    fn new(token: Token, profile: String) -> Self {
-        let lifetime = Lifetime { issued_at: token.issued_at(), expires_at: token.expires_at() };
+    /// `minted_at` is the clock reading the token was signed at: the policy measures the
+    /// window from there, not from `X-Amz-Date` (the same time truncated to the second), so a
+    /// token capped by credentials about to expire is not taken for longer-lived than it is.
+    fn new(token: Token, profile: String, minted_at: SystemTime) -> Self {
+        let lifetime = Lifetime {
+            issued_at: minted_at.max(token.issued_at()),
+            expires_at: token.expires_at(),
+        };
         let body = crate::render::token::body(&token, &profile);
         let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
         let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
@@ -256,26 +262,31 @@ impl Slot {
         }
     }
 
-    /// One refresh attempt, waiting for the gate (for the background loop and `/v1/refresh`).
-    /// `force` ignores the backoff.
+    /// One refresh attempt, waiting for the gate. `force` (`/v1/refresh`) refreshes whatever
+    /// the token's age and the backoff. Otherwise (the background loop) the attempt is made
+    /// only if the slot is still [`due`](Self::due) once the gate is ours: requests that found
+    /// the token stale may have refreshed it meanwhile.
     pub async fn refresh(&self, force: bool) -> bool {
         let _gate = self.refresh_gate.lock().await;
-        let backing_off = self.state().retry_at.is_some_and(|at| self.clock.now() < at);
-        if backing_off && !force {
+        if !force && !self.due(self.clock.now()) {
             return false;
         }
         self.refresh_locked().await
     }
 
-    /// True when the background loop should refresh now: no token yet, or past `refresh_at`,
-    /// and not backing off.
+    /// True when the background loop should refresh now: no token yet, past `refresh_at` (or
+    /// signed in the future: the clock was set back), and not backing off.
     #[must_use]
     pub fn due(&self, now: SystemTime) -> bool {
         let state = self.state();
         if state.retry_at.is_some_and(|at| now < at) {
             return false;
         }
-        state.force_due || state.current.as_ref().is_none_or(|c| now >= c.lifetime.refresh_at())
+        state.force_due
+            || state
+                .current
+                .as_ref()
+                .is_none_or(|c| now >= c.lifetime.refresh_at() || c.lifetime.signed_in_future(now))
     }
 
     /// When this slot next wants attention (`refresh_at` or the end of its backoff).
@@ -308,13 +319,14 @@ impl Slot {
     async fn refresh_locked(&self) -> bool {
         let outcome = async {
             let resolved = self.source.resolve(&self.key).await?;
+            let minted_at = self.clock.now();
             let token = crate::token::mint(
                 &resolved.credentials,
                 &resolved.region,
                 self.key.ttl,
-                self.clock.now(),
+                minted_at,
             )?;
-            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name))
+            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name, minted_at))
         }
         .await;
         let now = self.clock.now();
@@ -380,5 +392,7 @@ impl Slot {
     }
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 pub(crate) mod tests;

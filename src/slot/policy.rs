@@ -6,15 +6,24 @@
 //!   a useful token. A request that finds less than L/2 left refreshes first.
 //! - **`refresh_at`** = issue time + L/2: when the background loop refreshes, so requests rarely
 //!   wait.
+//! - A token signed more than [`FUTURE_TOLERANCE`] after now (the clock was set back since) is
+//!   never served: AWS refuses signatures from the future.
 
 use std::time::{Duration, SystemTime};
 
 /// The hard floor never exceeds this, however long the token lives.
 pub const MAX_MARGIN: Duration = Duration::from_secs(10 * 60);
 
+/// How far a token's signing time (`X-Amz-Date`) may lie ahead of the wall clock. After the
+/// clock is set back (an NTP correction, a wrong clock fixed by hand) earlier tokens carry a
+/// date in the future, and AWS refuses them ("Signature not yet current", 5 minutes of
+/// tolerance on some endpoints). Small corrections are ignored; larger ones mean a new token.
+pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(60);
+
 /// A token's validity window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetime {
+    /// When the token was minted (its `X-Amz-Date` is this, truncated to the second).
     pub issued_at: SystemTime,
     pub expires_at: SystemTime,
 }
@@ -61,10 +70,16 @@ impl Lifetime {
         self.expires_at.duration_since(now).unwrap_or_default()
     }
 
+    /// True when the token was signed more than [`FUTURE_TOLERANCE`] after `now`.
+    #[must_use]
+    pub fn signed_in_future(&self, now: SystemTime) -> bool {
+        self.issued_at > now + FUTURE_TOLERANCE
+    }
+
     #[must_use]
     pub fn assess(&self, now: SystemTime) -> Freshness {
         let remaining = self.remaining(now);
-        if remaining.is_zero() || remaining < self.margin() {
+        if remaining.is_zero() || remaining < self.margin() || self.signed_in_future(now) {
             Freshness::Unusable
         } else if remaining < self.min_remaining() {
             Freshness::Stale
@@ -103,6 +118,15 @@ mod tests {
         assert_eq!(l.margin(), Duration::from_secs(30));
         assert_eq!(l.refresh_at(), l.issued_at + Duration::from_secs(60));
         assert_eq!(l.assess(l.issued_at + Duration::from_secs(91)), Freshness::Unusable);
+    }
+
+    #[test]
+    fn a_clock_set_back_past_the_signing_time_makes_the_token_unusable() {
+        let l = window(43200);
+        assert_eq!(l.assess(l.issued_at - FUTURE_TOLERANCE), Freshness::Fresh);
+        let earlier = l.issued_at - FUTURE_TOLERANCE - Duration::from_secs(1);
+        assert!(l.remaining(earlier) > l.full(), "more than the whole window seems left");
+        assert_eq!(l.assess(earlier), Freshness::Unusable);
     }
 
     #[test]

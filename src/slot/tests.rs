@@ -16,17 +16,30 @@ pub(crate) struct FakeSource {
     pub lifetime: Mutex<Option<Duration>>,
     pub failure: Mutex<Option<CredsError>>,
     pub calls: AtomicU64,
+    /// Real (tokio) time a resolve takes: lets concurrent requests pile up. Zero: no await.
     pub delay: Duration,
+    /// Wall-clock time a resolve takes: the manual clock moves by this after the credentials
+    /// are issued (a slow STS call, or a suspend in the middle of a refresh).
+    pub wall_time: Mutex<Duration>,
 }
 
 impl FakeSource {
     pub fn new(clock: &ManualClock, lifetime: Option<Duration>) -> Arc<Self> {
+        Self::with_delay(clock, lifetime, Duration::from_millis(20))
+    }
+
+    pub fn with_delay(
+        clock: &ManualClock,
+        lifetime: Option<Duration>,
+        delay: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             clock: clock.clone(),
             lifetime: Mutex::new(lifetime),
             failure: Mutex::new(None),
             calls: AtomicU64::new(0),
-            delay: Duration::from_millis(20),
+            delay,
+            wall_time: Mutex::new(Duration::ZERO),
         })
     }
 
@@ -43,11 +56,14 @@ impl CredentialSource for FakeSource {
     fn resolve<'a>(&'a self, _key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(self.delay).await;
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
             if let Some(error) = self.failure.lock().unwrap().clone() {
                 return Err(error.into());
             }
             let expiry = self.lifetime.lock().unwrap().map(|l| self.clock.now() + l);
+            self.clock.advance(*self.wall_time.lock().unwrap());
             Ok(Resolved {
                 credentials: Credentials::new(
                     "ASIAIOSFODNN7EXAMPLE",
@@ -111,6 +127,29 @@ async fn a_thousand_concurrent_requests_share_one_refresh() {
     assert_eq!(slot.status().refreshes, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_pass_does_not_repeat_a_refresh_a_request_just_made() {
+    let clock = start();
+    let source = FakeSource::with_delay(&clock, None, Duration::from_millis(200));
+    let slot = slot(&clock, &source, "1h");
+    slot.get().await.unwrap();
+    clock.advance(Duration::from_secs(30 * 60 + 1));
+    // A request finds the token stale and refreshes it (holding the gate for 200 ms)...
+    let request = tokio::spawn({
+        let slot = slot.clone();
+        async move { slot.get().await.map(|s| s.lifetime) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...while the background loop, which saw the slot due, queues behind it.
+    assert!(slot.due(clock.now()));
+    assert!(!slot.refresh(false).await, "the request's refresh made this one moot");
+    assert_eq!(request.await.unwrap().unwrap().issued_at, clock.now());
+    assert_eq!(source.calls(), 2);
+    // `/v1/refresh` still forces one.
+    assert!(slot.refresh(true).await);
+    assert_eq!(source.calls(), 3);
+}
+
 #[tokio::test]
 async fn a_wall_clock_jump_never_yields_an_expired_token() {
     let clock = start();
@@ -131,6 +170,29 @@ async fn a_wall_clock_jump_never_yields_an_expired_token() {
 }
 
 #[tokio::test]
+async fn a_clock_set_back_gets_a_token_aws_accepts() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let before = slot.get().await.unwrap();
+    // An NTP correction of a few seconds changes nothing.
+    clock.set(clock.now() - Duration::from_secs(5));
+    assert!(Arc::ptr_eq(&before, &slot.get().await.unwrap()));
+    assert!(!slot.due(clock.now()));
+    // A clock that was an hour fast is corrected: the token's X-Amz-Date is now an hour in the
+    // future, which AWS refuses. The background loop and requests both replace it.
+    clock.set(clock.now() - Duration::from_secs(3600));
+    assert!(slot.due(clock.now()));
+    let after = slot.get().await.unwrap();
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(after.lifetime.issued_at, clock.now());
+    // With the source down, the future-dated token is refused, not served.
+    source.fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "offline".into() }));
+    clock.set(clock.now() - Duration::from_secs(3600));
+    assert_eq!(slot.get().await.unwrap_err().0.code, ErrorCode::TokenUnavailable);
+}
+
+#[tokio::test]
 async fn short_lived_credentials_are_renewed_before_half_life_and_never_outlived() {
     let clock = start();
     let source = FakeSource::new(&clock, Some(Duration::from_secs(120)));
@@ -144,6 +206,21 @@ async fn short_lived_credentials_are_renewed_before_half_life_and_never_outlived
     }
     // 600 requests over 70 minutes with 2-minute credentials: a refresh each minute or so.
     assert!((60..=80).contains(&source.calls()), "{} refreshes", source.calls());
+}
+
+#[tokio::test]
+async fn credentials_about_to_expire_are_not_taken_for_longer_lived() {
+    // 79 ms of credentials, minted at .237 s: X-Amz-Date says .000, but the token has 79 ms,
+    // not 316 ms, of life. Measured from X-Amz-Date, those 79 ms looked like a quarter of the
+    // window (just at the margin, served); measured from the mint, the token is worth 79 ms.
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_millis(1_500_000_000_237));
+    let source = FakeSource::new(&clock, Some(Duration::from_millis(79)));
+    let slot = slot(&clock, &source, "15m");
+    let served = slot.get().await.unwrap();
+    assert_eq!(served.lifetime.issued_at, clock.now());
+    assert_eq!(served.lifetime.full(), Duration::from_millis(79));
+    assert_eq!(served.token.issued_at(), UNIX_EPOCH + Duration::from_secs(1_500_000_000));
+    assert!(served.lifetime.remaining(clock.now()) >= served.lifetime.min_remaining());
 }
 
 #[tokio::test]

@@ -210,8 +210,9 @@ fn decode_error(response: &Response) -> ClientError {
     }
 }
 
-/// Splits a raw HTTP/1.1 answer into status and body (honouring `Content-Length`).
-fn parse_response(raw: Vec<u8>) -> Result<Response, ClientError> {
+/// Splits a raw HTTP/1.1 answer into status and body (honouring `Content-Length`). Public for
+/// the fuzz target: whoever owns the socket can send the helper anything.
+pub fn parse_response(raw: Vec<u8>) -> Result<Response, ClientError> {
     let protocol = |detail: &str| ClientError::Protocol(detail.to_owned());
     let head_end = raw
         .windows(4)
@@ -221,10 +222,16 @@ fn parse_response(raw: Vec<u8>) -> Result<Response, ClientError> {
         std::str::from_utf8(&raw[..head_end]).map_err(|_| protocol("headers are not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
+    // Three digits, 100 to 999, then a space or nothing (`u16::from_str` alone would take
+    // `+12` or `011`).
     let status = status_line
         .strip_prefix("HTTP/1.1 ")
         .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
+        .filter(|rest| {
+            rest.get(3..).is_some_and(|after| after.is_empty() || after.starts_with(' '))
+        })
         .and_then(|rest| rest.get(..3))
+        .filter(|code| code.bytes().all(|b| b.is_ascii_digit()) && !code.starts_with('0'))
         .and_then(|code| code.parse::<u16>().ok())
         .ok_or_else(|| protocol("bad status line"))?;
     let mut content_length = None;
@@ -267,6 +274,12 @@ mod tests {
             parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc".to_vec()).is_err()
         );
         assert!(parse_response(b"HTTP/1.1 2x\r\n\r\n".to_vec()).is_err());
+        // Found by the client_response fuzz target: a status must be three digits.
+        for status_line in ["HTTP/1.0 011 x", "HTTP/1.1 +12 x", "HTTP/1.1 2000 x", "HTTP/1.1 20"] {
+            let raw = format!("{status_line}\r\n\r\n").into_bytes();
+            assert!(parse_response(raw).is_err(), "{status_line}");
+        }
+        assert_eq!(parse_response(b"HTTP/1.1 204\r\n\r\n".to_vec()).unwrap().status, 204);
     }
 
     #[test]

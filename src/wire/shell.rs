@@ -80,8 +80,22 @@ pub fn export_line(shell: Shell, name: &str, value: &str) -> Result<String, Unsa
         Shell::Fish => {
             format!("set -gx {name} '{}'\n", value.replace('\\', r"\\").replace('\'', r"\'"))
         }
-        Shell::Pwsh => format!("$env:{name} = '{}'\n", value.replace('\'', "''")),
+        Shell::Pwsh => format!("$env:{name} = '{}'\n", pwsh_single_quoted(value)),
     })
+}
+
+/// PowerShell's single quotes: `'` and the typographic ‘ ’ ‚ ‛ all open and close a string,
+/// and inside one each is escaped by doubling (as `CodeGeneration.EscapeSingleQuotedStringContent`
+/// does). Doubling only `'` would let `’` end the string and the rest of the value run.
+fn pwsh_single_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// All lines for `vars`, or nothing: output is complete valid shell or an error.
@@ -107,6 +121,16 @@ mod tests {
     #[test]
     fn pwsh_doubles_quotes() {
         assert_eq!(export_line(Shell::Pwsh, "A", "it's").unwrap(), "$env:A = 'it''s'\n");
+    }
+
+    #[test]
+    fn pwsh_doubles_typographic_quotes_too() {
+        // In PowerShell ’ closes a '…' string: undoubled, the rest of the value would run.
+        assert_eq!(
+            export_line(Shell::Pwsh, "A", "x’; Remove-Item ~ -Recurse; ’").unwrap(),
+            "$env:A = 'x’’; Remove-Item ~ -Recurse; ’’'\n"
+        );
+        assert_eq!(export_line(Shell::Pwsh, "A", "‘‚‛'").unwrap(), "$env:A = '‘‘‚‚‛‛'''\n");
     }
 
     #[test]

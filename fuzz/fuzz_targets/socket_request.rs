@@ -1,0 +1,104 @@
+//! Arbitrary bytes as a client's side of one daemon connection: hyper's HTTP/1.1 parser with
+//! the daemon's own settings (`http::connection_builder`) and service (`http::service`), then
+//! the routes, query parsing, slot keys, slots and minting, with a credential source that
+//! answers at once and a fixed clock. Whatever arrives: no panic, the connection ends (tokio's
+//! paused clock lets the header timeout fire without waiting), the answer reads with the
+//! helper's own parser, and no client input makes the daemon answer 500.
+#![no_main]
+
+use aws_credential_types::Credentials;
+use bedprov::clock::ManualClock;
+use bedprov::creds::{CredsError, ProfileSelection, ProfileSource, Resolved};
+use bedprov::daemon::http;
+use bedprov::daemon::state::Daemon;
+use bedprov::region::{Region, RegionSource};
+use bedprov::slot::{BoxFuture, CredentialSource, SlotKey};
+use hyper_util::rt::TokioIo;
+use libfuzzer_sys::fuzz_target;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Credentials at once; a profile named `fail` fails, so the error answers are reached too.
+#[derive(Debug)]
+struct Instant;
+
+impl CredentialSource for Instant {
+    fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, bedprov::Result<Resolved>> {
+        Box::pin(async move {
+            let profile = key.profile.clone().unwrap_or_else(|| "default".into());
+            if profile == "fail" {
+                return Err(CredsError::Failed { profile, detail: "offline".into() }.into());
+            }
+            Ok(Resolved {
+                credentials: Credentials::new(
+                    "AKIDEXAMPLE",
+                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                    Some("EXAMPLE+session/token=".into()),
+                    Some(UNIX_EPOCH + Duration::from_secs(1_800_003_600)),
+                    "fuzz",
+                ),
+                profile: ProfileSelection { name: profile, source: ProfileSource::Flag },
+                region: key.region.clone().unwrap_or_else(|| Region::parse("us-east-1").unwrap()),
+                region_source: RegionSource::Default,
+            })
+        })
+    }
+}
+
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap()
+});
+
+/// Writes `input` into a fresh connection and reads everything the daemon answers.
+async fn exchange(input: &[u8]) -> Vec<u8> {
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let daemon = Arc::new(Daemon::new(
+        Arc::new(Instant),
+        Arc::new(clock),
+        PathBuf::from("/nonexistent/config.toml"),
+        PathBuf::from("/nonexistent/bedprov.sock"),
+    ));
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let connection = http::connection_builder()
+        .serve_connection(TokioIo::new(server), http::service(daemon, shutdown));
+    let (mut reader, mut writer) = tokio::io::split(client);
+    // Like the helper and curl: send, keep the connection open, read until the daemon closes
+    // it (after the answers, or at the header timeout).
+    let write = async move {
+        let _ = writer.write_all(input).await;
+        writer
+    };
+    let read = async move {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out).await;
+        out
+    };
+    let all = async { tokio::join!(write, connection, read) };
+    // Paused time: this fires at once if the connection hangs instead of ending.
+    let (_writer, _, out) = tokio::time::timeout(Duration::from_secs(3600), all)
+        .await
+        .expect("the daemon neither answered nor closed the connection");
+    out
+}
+
+fuzz_target!(|input: &[u8]| {
+    let out = RUNTIME.block_on(exchange(input));
+    if out.is_empty() {
+        return;
+    }
+    let response = bedprov::wire::client::parse_response(out.clone());
+    // HEAD answers keep their Content-Length without a body; the helper never sends HEAD.
+    if let Ok(response) = response {
+        assert_ne!(
+            response.status,
+            500,
+            "client input made the daemon fail: {:?}",
+            String::from_utf8_lossy(&out)
+        );
+    } else if !input.starts_with(b"HEAD") {
+        panic!("unreadable answer {response:?}: {:?}", String::from_utf8_lossy(&out));
+    }
+});
