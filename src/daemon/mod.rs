@@ -1,7 +1,8 @@
 //! The daemon: keeps fresh tokens in memory and serves them over a private Unix socket.
 //!
 //! - [`socket`]: the socket file: private directory, lock, stale check, bind, ownership.
-//! - [`http`]: accept, peer-uid check, connection caps, hyper with timeouts.
+//! - [`http`]: accept, peer-uid check, request heads gathered cheaply, hyper with timeouts.
+//! - [`admission`]: the connection table: a cap that sheds the longest-idle connection.
 //! - [`routes`]: the socket API (`wire::api`) on top of [`state`].
 //! - [`state`]: slots, the background refresh loop, status.
 //! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
@@ -10,6 +11,7 @@
 //! This module owns the lifecycle: start-up, readiness, signals (TERM/INT drain and exit,
 //! HUP reloads the config), and noticing when the socket is taken from under us.
 
+pub mod admission;
 pub mod detach;
 pub mod http;
 pub mod routes;
