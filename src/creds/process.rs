@@ -13,8 +13,13 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-/// How long a `credential_process` may run before it is killed.
+/// How long a `credential_process` may run before it is killed, unless [`TIMEOUT_ENV`] says.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// Overrides [`TIMEOUT`]: whole seconds, 1 to [`MAX_TIMEOUT_SECS`]. For tools that need
+/// longer (a hardware-key prompt) or tests that need shorter.
+pub const TIMEOUT_ENV: &str = "BEDPROV_CREDENTIAL_PROCESS_TIMEOUT";
+/// The longest [`TIMEOUT_ENV`] may ask for: a refresh must not wait on a process for ever.
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
 /// The most stdout accepted from it (real answers are under 4 KB).
 const MAX_OUTPUT: u64 = 64 * 1024;
 
@@ -26,6 +31,30 @@ struct ProcessOutput {
     secret_access_key: Option<String>,
     session_token: Option<String>,
     expiration: Option<String>,
+}
+
+/// The timeout in force: [`TIMEOUT_ENV`] if set (and valid), else [`TIMEOUT`].
+pub fn timeout() -> crate::Result<Duration> {
+    match std::env::var(TIMEOUT_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(TIMEOUT),
+        Ok(value) => parse_timeout(&value),
+        Err(std::env::VarError::NotUnicode(_)) => parse_timeout("(not UTF-8)"),
+    }
+}
+
+fn parse_timeout(value: &str) -> crate::Result<Duration> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if (1..=MAX_TIMEOUT_SECS).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err(crate::Error::usage(
+            format!(
+                "{TIMEOUT_ENV}={value} is not a number of seconds from 1 to {MAX_TIMEOUT_SECS}"
+            ),
+            format!(
+                "set it to whole seconds (e.g. {TIMEOUT_ENV}=120), or unset it for the default of {} s",
+                TIMEOUT.as_secs()
+            ),
+        )),
+    }
 }
 
 /// Runs `command` (through `sh -c`, as the AWS CLI does) and parses its credentials.
@@ -174,6 +203,17 @@ mod tests {
             let err = parse(input.as_bytes()).unwrap_err();
             assert!(err.contains(expected), "{err}");
             assert!(!err.contains(secret));
+        }
+    }
+
+    #[test]
+    fn the_timeout_setting_is_whole_seconds_within_bounds() {
+        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout(" 3600 ").unwrap(), Duration::from_secs(3600));
+        for bad in ["0", "3601", "-1", "1.5", "10s", ""] {
+            let err = parse_timeout(bad).unwrap_err();
+            assert!(err.to_string().contains(TIMEOUT_ENV), "{err}");
+            assert!(err.hint().contains("unset it"), "{}", err.hint());
         }
     }
 

@@ -94,6 +94,9 @@ async fn serve(
     source: Arc<dyn CredentialSource>,
     ready: &mut Option<OwnedFd>,
 ) -> crate::Result<()> {
+    // Settings read at every refresh are checked now, so a typo fails the start, not a
+    // refresh hours later.
+    crate::creds::process::timeout()?;
     let (listener, bound) = socket::claim(&socket_path)?;
     let daemon =
         Arc::new(Daemon::new(source, crate::clock::system(), config_path, socket_path.clone()));
