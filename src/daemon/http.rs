@@ -84,6 +84,20 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
 
     loop {
         tokio::select! {
+            // In this order: stopping first; then the connections already admitted (an evicted
+            // one closes here, so the table never runs far over its cap during a connect
+            // storm); new connections last.
+            biased;
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            Some(ready) = waiting.next(), if !waiting.is_empty() => {
+                if let Some(ready) = ready {
+                    http(ready);
+                }
+            }
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok(stream) => stream,
@@ -113,16 +127,6 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
                 report_pressure(&connections, &mut last_report);
                 if let Admission::Admitted(ticket) = admission {
                     waiting.push(wait_for_head(into_tokio(stream), ticket));
-                }
-            }
-            Some(ready) = waiting.next(), if !waiting.is_empty() => {
-                if let Some(ready) = ready {
-                    http(ready);
-                }
-            }
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    break;
                 }
             }
         }
