@@ -14,6 +14,7 @@ use std::os::unix::fs::{
     DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _,
 };
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// A bound socket with its lock and the identity of the file we created.
 #[derive(Debug)]
@@ -92,6 +93,10 @@ pub fn prepare_dir(socket: &Path) -> Result<(), Error> {
 }
 
 /// Takes the per-socket lock (`<socket>.lock`), or says a daemon already runs.
+///
+/// A lock held while the socket file is gone means its holder lost the socket (deleted
+/// under it) and exits within [`SOCKET_CHECK`](super::SOCKET_CHECK): wait for it rather
+/// than refuse, so a start right after the deletion (a helper's autostart) succeeds.
 pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
     let mut lock_path = socket.as_os_str().to_owned();
     lock_path.push(".lock");
@@ -105,7 +110,20 @@ pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
             "cannot open the lock file {}",
             PathBuf::from(&lock_path).display()
         )))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| already_running(socket))
+    let deadline = Instant::now() + super::SOCKET_CHECK + Duration::from_secs(1);
+    let mut file = file;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, _)) => {
+                if std::fs::symlink_metadata(socket).is_ok() || Instant::now() >= deadline {
+                    return Err(already_running(socket));
+                }
+                file = back;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
 }
 
 #[must_use]
@@ -164,4 +182,32 @@ pub fn claim(socket: &Path) -> Result<(Listener, BoundSocket), Error> {
     let bound = BoundSocket::ours(socket.to_path_buf(), Some(lock))
         .map_err(Error::io(format!("cannot inspect {}", socket.display())))?;
     Ok((listener, bound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_without_a_socket_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let held = lock(&socket).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let started = Instant::now();
+        let taken = lock(&socket).expect("the holder let go");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        releaser.join().unwrap();
+
+        // With the socket file in place the holder is serving: refused at once.
+        std::fs::write(&socket, "").unwrap();
+        let started = Instant::now();
+        let err = lock(&socket).unwrap_err();
+        assert!(err.to_string().contains("already running"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(100));
+        drop(taken);
+    }
 }
