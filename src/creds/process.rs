@@ -2,6 +2,11 @@
 //! a bounded time (a hung child is killed and reaped), bounded output, and the child's
 //! stderr never copied into an error or a log (tools print secrets there).
 //!
+//! The command runs in a process group of its own. When it is given up on (timeout, or the
+//! refresh waiting for it is cancelled) the whole group is killed, not just `sh`, so
+//! nothing it started keeps running. `sh` is reaped here; its children, orphaned as they
+//! die, are reaped by init like any orphan.
+//!
 //! Output format: AWS's `credential_process` JSON, `Version: 1`, with `AccessKeyId`,
 //! `SecretAccessKey`, optional `SessionToken` and optional `Expiration` (RFC 3339).
 
@@ -74,6 +79,8 @@ pub async fn run(
         .process_group(0)
         .spawn()
         .map_err(|e| fail(format!("could not be started: {e}")))?;
+    // Declared after `child`, so dropped first: the group dies before kill_on_drop's reap.
+    let mut group = Group::of(&child);
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
 
@@ -91,16 +98,16 @@ pub async fn run(
         child.wait().await
     };
     let status = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(status)) => status,
+        Ok(Ok(status)) => {
+            // Reaped normally: whatever it left running in the background is its business.
+            group.disarm();
+            status
+        }
         Ok(Err(e)) => return Err(fail(format!("failed while running: {e}"))),
         Err(_) => {
-            // kill_on_drop covers cancellation; here the whole group is killed, then reaped.
-            if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
+            // The whole group is killed, then `sh` reaped.
+            group.kill();
+            group.disarm();
             let _ = child.kill().await;
             return Err(fail(format!(
                 "did not finish within {} s and was stopped",
@@ -124,6 +131,35 @@ pub async fn run(
         return Err(fail("printed more than 64 KiB".into()));
     }
     parse(&output).map_err(|problem| fail(format!("{problem}{stderr_note}")))
+}
+
+/// A running credential process's group: killed if dropped while armed, i.e. when the run
+/// is abandoned (a cancelled refresh, a daemon shutting down) before `sh` was reaped.
+/// tokio's `kill_on_drop` alone would kill `sh` and leave its children running.
+struct Group(Option<nix::unistd::Pid>);
+
+impl Group {
+    fn of(child: &tokio::process::Child) -> Self {
+        // The leader's pid is the group id (process_group(0)); it stays reserved until the
+        // leader is reaped, which is when the guard is disarmed.
+        Self(child.id().and_then(|id| i32::try_from(id).ok()).map(nix::unistd::Pid::from_raw))
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+
+    fn kill(&self) {
+        if let Some(group) = self.0 {
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// Parses `credential_process` JSON. Error texts never quote the input.
@@ -223,6 +259,41 @@ mod tests {
         let err = run("p", "sleep 30", Duration::from_millis(200)).await.unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// Dead (gone, or a zombie waiting for init) within a second.
+    fn dies(pid: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < deadline {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return true,
+                Ok(stat)
+                    if stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')) =>
+                {
+                    return true;
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        false
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_timeout_or_a_cancelled_run_kills_what_the_process_started() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, give_up) in [("timeout", false), ("cancelled", true)] {
+            let pid_file = dir.path().join(name);
+            let command = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+            let run = run("p", &command, Duration::from_millis(300));
+            if give_up {
+                assert!(tokio::time::timeout(Duration::from_millis(150), run).await.is_err());
+            } else {
+                assert!(run.await.unwrap_err().to_string().contains("did not finish"));
+            }
+            let pid = std::fs::read_to_string(&pid_file).unwrap();
+            assert!(dies(pid.trim()), "{name}: the background child {pid} is still running");
+        }
     }
 
     #[tokio::test]
