@@ -69,7 +69,7 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<Credentials, CredsError> {
     let fail = |problem: String| CredsError::Process { profile: profile.to_owned(), problem };
-    let mut child = tokio::process::Command::new("sh")
+    let child = tokio::process::Command::new("sh")
         .args(["-c", command])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -79,10 +79,9 @@ pub async fn run(
         .process_group(0)
         .spawn()
         .map_err(|e| fail(format!("could not be started: {e}")))?;
-    // Declared after `child`, so dropped first: the group dies before kill_on_drop's reap.
-    let mut group = Group::of(&child);
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut running = Running::new(child);
+    let stdout = running.child().stdout.take().expect("stdout is piped");
+    let stderr = running.child().stderr.take().expect("stderr is piped");
 
     let mut output = Zeroizing::new(Vec::new());
     let mut discarded_stderr = Vec::new();
@@ -95,20 +94,17 @@ pub async fn run(
             stderr.read_to_end(&mut discarded_stderr)
         );
         out?;
-        child.wait().await
+        running.child().wait().await
     };
     let status = match tokio::time::timeout(timeout, work).await {
         Ok(Ok(status)) => {
             // Reaped normally: whatever it left running in the background is its business.
-            group.disarm();
+            running.reaped();
             status
         }
         Ok(Err(e)) => return Err(fail(format!("failed while running: {e}"))),
         Err(_) => {
-            // The whole group is killed, then `sh` reaped.
-            group.kill();
-            group.disarm();
-            let _ = child.kill().await;
+            // Dropping `running` kills the whole group and reaps `sh`.
             return Err(fail(format!(
                 "did not finish within {} s and was stopped",
                 timeout.as_secs()
@@ -133,32 +129,45 @@ pub async fn run(
     parse(&output).map_err(|problem| fail(format!("{problem}{stderr_note}")))
 }
 
-/// A running credential process's group: killed if dropped while armed, i.e. when the run
-/// is abandoned (a cancelled refresh, a daemon shutting down) before `sh` was reaped.
-/// tokio's `kill_on_drop` alone would kill `sh` and leave its children running.
-struct Group(Option<nix::unistd::Pid>);
+/// A running credential process. Unless it was reaped normally, dropping this kills its
+/// whole process group (tokio's `kill_on_drop` alone would kill `sh` and leave its children
+/// running) and reaps `sh` in the background, so no zombie lingers either. That covers the
+/// timeout, and a run abandoned half-way (a cancelled refresh, a daemon shutting down).
+struct Running {
+    child: Option<tokio::process::Child>,
+    /// The group to kill; `None` once `sh` has been reaped (its pid, the group id, may
+    /// then be reused).
+    group: Option<nix::unistd::Pid>,
+}
 
-impl Group {
-    fn of(child: &tokio::process::Child) -> Self {
-        // The leader's pid is the group id (process_group(0)); it stays reserved until the
-        // leader is reaped, which is when the guard is disarmed.
-        Self(child.id().and_then(|id| i32::try_from(id).ok()).map(nix::unistd::Pid::from_raw))
+impl Running {
+    fn new(child: tokio::process::Child) -> Self {
+        // The leader's pid is the group id (process_group(0)).
+        let group =
+            child.id().and_then(|id| i32::try_from(id).ok()).map(nix::unistd::Pid::from_raw);
+        Self { child: Some(child), group }
     }
 
-    fn disarm(&mut self) {
-        self.0 = None;
+    fn child(&mut self) -> &mut tokio::process::Child {
+        self.child.as_mut().expect("present until dropped")
     }
 
-    fn kill(&self) {
-        if let Some(group) = self.0 {
-            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        }
+    fn reaped(&mut self) {
+        self.group = None;
     }
 }
 
-impl Drop for Group {
+impl Drop for Running {
     fn drop(&mut self) {
-        self.kill();
+        let Some(group) = self.group else { return };
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        if let (Some(mut child), Ok(runtime)) =
+            (self.child.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
     }
 }
 
@@ -261,18 +270,19 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
-    /// Dead (gone, or a zombie waiting for init) within a second.
-    fn dies(pid: &str) -> bool {
+    /// Within a second: gone, or (if `zombie_ok`) a zombie waiting for init.
+    async fn dies(pid: &str, zombie_ok: bool) -> bool {
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
         while std::time::Instant::now() < deadline {
             match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
                 Err(_) => return true,
                 Ok(stat)
-                    if stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')) =>
+                    if zombie_ok
+                        && stat.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')) =>
                 {
                     return true;
                 }
-                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
         false
@@ -283,16 +293,21 @@ mod tests {
     async fn a_timeout_or_a_cancelled_run_kills_what_the_process_started() {
         let dir = tempfile::tempdir().unwrap();
         for (name, give_up) in [("timeout", false), ("cancelled", true)] {
-            let pid_file = dir.path().join(name);
-            let command = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+            let pids = dir.path().join(name);
+            let command = format!("sleep 30 & echo $$ $! > '{}'; wait", pids.display());
             let run = run("p", &command, Duration::from_millis(300));
             if give_up {
                 assert!(tokio::time::timeout(Duration::from_millis(150), run).await.is_err());
             } else {
                 assert!(run.await.unwrap_err().to_string().contains("did not finish"));
             }
-            let pid = std::fs::read_to_string(&pid_file).unwrap();
-            assert!(dies(pid.trim()), "{name}: the background child {pid} is still running");
+            let pids = std::fs::read_to_string(&pids).unwrap();
+            let (sh, background) = pids.trim().split_once(' ').unwrap();
+            assert!(dies(sh, false).await, "{name}: `sh` ({sh}) was not reaped");
+            assert!(
+                dies(background, true).await,
+                "{name}: its child {background} is still running"
+            );
         }
     }
 
