@@ -31,7 +31,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 /// How often the daemon checks that its socket file is still its own.
-const SOCKET_CHECK: Duration = Duration::from_secs(2);
+pub const SOCKET_CHECK: Duration = Duration::from_secs(2);
 
 /// How to run.
 #[derive(Debug)]
