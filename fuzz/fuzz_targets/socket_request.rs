@@ -63,7 +63,7 @@ async fn exchange(input: &[u8]) -> Vec<u8> {
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let (client, server) = tokio::io::duplex(64 * 1024);
     let connection = http::connection_builder()
-        .serve_connection(TokioIo::new(server), http::service(daemon, shutdown));
+        .serve_connection(TokioIo::new(server), http::service(daemon, shutdown, |_| {}));
     let (mut reader, mut writer) = tokio::io::split(client);
     // Like the helper and curl: send, keep the connection open, read until the daemon closes
     // it (after the answers, or at the header timeout).

@@ -132,9 +132,10 @@ pub async fn resolve(
     profile: &ProfileSelection,
     region_flag: Option<&str>,
 ) -> Result<Resolved, crate::Error> {
+    let process_timeout = process::timeout()?;
     let profiles = Profiles::load().await?;
     let (region, region_source) = choose_region(profile, region_flag, &profiles)?;
-    let credentials = credentials(profile, &region, &profiles).await?;
+    let credentials = credentials(profile, &region, &profiles, process_timeout).await?;
     Ok(Resolved { credentials, profile: profile.clone(), region, region_source })
 }
 
@@ -159,6 +160,7 @@ async fn credentials(
     profile: &ProfileSelection,
     region: &Region,
     profiles: &Profiles,
+    process_timeout: Duration,
 ) -> Result<Credentials, CredsError> {
     let explicit = profile.source != ProfileSource::Default;
     if explicit && !profiles.contains(&profile.name) {
@@ -178,7 +180,7 @@ async fn credentials(
                 .map_err(|e| classify(profile, profiles, &e));
         }
         if let CredentialKind::Process(command) = profiles.credential_kind(&profile.name) {
-            return process::run(&profile.name, &command, process::TIMEOUT).await;
+            return process::run(&profile.name, &command, process_timeout).await;
         }
         let result = if profile.source == ProfileSource::Flag {
             let config = ProviderConfig::without_region().with_region(Some(sdk_region));
@@ -199,12 +201,13 @@ async fn credentials(
         };
         result.map_err(|e| classify(profile, profiles, &e))
     };
-    let credentials = tokio::time::timeout(RESOLVE_TIMEOUT, attempt).await.map_err(|_| {
-        CredsError::Failed {
+    // A longer credential_process timeout, if asked for, is not cut short here.
+    let limit = RESOLVE_TIMEOUT.max(process_timeout + Duration::from_secs(5));
+    let credentials =
+        tokio::time::timeout(limit, attempt).await.map_err(|_| CredsError::Failed {
             profile: profile.name.clone(),
-            detail: format!("no answer within {} s", RESOLVE_TIMEOUT.as_secs()),
-        }
-    })??;
+            detail: format!("no answer within {} s", limit.as_secs()),
+        })??;
     if let Some(expiry) = credentials.expiry()
         && expiry <= std::time::SystemTime::now()
     {

@@ -2,6 +2,11 @@
 //! a bounded time (a hung child is killed and reaped), bounded output, and the child's
 //! stderr never copied into an error or a log (tools print secrets there).
 //!
+//! The command runs in a process group of its own. When it is given up on (timeout, or the
+//! refresh waiting for it is cancelled) the whole group is killed, not just `sh`, so
+//! nothing it started keeps running. `sh` is reaped here; its children, orphaned as they
+//! die, are reaped by init like any orphan.
+//!
 //! Output format: AWS's `credential_process` JSON, `Version: 1`, with `AccessKeyId`,
 //! `SecretAccessKey`, optional `SessionToken` and optional `Expiration` (RFC 3339).
 
@@ -13,8 +18,13 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
-/// How long a `credential_process` may run before it is killed.
+/// How long a `credential_process` may run before it is killed, unless [`TIMEOUT_ENV`] says.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// Overrides [`TIMEOUT`]: whole seconds, 1 to [`MAX_TIMEOUT_SECS`]. For tools that need
+/// longer (a hardware-key prompt) or tests that need shorter.
+pub const TIMEOUT_ENV: &str = "BEDPROV_CREDENTIAL_PROCESS_TIMEOUT";
+/// The longest [`TIMEOUT_ENV`] may ask for: a refresh must not wait on a process for ever.
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
 /// The most stdout accepted from it (real answers are under 4 KB).
 const MAX_OUTPUT: u64 = 64 * 1024;
 
@@ -28,6 +38,30 @@ struct ProcessOutput {
     expiration: Option<String>,
 }
 
+/// The timeout in force: [`TIMEOUT_ENV`] if set (and valid), else [`TIMEOUT`].
+pub fn timeout() -> crate::Result<Duration> {
+    match std::env::var(TIMEOUT_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(TIMEOUT),
+        Ok(value) => parse_timeout(&value),
+        Err(std::env::VarError::NotUnicode(_)) => parse_timeout("(not UTF-8)"),
+    }
+}
+
+fn parse_timeout(value: &str) -> crate::Result<Duration> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if (1..=MAX_TIMEOUT_SECS).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err(crate::Error::usage(
+            format!(
+                "{TIMEOUT_ENV}={value} is not a number of seconds from 1 to {MAX_TIMEOUT_SECS}"
+            ),
+            format!(
+                "set it to whole seconds (e.g. {TIMEOUT_ENV}=120), or unset it for the default of {} s",
+                TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
 /// Runs `command` (through `sh -c`, as the AWS CLI does) and parses its credentials.
 pub async fn run(
     profile: &str,
@@ -35,7 +69,7 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<Credentials, CredsError> {
     let fail = |problem: String| CredsError::Process { profile: profile.to_owned(), problem };
-    let mut child = tokio::process::Command::new("sh")
+    let child = tokio::process::Command::new("sh")
         .args(["-c", command])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -45,8 +79,9 @@ pub async fn run(
         .process_group(0)
         .spawn()
         .map_err(|e| fail(format!("could not be started: {e}")))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut running = Running::new(child);
+    let stdout = running.child().stdout.take().expect("stdout is piped");
+    let stderr = running.child().stderr.take().expect("stderr is piped");
 
     let mut output = Zeroizing::new(Vec::new());
     let mut discarded_stderr = Vec::new();
@@ -59,20 +94,17 @@ pub async fn run(
             stderr.read_to_end(&mut discarded_stderr)
         );
         out?;
-        child.wait().await
+        running.child().wait().await
     };
     let status = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(status)) => status,
+        Ok(Ok(status)) => {
+            // Reaped normally: whatever it left running in the background is its business.
+            running.reaped();
+            status
+        }
         Ok(Err(e)) => return Err(fail(format!("failed while running: {e}"))),
         Err(_) => {
-            // kill_on_drop covers cancellation; here the whole group is killed, then reaped.
-            if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = child.kill().await;
+            // Dropping `running` kills the whole group and reaps `sh`.
             return Err(fail(format!(
                 "did not finish within {} s and was stopped",
                 timeout.as_secs()
@@ -95,6 +127,48 @@ pub async fn run(
         return Err(fail("printed more than 64 KiB".into()));
     }
     parse(&output).map_err(|problem| fail(format!("{problem}{stderr_note}")))
+}
+
+/// A running credential process. Unless it was reaped normally, dropping this kills its
+/// whole process group (tokio's `kill_on_drop` alone would kill `sh` and leave its children
+/// running) and reaps `sh` in the background, so no zombie lingers either. That covers the
+/// timeout, and a run abandoned half-way (a cancelled refresh, a daemon shutting down).
+struct Running {
+    child: Option<tokio::process::Child>,
+    /// The group to kill; `None` once `sh` has been reaped (its pid, the group id, may
+    /// then be reused).
+    group: Option<nix::unistd::Pid>,
+}
+
+impl Running {
+    fn new(child: tokio::process::Child) -> Self {
+        // The leader's pid is the group id (process_group(0)).
+        let group =
+            child.id().and_then(|id| i32::try_from(id).ok()).map(nix::unistd::Pid::from_raw);
+        Self { child: Some(child), group }
+    }
+
+    fn child(&mut self) -> &mut tokio::process::Child {
+        self.child.as_mut().expect("present until dropped")
+    }
+
+    fn reaped(&mut self) {
+        self.group = None;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(group) = self.group else { return };
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        if let (Some(mut child), Ok(runtime)) =
+            (self.child.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+    }
 }
 
 /// Parses `credential_process` JSON. Error texts never quote the input.
@@ -177,12 +251,64 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_timeout_setting_is_whole_seconds_within_bounds() {
+        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout(" 3600 ").unwrap(), Duration::from_secs(3600));
+        for bad in ["0", "3601", "-1", "1.5", "10s", ""] {
+            let err = parse_timeout(bad).unwrap_err();
+            assert!(err.to_string().contains(TIMEOUT_ENV), "{err}");
+            assert!(err.hint().contains("unset it"), "{}", err.hint());
+        }
+    }
+
     #[tokio::test]
     async fn hung_process_is_killed_at_the_timeout() {
         let started = std::time::Instant::now();
         let err = run("p", "sleep 30", Duration::from_millis(200)).await.unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// Within a second: gone, or (if `zombie_ok`) a zombie waiting for init.
+    async fn dies(pid: &str, zombie_ok: bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < deadline {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return true,
+                Ok(stat)
+                    if zombie_ok
+                        && stat.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')) =>
+                {
+                    return true;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        false
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_timeout_or_a_cancelled_run_kills_what_the_process_started() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, give_up) in [("timeout", false), ("cancelled", true)] {
+            let pids = dir.path().join(name);
+            let command = format!("sleep 30 & echo $$ $! > '{}'; wait", pids.display());
+            let run = run("p", &command, Duration::from_millis(300));
+            if give_up {
+                assert!(tokio::time::timeout(Duration::from_millis(150), run).await.is_err());
+            } else {
+                assert!(run.await.unwrap_err().to_string().contains("did not finish"));
+            }
+            let pids = std::fs::read_to_string(&pids).unwrap();
+            let (sh, background) = pids.trim().split_once(' ').unwrap();
+            assert!(dies(sh, false).await, "{name}: `sh` ({sh}) was not reaped");
+            assert!(
+                dies(background, true).await,
+                "{name}: its child {background} is still running"
+            );
+        }
     }
 
     #[tokio::test]

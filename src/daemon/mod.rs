@@ -2,7 +2,8 @@
 //!
 //! - [`socket`]: the socket file: private directory, lock, stale check, bind, ownership.
 //! - [`activation`]: a listening socket passed by systemd (`bedprov.socket`) instead.
-//! - [`http`]: accept, peer-uid check, connection caps, hyper with timeouts.
+//! - [`http`]: accept, peer-uid check, request heads gathered cheaply, hyper with timeouts.
+//! - [`admission`]: the connection table: a cap that sheds the longest-idle connection.
 //! - [`routes`]: the socket API (`wire::api`) on top of [`state`].
 //! - [`state`]: slots, the background refresh loop, status.
 //! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
@@ -12,6 +13,7 @@
 //! HUP reloads the config), and noticing when the socket is taken from under us.
 
 pub mod activation;
+pub mod admission;
 pub mod detach;
 #[cfg(test)]
 mod herd;
@@ -32,7 +34,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 /// How often the daemon checks that its socket file is still its own.
-const SOCKET_CHECK: Duration = Duration::from_secs(2);
+pub const SOCKET_CHECK: Duration = Duration::from_secs(2);
 
 /// How to run.
 #[derive(Debug)]
@@ -101,6 +103,9 @@ async fn serve(
     source: Arc<dyn CredentialSource>,
     ready: &mut Option<OwnedFd>,
 ) -> crate::Result<()> {
+    // Settings read at every refresh are checked now, so a typo fails the start, not a
+    // refresh hours later.
+    crate::creds::process::timeout()?;
     // A socket systemd owns is borrowed: no lock, never unlinked, no ownership watchdog.
     let is_activated = activated.is_some();
     let (listener, bound) = match activated {

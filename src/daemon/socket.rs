@@ -14,6 +14,7 @@ use std::os::unix::fs::{
     DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _,
 };
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// A bound socket with its lock and the identity of the file we created.
 #[derive(Debug)]
@@ -92,10 +93,19 @@ pub fn prepare_dir(socket: &Path) -> Result<(), Error> {
 }
 
 /// Takes the per-socket lock (`<socket>.lock`), or says a daemon already runs.
+///
+/// A held lock refuses the start only while a daemon answers on the socket. Otherwise its
+/// holder is on its way out, and the start waits for it (at most [`HOLDER_WAIT`]):
+/// - a daemon whose socket was deleted under it exits within
+///   [`SOCKET_CHECK`](super::SOCKET_CHECK), so a start right after the deletion (a
+///   helper's autostart) succeeds;
+/// - a daemon killed while starting a `credential_process` leaves a copy of its
+///   descriptors, lock included, in the child until that child's `exec` closes them: a
+///   moment, but one a restart can land in.
 pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
     let mut lock_path = socket.as_os_str().to_owned();
     lock_path.push(".lock");
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
@@ -105,7 +115,57 @@ pub fn lock(socket: &Path) -> Result<Flock<File>, Error> {
             "cannot open the lock file {}",
             PathBuf::from(&lock_path).display()
         )))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| already_running(socket))
+    let deadline = Instant::now() + HOLDER_WAIT;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, _)) => {
+                if peer(socket) == Peer::Serving || Instant::now() >= deadline {
+                    return Err(already_running(socket));
+                }
+                file = back;
+                std::thread::sleep(RETRY);
+            }
+        }
+    }
+}
+
+/// How long a start waits for a lock, or a socket, held by a daemon that is not serving.
+pub const HOLDER_WAIT: Duration = Duration::from_secs(3);
+const RETRY: Duration = Duration::from_millis(50);
+/// How long a daemon has to answer `GET /v1/health` to count as serving.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// What answers on a socket path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// No socket file, or nothing listening (connect refused).
+    Nothing,
+    /// A daemon answered a health request.
+    Serving,
+    /// Something accepts connections but has not answered (yet), or the probe failed.
+    Silent,
+}
+
+fn peer(socket: &Path) -> Peer {
+    use std::io::{Read as _, Write as _};
+    let mut stream = match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(stream) => stream,
+        Err(e)
+            if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) =>
+        {
+            return Peer::Nothing;
+        }
+        Err(_) => return Peer::Silent,
+    };
+    let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
+    let request = b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let mut first = [0u8; 1];
+    match stream.write_all(request).and_then(|()| stream.read(&mut first)) {
+        Ok(1) => Peer::Serving,
+        _ => Peer::Silent,
+    }
 }
 
 #[must_use]
@@ -118,7 +178,9 @@ pub fn already_running(socket: &Path) -> Error {
 }
 
 /// Removes a leftover socket file, but only after a connect to it failed: a live daemon
-/// (even one that does not hold our lock) is never displaced.
+/// (even one that does not hold our lock) is never displaced. A socket that accepts but
+/// does not answer is watched for a moment (a killed daemon's listener lives on in a child
+/// until its `exec`); if it never goes quiet, the start is refused.
 pub fn clear_stale(socket: &Path) -> Result<(), Error> {
     let Ok(meta) = std::fs::symlink_metadata(socket) else { return Ok(()) };
     if !meta.file_type().is_socket() {
@@ -128,15 +190,30 @@ pub fn clear_stale(socket: &Path) -> Result<(), Error> {
             "remove it or choose another --socket path",
         ));
     }
-    match std::os::unix::net::UnixStream::connect(socket) {
-        Ok(_) => Err(already_running(socket)),
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            tracing::info!(socket = %socket.display(), "removing a stale socket");
-            std::fs::remove_file(socket)
-                .map_err(Error::io(format!("cannot remove the stale socket {}", socket.display())))
-        }
-        Err(e) => {
-            Err(Error::io(format!("cannot probe the existing socket {}", socket.display()))(e))
+    let deadline = Instant::now() + HOLDER_WAIT;
+    loop {
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                tracing::info!(socket = %socket.display(), "removing a stale socket");
+                return std::fs::remove_file(socket).map_err(Error::io(format!(
+                    "cannot remove the stale socket {}",
+                    socket.display()
+                )));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(Error::io(format!(
+                    "cannot probe the existing socket {}",
+                    socket.display()
+                ))(e));
+            }
+            Ok(probe) => {
+                drop(probe);
+                if peer(socket) == Peer::Serving || Instant::now() >= deadline {
+                    return Err(already_running(socket));
+                }
+                std::thread::sleep(RETRY);
+            }
         }
     }
 }
@@ -164,4 +241,71 @@ pub fn claim(socket: &Path) -> Result<(Listener, BoundSocket), Error> {
     let bound = BoundSocket::ours(socket.to_path_buf(), Some(lock))
         .map_err(Error::io(format!("cannot inspect {}", socket.display())))?;
     Ok((listener, bound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket that answers like a daemon, for `connections` connections.
+    fn serving(socket: &Path, connections: usize) -> std::thread::JoinHandle<()> {
+        use std::io::{Read as _, Write as _};
+        let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().take(connections).flatten() {
+                let mut request = [0u8; 256];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            }
+        })
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_unless_a_daemon_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let held = lock(&socket).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let started = Instant::now();
+        let taken = lock(&socket).expect("the holder let go");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        releaser.join().unwrap();
+
+        // A daemon answers on the socket: refused at once.
+        let answering = serving(&socket, 1);
+        let started = Instant::now();
+        let err = lock(&socket).unwrap_err();
+        assert!(err.to_string().contains("already running"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(200));
+        answering.join().unwrap();
+        drop(taken);
+    }
+
+    #[test]
+    fn a_stale_socket_is_removed_a_silent_one_waited_out_a_live_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        // Nothing listens: removed.
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        clear_stale(&socket).unwrap();
+        assert!(!socket.exists());
+        // A listener that never answers, gone after 300 ms: waited out, then removed.
+        let silent = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(silent);
+        });
+        let started = Instant::now();
+        clear_stale(&socket).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250) && !socket.exists());
+        closer.join().unwrap();
+        // A daemon that answers: never displaced.
+        let answering = serving(&socket, 2);
+        assert!(clear_stale(&socket).unwrap_err().to_string().contains("already running"));
+        assert!(socket.exists());
+        answering.join().unwrap();
+    }
 }
