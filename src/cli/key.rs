@@ -53,14 +53,8 @@ pub struct CreateArgs {
     /// full (`AmazonBedrockFullAccess`), limited (`AmazonBedrockLimitedAccess`) or a policy ARN.
     #[arg(long, value_name = "POLICY", default_value = "full")]
     pub policy: String,
-    #[arg(long, value_enum, default_value_t = KindArg::AccessKey)]
-    pub kind: KindArg,
-    /// API keys only: days until the key expires (1–36600).
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub age_days: u32,
-    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager.
-    #[arg(long, value_enum, default_value_t = Store::Print)]
-    pub store: Store,
+    #[command(flatten)]
+    pub credential: CredentialArgs,
     /// Verify the new key with STS (default: on, except with --store secretsmanager).
     #[arg(long, overrides_with = "no_verify")]
     pub verify: bool,
@@ -75,10 +69,24 @@ pub struct CreateArgs {
     /// Answer yes to questions.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
     #[command(flatten)]
     pub target: AwsTarget,
+}
+
+/// What kind of credential a new key is, where its secret goes, how the result is shown
+/// (`key create` and `key rotate`).
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    #[arg(long, value_enum, default_value_t = KindArg::AccessKey)]
+    pub kind: KindArg,
+    /// API keys only: days until the key expires (1–36600).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub age_days: u32,
+    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager.
+    #[arg(long, value_enum, default_value_t = Store::Print)]
+    pub store: Store,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -98,14 +106,8 @@ pub struct RotateArgs {
     /// Delete the old key instead of deactivating it (only after the new one is verified).
     #[arg(long)]
     pub delete_old: bool,
-    #[arg(long, value_enum, default_value_t = KindArg::AccessKey)]
-    pub kind: KindArg,
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub age_days: u32,
-    #[arg(long, value_enum, default_value_t = Store::Print)]
-    pub store: Store,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[command(flatten)]
+    pub credential: CredentialArgs,
     #[command(flatten)]
     pub target: AwsTarget,
 }
@@ -160,9 +162,9 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
         KeyCommand::Rotate(args) => {
             let request = RotateRequest {
                 unit: unit(&args.business_unit)?,
-                kind: args.kind.into(),
-                age_days: args.age_days,
-                store: args.store,
+                kind: args.credential.kind.into(),
+                age_days: args.credential.age_days,
+                store: args.credential.store,
                 delete_old: args.delete_old,
             };
             let aws = connect(&args.target).await?;
@@ -170,7 +172,7 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             let new_id = result.credential.as_ref().map_or("", |c| c.id.as_str());
             Ok(render_created(
                 &result,
-                args.format,
+                args.credential.format,
                 &format!(
                     "the new key {new_id} could not be verified, so the old one was left active"
                 ),
@@ -209,13 +211,13 @@ async fn create(args: CreateArgs) -> Result<Output> {
         unit: unit(&args.business_unit)?,
         owner,
         policy: Policy::parse(&args.policy)?,
-        kind: args.kind.into(),
-        age_days: args.age_days,
-        store: args.store,
+        kind: args.credential.kind.into(),
+        age_days: args.credential.age_days,
+        store: args.credential.store,
         verify: if args.no_verify {
             false
         } else {
-            args.verify || args.store != Store::Secretsmanager
+            args.verify || args.credential.store != Store::Secretsmanager
         },
         adopt: args.adopt,
         additional: args.additional,
@@ -225,7 +227,7 @@ async fn create(args: CreateArgs) -> Result<Output> {
     let result = spin("provisioning", provision::create(&aws, &request)).await?;
     Ok(render_created(
         &result,
-        args.format,
+        args.credential.format,
         "the new key was created but could not be verified within 30 s",
         "IAM may still be propagating it: try it in a minute; `bedprov key list` shows it",
     ))
