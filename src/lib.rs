@@ -32,6 +32,8 @@
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
 pub mod aws;
+// clap turns the doc comments of the argument types into --help text: plain words there.
+#[allow(clippy::doc_markdown)]
 pub mod cli;
 pub mod clock;
 pub mod config;

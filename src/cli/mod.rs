@@ -22,11 +22,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "bedprov", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` overrides.
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// The daemon's socket (default: $`XDG_RUNTIME_DIR/bedprov/bedprov.sock`).
+    /// The daemon's socket (default: $XDG_RUNTIME_DIR/bedprov/bedprov.sock).
     #[arg(long, global = true, env = "BEDPROV_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
@@ -71,10 +71,10 @@ pub enum Format {
 /// The identity and region AWS calls are made with (`check`, `key …`).
 #[derive(Debug, clap::Args)]
 pub struct AwsTarget {
-    /// AWS profile (default: `$AWS_PROFILE`, else `default`).
+    /// AWS profile (default: $AWS_PROFILE, else "default").
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Region (default as for `bedprov token`: `$AWS_REGION`, the profile's, us-east-1).
+    /// Region (default as for bedprov token: $AWS_REGION, the profile's, us-east-1).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 }

@@ -10,10 +10,10 @@ use std::time::SystemTime;
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    /// AWS profile to sign with (default: $`AWS_PROFILE`, else `default`).
+    /// AWS profile to sign with (default: $AWS_PROFILE, else "default").
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Region the token works in (default: $`AWS_REGION`, $`AWS_DEFAULT_REGION`, the profile's, us-east-1).
+    /// Region the token works in (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's, us-east-1).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// Lifetime, 15m to 12h: 15m, 90min, 6h, 1h30m, "6 hours", 3600.
