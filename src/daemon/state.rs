@@ -161,8 +161,7 @@ impl Daemon {
     /// re-resolve the others on the next pass.
     pub fn files_changed(&self) {
         for slot in self.slots() {
-            slot.clear_backoff();
-            slot.mark_due();
+            slot.credentials_changed();
         }
         self.wake.notify_one();
     }

@@ -300,14 +300,12 @@ impl Slot {
         }
     }
 
-    /// Clears the backoff, so the next loop pass retries (after a change under `~/.aws`).
-    pub fn clear_backoff(&self) {
-        self.state().retry_at = None;
-    }
-
-    /// Makes the next loop pass refresh this slot (credentials may have changed).
-    pub fn mark_due(&self) {
-        self.state().force_due = true;
+    /// The credentials may have changed (a file under `~/.aws`, e.g. after `aws sso login`):
+    /// drop the backoff and make the next loop pass refresh this slot whatever its age.
+    pub fn credentials_changed(&self) {
+        let mut state = self.state();
+        state.retry_at = None;
+        state.force_due = true;
     }
 
     #[must_use]

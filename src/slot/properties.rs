@@ -198,8 +198,7 @@ async fn run(history: &History, tally: &mut Tally) -> Result<(), TestCaseError> 
                 slot.refresh(true).await;
             }
             Step::FilesChanged => {
-                slot.clear_backoff();
-                slot.mark_due();
+                slot.credentials_changed();
             }
             Step::Source(next) => {
                 health = next;

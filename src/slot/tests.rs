@@ -265,7 +265,7 @@ async fn backoff_stops_a_request_storm_from_hammering_a_failing_source() {
 }
 
 #[tokio::test]
-async fn clear_backoff_lets_a_login_take_effect_at_once() {
+async fn a_credentials_change_lets_a_login_take_effect_at_once() {
     let clock = start();
     let source = FakeSource::new(&clock, None);
     source.fail_with(Some(CredsError::NeedsLogin { profile: "test".into() }));
@@ -273,7 +273,7 @@ async fn clear_backoff_lets_a_login_take_effect_at_once() {
     assert!(slot.get().await.is_err());
     assert!(!slot.due(clock.now()), "needs-login waits 15 minutes");
     source.fail_with(None);
-    slot.clear_backoff();
+    slot.credentials_changed();
     assert!(slot.due(clock.now()));
     assert!(slot.refresh(false).await);
     assert_eq!(slot.status().state, SlotState::Fresh);
