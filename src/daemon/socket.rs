@@ -3,6 +3,7 @@
 //! 0600, and knowing whether the path is still ours (so we never unlink a successor's).
 
 use crate::Error;
+use crate::wire::api::PATH_HEALTH;
 use crate::wire::exit;
 use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName as _};
@@ -148,23 +149,19 @@ enum Peer {
 }
 
 fn peer(socket: &Path) -> Peer {
-    use std::io::{Read as _, Write as _};
-    let mut stream = match std::os::unix::net::UnixStream::connect(socket) {
-        Ok(stream) => stream,
-        Err(e)
-            if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) =>
+    use crate::wire::client::{Client, ClientError};
+    match Client::new(socket, PROBE_TIMEOUT).request("GET", PATH_HEALTH, "application/json") {
+        // Any HTTP answer, whatever its body, is a daemon at work.
+        Ok(_) => Peer::Serving,
+        Err(ClientError::Unreachable { source, .. })
+            if matches!(
+                source.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
         {
-            return Peer::Nothing;
+            Peer::Nothing
         }
-        Err(_) => return Peer::Silent,
-    };
-    let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
-    let request = b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    let mut first = [0u8; 1];
-    match stream.write_all(request).and_then(|()| stream.read(&mut first)) {
-        Ok(1) => Peer::Serving,
-        _ => Peer::Silent,
+        Err(_) => Peer::Silent,
     }
 }
 
