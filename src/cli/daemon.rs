@@ -64,21 +64,9 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         DaemonCommand::Status(args) => status(socket, args.format)?,
         DaemonCommand::Refresh => {
             let body: RefreshBody = client(socket).post_json(PATH_REFRESH)?;
-            let now = SystemTime::now();
-            let status = StatusBody {
-                api_version: crate::wire::api::API_VERSION,
-                version: String::new(),
-                pid: 0,
-                socket: socket.display().to_string(),
-                started_at: String::new(),
-                slots: body.slots,
-            };
             let mut text =
                 format!("refreshed {} token(s), {} failed\n", body.refreshed, body.failed);
-            if !status.slots.is_empty() {
-                let rendered = crate::render::status::human(&status, now);
-                text.push_str(rendered.split_once("\n\n").map_or("", |(_, rest)| rest));
-            }
+            text.push_str(&crate::render::status::slots(&body.slots, SystemTime::now()));
             Output::from(text)
         }
     };

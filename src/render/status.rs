@@ -1,7 +1,7 @@
 //! `bedprov status`: the daemon and its slots, for people and as JSON.
 
 use super::time::{human_utc, parse_rfc3339, relative};
-use crate::wire::api::{SlotState, StatusBody};
+use crate::wire::api::{SlotState, SlotStatus, StatusBody};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -28,7 +28,15 @@ pub fn human(status: &StatusBody, now: SystemTime) -> String {
         return out;
     }
     let _ = writeln!(out);
-    for slot in &status.slots {
+    out.push_str(&slots(&status.slots, now));
+    out
+}
+
+/// One paragraph per slot: state, expiry, next refresh, counters, last error and its hint.
+#[must_use]
+pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
+    let mut out = String::new();
+    for slot in slots {
         let region =
             slot.region.as_deref().or(slot.requested_region.as_deref()).unwrap_or("(pending)");
         let when = |t: &Option<String>| {
