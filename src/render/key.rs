@@ -19,9 +19,10 @@ pub enum Format {
 }
 
 /// The JSON shape of `key create` / `key rotate` (fields that do not apply are null; the
-/// secret fields are null unless the secret was printed).
-#[derive(Debug, Serialize)]
-pub struct CreatedBody<'a> {
+/// secret fields are null unless the secret was printed). Private and without `Debug`: it
+/// holds the secret in the clear, for the one moment it is serialized to stdout.
+#[derive(Serialize)]
+struct CreatedBody<'a> {
     pub business_unit: &'a str,
     pub user_name: &'a str,
     pub user_created: bool,

@@ -76,7 +76,6 @@ impl CredentialSource for AwsChain {
 
 /// A token ready to serve: the token, and its two answer bodies rendered once at mint time
 /// (their buffers are zeroized when the last response using them is dropped).
-#[derive(Debug)]
 pub struct Served {
     pub token: Token,
     pub profile: String,
@@ -85,6 +84,20 @@ pub struct Served {
     pub json: Bytes,
     /// `GET /v1/token` as `text/plain`: the token and a newline.
     pub plain: Bytes,
+}
+
+// By hand: the derived `Debug` would print both bodies, and so the token, wherever a slot
+// or the daemon state is debug-printed.
+impl fmt::Debug for Served {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Served")
+            .field("token", &self.token)
+            .field("profile", &self.profile)
+            .field("lifetime", &self.lifetime)
+            .field("json", &format_args!("<{} bytes, redacted>", self.json.len()))
+            .field("plain", &format_args!("<{} bytes, redacted>", self.plain.len()))
+            .finish()
+    }
 }
 
 /// Owner for [`Bytes::from_owner`] that wipes its buffer on drop.

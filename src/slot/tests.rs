@@ -278,3 +278,16 @@ async fn a_credentials_change_lets_a_login_take_effect_at_once() {
     assert!(slot.refresh(false).await);
     assert_eq!(slot.status().state, SlotState::Fresh);
 }
+
+#[tokio::test]
+async fn debug_output_of_a_slot_never_shows_the_token() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let served = slot.get().await.unwrap();
+    let secret = &served.token.expose_secret()["bedrock-api-key-".len()..];
+    for shown in [format!("{slot:?}"), format!("{served:#?}")] {
+        assert!(!shown.contains(&secret[..32]), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+}
