@@ -1,11 +1,11 @@
-//! Reading `~/.aws/config` and `~/.aws/credentials` (honouring `AWS_CONFIG_FILE` and
-//! `AWS_SHARED_CREDENTIALS_FILE`) with aws-config's own parser, for the facts bedprov needs
-//! before it asks for credentials: which profiles exist, a profile's region, and how it
-//! gets its credentials (so errors can name the right fix).
+//! Reading the AWS config and credentials files a shell points at ([`ProfileFiles`]) with
+//! aws-config's own parser, for the facts bedprov needs before it asks for credentials:
+//! which profiles exist, a profile's region, and how it gets its credentials (so errors
+//! can name the right fix).
 
 use super::CredsError;
+use super::environment::ProfileFiles;
 use aws_config::profile::ProfileSet;
-use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 
 /// The parsed profile files.
@@ -32,9 +32,10 @@ pub enum CredentialKind {
 impl Profiles {
     /// Loads the profile files. Missing files are fine (no profiles); a file that does not
     /// parse is an error naming it.
-    pub async fn load() -> Result<Self, CredsError> {
+    pub async fn load(files: &ProfileFiles) -> Result<Self, CredsError> {
+        // The files are given by path: this process's environment plays no part.
         let set =
-            aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            aws_config::profile::load(&Fs::real(), &Env::from_slice(&[]), &files.sdk_files(), None)
                 .await
                 .map_err(|e| CredsError::ProfileFile { detail: super::error_chain(&e) })?;
         Ok(Self { set })

@@ -1,14 +1,15 @@
 //! The daemon's shared state: its slots (created on first request, bounded, dropped after a
-//! day idle unless declared in the config), the background refresh loop, and the answers
-//! the routes need. No HTTP here.
+//! day idle unless declared in the config, and at once when the shell credentials they hold
+//! expire), the background refresh loop, and the answers the routes need. No HTTP here.
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::region::Region;
+use crate::creds::Target;
 use crate::render::time::rfc3339;
 use crate::slot::{CredentialSource, Served, Slot, SlotKey};
 use crate::ttl::Ttl;
-use crate::wire::api::{ErrorBody, ErrorCode, RefreshBody, StatusBody, TokenQuery};
+use crate::wire::api::{ErrorBody, ErrorCode, RefreshBody, StatusBody, TokenQuery, TokenRequest};
+use crate::wire::aws_env::AwsEnv;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -30,6 +31,8 @@ pub struct Daemon {
     config_path: PathBuf,
     pub socket: PathBuf,
     started_at: SystemTime,
+    /// The daemon's own AWS environment: what a request that sends none (curl) gets.
+    environment: AwsEnv,
     /// Wakes the background loop early (new slot, files changed, config reloaded).
     pub wake: tokio::sync::Notify,
 }
@@ -50,8 +53,17 @@ impl Daemon {
             config_path,
             socket,
             started_at,
+            environment: AwsEnv::default(),
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Uses `environment` for requests that send none (by default: a shell with no AWS
+    /// variables).
+    #[must_use]
+    pub fn with_environment(mut self, environment: AwsEnv) -> Self {
+        self.environment = environment;
+        self
     }
 
     fn slots(&self) -> Vec<Arc<Slot>> {
@@ -61,25 +73,27 @@ impl Daemon {
         list
     }
 
-    /// Parses a token query into a slot key (400 on bad input).
-    pub fn key_for(query: &TokenQuery) -> Result<SlotKey, ErrorBody> {
-        let bad = |e: crate::Error| e.to_body();
-        Ok(SlotKey {
-            profile: query.profile.clone(),
-            region: query
-                .region
-                .as_deref()
-                .map(Region::parse)
-                .transpose()
-                .map_err(|e| bad(e.into()))?,
-            ttl: query
-                .ttl
-                .as_deref()
-                .map(Ttl::parse)
-                .transpose()
-                .map_err(|e| bad(e.into()))?
-                .unwrap_or_default(),
-        })
+    /// The slot key for a request: its fields applied to its environment, or to the
+    /// daemon's own when it sends none. Bad input is a 400; credentials that cannot sign
+    /// (partial, or past their stated expiry) are refused before any slot is made for them.
+    pub fn key_for(&self, request: &TokenRequest) -> Result<SlotKey, ErrorBody> {
+        let environment = request.environment.as_ref().unwrap_or(&self.environment);
+        let target =
+            Target::new(request.profile.as_deref(), request.region.as_deref(), environment)
+                .map_err(|e| e.to_body())?;
+        let ttl = request
+            .ttl
+            .as_deref()
+            .map(Ttl::parse)
+            .transpose()
+            .map_err(|e| crate::Error::from(e).to_body())?
+            .unwrap_or_default();
+        if let Some(credentials) = target.credentials.signing() {
+            credentials
+                .check_expiry(self.clock.now())
+                .map_err(|e| crate::Error::from(e).to_body())?;
+        }
+        Ok(SlotKey::new(target, ttl))
     }
 
     /// The slot for `key`, created if new (up to [`MAX_SLOTS`]).
@@ -107,9 +121,10 @@ impl Daemon {
         Ok(slot)
     }
 
-    /// `GET /v1/token`.
-    pub async fn token(&self, query: &TokenQuery) -> Result<Arc<Served>, ErrorBody> {
-        let slot = self.slot(Self::key_for(query)?)?;
+    /// `GET /v1/token` (a query, answered with the daemon's own environment) and
+    /// `POST /v1/token` (a request with the client's).
+    pub async fn token(&self, request: &TokenRequest) -> Result<Arc<Served>, ErrorBody> {
+        let slot = self.slot(self.key_for(request)?)?;
         slot.get().await.map_err(|e| e.0)
     }
 
@@ -129,7 +144,7 @@ impl Daemon {
     /// `POST /v1/refresh`: one slot (by query) or all, ignoring backoff.
     pub async fn refresh(&self, query: Option<&TokenQuery>) -> Result<RefreshBody, ErrorBody> {
         let targets = match query {
-            Some(query) => vec![self.slot(Self::key_for(query)?)?],
+            Some(query) => vec![self.slot(self.key_for(&TokenRequest::from(query.clone()))?)?],
             None => self.slots(),
         };
         let results = futures_util::future::join_all(targets.iter().map(|s| s.refresh(true))).await;
@@ -144,7 +159,7 @@ impl Daemon {
     /// Reads the config file and pins (and warms) the slots it declares. Slots no longer
     /// declared are unpinned and age out normally.
     pub fn reload_config(&self) -> crate::Result<usize> {
-        let keys = Config::load(&self.config_path)?.slot_keys()?;
+        let keys = Config::load(&self.config_path)?.slot_keys(&self.environment)?;
         for slot in self.slots() {
             slot.set_pinned(false);
         }
@@ -186,6 +201,10 @@ impl Daemon {
     fn drop_idle(&self, now: SystemTime) {
         let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         slots.retain(|key, slot| {
+            if key.expired(now) {
+                tracing::info!(slot = %key, "dropping a slot whose environment credentials expired");
+                return false;
+            }
             let idle = now.duration_since(slot.last_used()).unwrap_or_default();
             let keep = slot.pinned() || idle < IDLE_LIMIT;
             if !keep {
@@ -227,7 +246,7 @@ mod tests {
         let clock = start();
         let source = FakeSource::new(&clock, None);
         let daemon = daemon(&source);
-        daemon.token(&TokenQuery::default()).await.unwrap();
+        daemon.token(&TokenRequest::default()).await.unwrap();
         assert_eq!(
             daemon.tick().await,
             MAX_SLEEP,
@@ -246,11 +265,11 @@ mod tests {
         let source = FakeSource::new(&clock, None);
         let daemon = daemon(&source);
         for minutes in 0..MAX_SLOTS {
-            let query =
-                TokenQuery { ttl: Some(format!("{}m", 15 + minutes)), ..TokenQuery::default() };
-            daemon.token(&query).await.unwrap();
+            let request =
+                TokenRequest { ttl: Some(format!("{}m", 15 + minutes)), ..TokenRequest::default() };
+            daemon.token(&request).await.unwrap();
         }
-        let one_more = TokenQuery { ttl: Some("3h".into()), ..TokenQuery::default() };
+        let one_more = TokenRequest { ttl: Some("3h".into()), ..TokenRequest::default() };
         assert_eq!(daemon.token(&one_more).await.unwrap_err().code, ErrorCode::TooManySlots);
         clock.advance(IDLE_LIMIT + Duration::from_secs(1));
         daemon.tick().await;
@@ -258,18 +277,74 @@ mod tests {
         assert!(daemon.token(&one_more).await.is_ok());
     }
 
+    fn shell_with_credentials(expiration: Option<String>) -> TokenRequest {
+        TokenRequest {
+            environment: Some(AwsEnv {
+                access_key_id: Some("ASIAIOSFODNN7EXAMPLE".into()),
+                secret_access_key: Some(crate::wire::Secret::new("secret".into())),
+                session_token: Some(crate::wire::Secret::new("token".into())),
+                credential_expiration: expiration,
+                ..AwsEnv::default()
+            }),
+            ..TokenRequest::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slot_for_shell_credentials_goes_when_they_expire() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        let daemon = daemon(&source);
+        let expires = rfc3339(clock.now() + Duration::from_secs(1800));
+        let shell = shell_with_credentials(Some(expires));
+        daemon.token(&shell).await.unwrap();
+        daemon.token(&TokenRequest::default()).await.unwrap();
+        let status = daemon.status();
+        assert_eq!(status.slots.len(), 2);
+        assert!(
+            status.slots.iter().any(|s| s.access_key_id.as_deref() == Some("ASIAIOSFODNN7EXAMPLE"))
+        );
+        clock.advance(Duration::from_secs(1800));
+        daemon.tick().await;
+        assert_eq!(daemon.status().slots.len(), 1, "dropped once its credentials expired");
+        let refused = daemon.token(&shell).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::CredentialsFailed);
+        assert!(refused.message.contains("expired at"), "{}", refused.message);
+        assert_eq!(daemon.status().slots.len(), 1, "no slot is made for dead credentials");
+    }
+
+    #[tokio::test]
+    async fn requests_that_mean_the_same_share_a_slot() {
+        let clock = start();
+        let daemon = daemon(&FakeSource::new(&clock, None));
+        let named =
+            |env: AwsEnv| TokenRequest { environment: Some(env), ..TokenRequest::default() };
+        // A plain shell and curl's GET; AWS_PROFILE=dev and --profile dev.
+        daemon.token(&TokenRequest::default()).await.unwrap();
+        daemon.token(&named(AwsEnv::default())).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 1);
+        let dev = AwsEnv { profile: Some("dev".into()), ..AwsEnv::default() };
+        daemon.token(&named(dev)).await.unwrap();
+        let flag = TokenRequest { profile: Some("dev".into()), ..TokenRequest::default() };
+        daemon.token(&flag).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 2);
+        // The shell's own credentials: a slot of their own.
+        daemon.token(&shell_with_credentials(None)).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 3);
+    }
+
     #[tokio::test]
     async fn bad_queries_are_refused_with_a_hint() {
         let clock = start();
         let daemon = daemon(&FakeSource::new(&clock, None));
         let err = daemon
-            .token(&TokenQuery { ttl: Some("2d".into()), ..TokenQuery::default() })
+            .token(&TokenRequest { ttl: Some("2d".into()), ..TokenRequest::default() })
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
         assert!(err.hint.contains("90min"));
         let err = daemon
-            .token(&TokenQuery { region: Some("moon".into()), ..TokenQuery::default() })
+            .token(&TokenRequest { region: Some("moon".into()), ..TokenRequest::default() })
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);

@@ -72,6 +72,7 @@ impl CredentialSource for FakeSource {
                     expiry,
                     "fake",
                 ),
+                credential_source: crate::wire::api::CredentialSource::StaticKeys,
                 profile: ProfileSelection { name: "test".into(), source: ProfileSource::Flag },
                 region: Region::parse("us-east-1").unwrap(),
                 region_source: RegionSource::Flag,
@@ -85,7 +86,11 @@ pub(crate) fn start() -> ManualClock {
 }
 
 pub(crate) fn slot(clock: &ManualClock, source: &Arc<FakeSource>, ttl: &str) -> Arc<Slot> {
-    let key = SlotKey { profile: Some("test".into()), region: None, ttl: Ttl::parse(ttl).unwrap() };
+    let key = SlotKey {
+        profile: Some("test".into()),
+        ttl: Ttl::parse(ttl).unwrap(),
+        ..SlotKey::default()
+    };
     Arc::new(Slot::new(key, source.clone(), Arc::new(clock.clone())))
 }
 
