@@ -63,11 +63,24 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
 /// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
 /// SSO and role credentials are renewed as they go.
 #[derive(Debug, Default)]
-pub struct AwsChain;
+pub struct AwsChain {
+    /// Told when each resolve starts and ends, so what it writes under `~/.aws` (an SSO
+    /// cache refresh, a `credential_process`'s own cache) is not taken for a user's change.
+    own_writes: Option<Arc<crate::watch::Baseline>>,
+}
+
+impl AwsChain {
+    /// The chain, reporting its resolves to the watch's `baseline`.
+    #[must_use]
+    pub fn watched(baseline: Arc<crate::watch::Baseline>) -> Self {
+        Self { own_writes: Some(baseline) }
+    }
+}
 
 impl CredentialSource for AwsChain {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
+            let _own_writes = self.own_writes.as_ref().map(crate::watch::Baseline::own_writes);
             let region = key.region.as_ref().map(Region::as_str);
             crate::creds::resolve(&key.selection(), region).await
         })
