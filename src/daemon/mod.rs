@@ -125,6 +125,8 @@ async fn serve(
             return Err(error);
         }
     };
+    // Before the first request: unknown profiles are refused without making a slot.
+    daemon.reload_profiles().await;
     let mut hangups =
         signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
     let mut terms =
@@ -142,8 +144,8 @@ async fn serve(
     let watcher = crate::watch::spawn(baseline, {
         let daemon = Arc::clone(&daemon);
         move |_changed| {
-            daemon.files_changed();
-            std::future::ready(())
+            let daemon = Arc::clone(&daemon);
+            async move { daemon.files_changed().await }
         }
     });
     let server = tokio::spawn(http::serve(listener, Arc::clone(&daemon), shutdown.clone()));

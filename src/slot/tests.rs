@@ -21,6 +21,10 @@ pub(crate) struct FakeSource {
     /// Wall-clock time a resolve takes: the manual clock moves by this after the credentials
     /// are issued (a slow STS call, or a suspend in the middle of a refresh).
     pub wall_time: Mutex<Duration>,
+    /// The profiles the fake files define; `None`: the source cannot tell.
+    pub profiles: Mutex<Option<Vec<String>>>,
+    /// A profile whose resolve never answers (a hung `credential_process`).
+    pub hangs: Mutex<Option<String>>,
 }
 
 impl FakeSource {
@@ -40,7 +44,13 @@ impl FakeSource {
             calls: AtomicU64::new(0),
             delay,
             wall_time: Mutex::new(Duration::ZERO),
+            profiles: Mutex::new(None),
+            hangs: Mutex::new(None),
         })
+    }
+
+    pub fn define_profiles(&self, names: &[&str]) {
+        *self.profiles.lock().unwrap() = Some(names.iter().map(|n| (*n).to_owned()).collect());
     }
 
     pub fn fail_with(&self, error: Option<CredsError>) {
@@ -53,9 +63,12 @@ impl FakeSource {
 }
 
 impl CredentialSource for FakeSource {
-    fn resolve<'a>(&'a self, _key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
+    fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if key.profile.is_some() && *self.hangs.lock().unwrap() == key.profile {
+                std::future::pending::<()>().await;
+            }
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
@@ -77,6 +90,10 @@ impl CredentialSource for FakeSource {
                 region_source: RegionSource::Flag,
             })
         })
+    }
+
+    fn profiles(&self) -> BoxFuture<'_, crate::Result<Option<Vec<String>>>> {
+        Box::pin(async { Ok(self.profiles.lock().unwrap().clone()) })
     }
 }
 

@@ -256,11 +256,14 @@ pub struct SlotStatus {
     pub refreshing: bool,
 }
 
-/// `POST /v1/refresh`.
+/// `POST /v1/refresh`. The daemon waits a bounded time for the refreshes it starts; those
+/// still running then are counted in `pending` and go on in the background.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RefreshBody {
     pub refreshed: usize,
     pub failed: usize,
+    #[serde(default)]
+    pub pending: usize,
     pub slots: Vec<SlotStatus>,
 }
 
