@@ -242,18 +242,28 @@ pub struct SlotStatus {
     pub issued_at: Option<String>,
     pub expires_at: Option<String>,
     pub credential_expires_at: Option<String>,
-    /// When the background loop plans the next refresh.
+    /// When the next refresh attempt is planned: the token's half-life, or the end of the
+    /// backoff after a failure (never in the past; `null` when nothing is planned).
     pub refresh_at: Option<String>,
     pub last_error: Option<ErrorBody>,
     pub refreshes: u64,
     pub served: u64,
+    /// Declared in the config file: kept warm, never dropped or evicted.
+    #[serde(default)]
+    pub pinned: bool,
+    /// A refresh is under way now (e.g. a slow `credential_process`).
+    #[serde(default)]
+    pub refreshing: bool,
 }
 
-/// `POST /v1/refresh`.
+/// `POST /v1/refresh`. The daemon waits a bounded time for the refreshes it starts; those
+/// still running then are counted in `pending` and go on in the background.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RefreshBody {
     pub refreshed: usize,
     pub failed: usize,
+    #[serde(default)]
+    pub pending: usize,
     pub slots: Vec<SlotStatus>,
 }
 
