@@ -16,7 +16,8 @@
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
-//! - [`watch`]: notices changes under `~/.aws` so a login takes effect at once.
+//! - [`watch`]: notices changes to what bedprov reads under `~/.aws` (not swap files, not
+//!   its own refreshes' writes) so a login takes effect at once.
 //! - [`provision`]: long-term credentials per business unit (IAM user, policy, keys,
 //!   rotation, keyring / Secrets Manager storage). [`verify`]: `bedprov check`.
 //! - [`aws`]: the AWS control-plane clients and AWS-error mapping (names missing actions).

@@ -1,25 +1,36 @@
 //! Watching the AWS files, so `aws sso login` or an edited `~/.aws/config` takes effect at
-//! once. Directories are watched, not files (editors replace files by rename, which ends a
-//! file watch), and events are filtered by path and debounced. The home directory is watched
-//! too, so a deleted and recreated `~/.aws` is picked up again.
+//! once, and nothing else does. Directories are watched, not files (editors replace files
+//! by rename, which ends a file watch), and the home directory too, so a deleted and
+//! recreated `~/.aws` is picked up again. Events are filtered by path (only the files bedprov
+//! reads, and the watched directories coming and going) and debounced; then the files'
+//! contents are compared with what the daemon last acted on ([`contents`]), so a swap file,
+//! a save of the same bytes or bedprov's own refresh writing the SSO cache changes nothing.
+
+pub mod contents;
+
+pub use contents::Baseline;
 
 use crate::paths::AwsFiles;
 use notify::{Event, RecursiveMode, Watcher as _};
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Events closer together than this are one change.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
 
-/// Starts watching; `on_change` runs (on the tokio runtime) once per debounced change.
-/// Returns the task; dropping the runtime ends it. Errors are logged: without a watch the
-/// daemon still works, it only reacts to file changes at the next refresh.
-pub fn spawn(
-    files: AwsFiles,
-    on_change: impl Fn() + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
+/// Starts watching; `on_change` runs (on the tokio runtime, one at a time) with the changed
+/// paths once per debounced change to what bedprov reads. Returns the task; dropping the
+/// runtime ends it. Errors are logged: without a watch the daemon still works, it only
+/// reacts to file changes at the next refresh.
+pub fn spawn<F, Fut>(baseline: Arc<Baseline>, on_change: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(Vec<PathBuf>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     tokio::spawn(async move {
         let mut watcher = match notify::recommended_watcher(move |event: notify::Result<Event>| {
@@ -33,6 +44,7 @@ pub fn spawn(
                 return;
             }
         };
+        let files = baseline.files().clone();
         let dirs = watched_dirs(&files);
         rewatch(&mut watcher, &dirs);
         while let Some(first) = rx.recv().await {
@@ -42,11 +54,19 @@ pub fn spawn(
             while let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await {
                 relevant |= is_relevant(&event, &files, &dirs);
             }
-            if relevant {
-                tracing::info!("AWS files changed; re-resolving credentials");
-                // Directories may have been deleted or created: watch what exists now.
-                rewatch(&mut watcher, &dirs);
-                on_change();
+            if !relevant {
+                continue;
+            }
+            // Directories may have been deleted or created: watch what exists now (before
+            // reading the files, so a file written after this is seen as an event).
+            rewatch(&mut watcher, &dirs);
+            // Writes by refreshes running now are theirs: let them end and absorb them first.
+            baseline.settle().await;
+            if let Some(changed) = baseline.take_change() {
+                tracing::info!(files = ?changed, "AWS files changed; re-resolving credentials");
+                on_change(changed).await;
+            } else {
+                tracing::debug!("AWS files touched, but nothing bedprov reads changed");
             }
         }
     })
@@ -80,8 +100,9 @@ fn rewatch(watcher: &mut notify::RecommendedWatcher, dirs: &BTreeSet<PathBuf>) {
     }
 }
 
-/// True when the event touches the AWS files, the SSO cache, or one of the watched
-/// directories themselves (created, deleted, renamed) — not unrelated files in `$HOME`.
+/// True when the event touches a file bedprov reads (the config and credentials files, an
+/// SSO cache JSON file) or one of the watched directories itself (created, deleted,
+/// renamed): not swap files, backups or other tools' caches under `~/.aws`, nor `$HOME`.
 fn is_relevant(event: &Event, files: &AwsFiles, dirs: &BTreeSet<PathBuf>) -> bool {
     if event.kind.is_access() {
         return false;
@@ -89,8 +110,7 @@ fn is_relevant(event: &Event, files: &AwsFiles, dirs: &BTreeSet<PathBuf>) -> boo
     event.paths.iter().any(|path| {
         path == &files.config
             || path == &files.credentials
-            || path.starts_with(&files.sso_cache)
-            || path.starts_with(&files.aws_dir)
+            || contents::is_sso_cache_file(path, files)
             || dirs.contains(path)
     })
 }
@@ -122,9 +142,18 @@ mod tests {
             Event::new(EventKind::Modify(ModifyKind::Any)).add_path(PathBuf::from(path))
         };
         assert!(is_relevant(&event("/home/u/.aws/config"), &files, &dirs));
-        assert!(is_relevant(&event("/home/u/.aws/.config.swp"), &files, &dirs));
+        assert!(is_relevant(&event("/home/u/.aws/credentials"), &files, &dirs));
         assert!(is_relevant(&event("/home/u/.aws/sso/cache/abc.json"), &files, &dirs));
-        assert!(!is_relevant(&event("/home/u/.bash_history"), &files, &dirs));
+        for unread in [
+            "/home/u/.aws/.config.swp",
+            "/home/u/.aws/config~",
+            "/home/u/.aws/4913",
+            "/home/u/.aws/cli/cache/role.json",
+            "/home/u/.aws/sso/cache/abc.json.tmp",
+            "/home/u/.bash_history",
+        ] {
+            assert!(!is_relevant(&event(unread), &files, &dirs), "{unread}");
+        }
         let created = Event::new(EventKind::Create(CreateKind::Folder))
             .add_path(PathBuf::from("/home/u/.aws"));
         assert!(is_relevant(&created, &files, &dirs));

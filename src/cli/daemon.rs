@@ -5,6 +5,7 @@ use crate::daemon::{self, detach};
 use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
 use crate::wire::client::Client;
 use clap::{Args, Subcommand};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +19,8 @@ pub enum DaemonCommand {
     Stop,
     /// Show the daemon's tokens: state, expiry, next refresh, last error.
     Status(StatusArgs),
-    /// Refresh every token now (ignoring backoff), e.g. right after `aws sso login`.
+    /// Refresh every token now (ignoring backoff), e.g. right after `aws sso login`. Answers
+    /// within 10 s; slower refreshes go on in the background and are named.
     Refresh,
 }
 
@@ -69,8 +71,15 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         DaemonCommand::Status(args) => status(socket, args.format)?,
         DaemonCommand::Refresh => {
             let body: RefreshBody = client(socket).post_json(PATH_REFRESH)?;
-            let mut text =
-                format!("refreshed {} token(s), {} failed\n", body.refreshed, body.failed);
+            let mut text = format!("refreshed {} token(s), {} failed", body.refreshed, body.failed);
+            if body.pending > 0 {
+                let _ = write!(
+                    text,
+                    ", {} still refreshing (in the background: see `bedprov status`)",
+                    body.pending
+                );
+            }
+            text.push('\n');
             text.push_str(&crate::render::status::slots(&body.slots, SystemTime::now()));
             Output::from(text)
         }

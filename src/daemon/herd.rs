@@ -73,11 +73,12 @@ async fn herd(daemon: &Arc<Daemon>) -> Vec<Answer> {
         })
         .collect();
     gate.wait().await;
-    daemon.tick().await;
+    daemon.tick();
     let mut answers = Vec::with_capacity(CLIENTS);
     for task in tasks {
         answers.push(task.await.unwrap());
     }
+    daemon.settle().await;
     answers
 }
 

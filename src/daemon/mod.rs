@@ -58,11 +58,13 @@ pub fn run(options: Options) -> crate::Result<()> {
             .enable_all()
             .build()
             .map_err(Error::io("cannot start the async runtime"))?;
+        let baseline = crate::watch::Baseline::new(crate::paths::aws_files());
         let result = runtime.block_on(serve(
             options.socket,
             options.config_path,
             activated,
-            Arc::new(AwsChain),
+            Arc::new(AwsChain::watched(Arc::clone(&baseline))),
+            baseline,
             &mut ready,
         ));
         // Background tasks (a credential_process mid-run, the watcher) must not delay exit.
@@ -127,6 +129,7 @@ async fn serve(
     config_path: PathBuf,
     activated: Option<activation::Activated>,
     source: Arc<dyn CredentialSource>,
+    baseline: Arc<crate::watch::Baseline>,
     ready: &mut Option<OwnedFd>,
 ) -> crate::Result<()> {
     // Settings read at every refresh are checked now, so a typo fails the start, not a
@@ -151,6 +154,8 @@ async fn serve(
             return Err(error);
         }
     };
+    // Before the first request: unknown profiles are refused without making a slot.
+    daemon.reload_profiles().await;
     let mut hangups =
         signal(SignalKind::hangup()).map_err(Error::io("cannot install signal handlers"))?;
     let mut terms =
@@ -165,9 +170,12 @@ async fn serve(
 
     let (shutdown, mut stopped) = watch::channel(false);
     let refresher = tokio::spawn(Arc::clone(&daemon).refresh_loop());
-    let watcher = crate::watch::spawn(crate::paths::aws_files(), {
+    let watcher = crate::watch::spawn(baseline, {
         let daemon = Arc::clone(&daemon);
-        move || daemon.files_changed()
+        move |_changed| {
+            let daemon = Arc::clone(&daemon);
+            async move { daemon.files_changed().await }
+        }
     });
     let server = tokio::spawn(http::serve(listener, Arc::clone(&daemon), shutdown.clone()));
     let reason = loop {

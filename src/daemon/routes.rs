@@ -143,7 +143,7 @@ where
 }
 
 async fn serve_token(daemon: &Arc<Daemon>, request: &TokenRequest, plain: bool) -> Response<Body> {
-    match daemon.token(request).await {
+    match daemon.token_for(request).await {
         Ok(served) if plain => {
             respond(StatusCode::OK, "text/plain; charset=utf-8", served.plain.clone())
         }

@@ -1,18 +1,20 @@
-//! The daemon's shared state: its slots (created on first request, bounded, dropped after a
-//! day idle unless declared in the config, and at once when the shell credentials they hold
-//! expire), the background refresh loop, and the answers the routes need. No HTTP here.
+//! The daemon's shared state: its slots (created on first request for a profile the AWS
+//! files define, bounded, the failing ones making room first, dropped after a day idle
+//! unless declared in the config, and at once when the shell credentials they hold expire),
+//! which profiles exist, the background refresh loop, and the answers the routes need. No
+//! HTTP here.
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::creds::Target;
+use crate::creds::{CredsError, ProfileFiles, Target};
 use crate::render::time::rfc3339;
 use crate::slot::{CredentialSource, Served, Slot, SlotKey};
 use crate::ttl::Ttl;
 use crate::wire::api::{ErrorBody, ErrorCode, RefreshBody, StatusBody, TokenQuery, TokenRequest};
 use crate::wire::aws_env::AwsEnv;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 /// The most slots one daemon keeps (each is one profile/region/TTL).
@@ -22,6 +24,27 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(24 * 3600);
 /// The background loop wakes at least this often: timers stop during suspend, so the loop
 /// must look at the wall clock again soon after the machine wakes.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long `POST /v1/refresh` waits for the refreshes it starts. Slower ones (a hung or
+/// prompting `credential_process`) go on in the background; the answer says which.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(10);
+
+/// Which profiles the daemon's own AWS files define, as last read.
+#[derive(Debug, Clone)]
+enum Catalog {
+    Unread,
+    /// The credential source does not go by the files: every name is tried.
+    Open,
+    Names(Arc<BTreeSet<String>>),
+    /// The files do not parse: a new slot would only fail with this.
+    Unreadable(ErrorBody),
+}
+
+/// What the catalog says about a slot's profile.
+enum Verdict {
+    Defined,
+    Refused(ErrorBody),
+    Unread,
+}
 
 #[derive(Debug)]
 pub struct Daemon {
@@ -31,6 +54,13 @@ pub struct Daemon {
     config_path: PathBuf,
     pub socket: PathBuf,
     started_at: SystemTime,
+    catalog: RwLock<Catalog>,
+    /// One catalog reload (and its effect on the slots) at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// Background refresh tasks, so tests can wait for them.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// [`REFRESH_WAIT`], shorter in tests.
+    refresh_wait: Duration,
     /// The daemon's own AWS environment: what a request that sends none (curl) gets.
     environment: AwsEnv,
     /// Wakes the background loop early (new slot, files changed, config reloaded).
@@ -53,6 +83,10 @@ impl Daemon {
             config_path,
             socket,
             started_at,
+            catalog: RwLock::new(Catalog::Unread),
+            reloading: tokio::sync::Mutex::new(()),
+            tasks: Mutex::new(Vec::new()),
+            refresh_wait: REFRESH_WAIT,
             environment: AwsEnv::default(),
             wake: tokio::sync::Notify::new(),
         }
@@ -66,11 +100,26 @@ impl Daemon {
         self
     }
 
+    /// The AWS files the daemon's own environment names (the catalog's).
+    fn own_files(&self) -> ProfileFiles {
+        ProfileFiles::from_env(&self.environment)
+    }
+
+    #[cfg(test)]
+    fn with_refresh_wait(mut self, wait: Duration) -> Self {
+        self.refresh_wait = wait;
+        self
+    }
+
     fn slots(&self) -> Vec<Arc<Slot>> {
         let slots = self.slots.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut list: Vec<Arc<Slot>> = slots.values().cloned().collect();
         list.sort_by(|a, b| a.key().cmp(b.key()));
         list
+    }
+
+    fn existing(&self, key: &SlotKey) -> Option<Arc<Slot>> {
+        self.slots.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
     }
 
     /// The slot key for a request: its fields applied to its environment, or to the
@@ -96,22 +145,22 @@ impl Daemon {
         Ok(SlotKey::new(target, ttl))
     }
 
-    /// The slot for `key`, created if new (up to [`MAX_SLOTS`]).
+    /// The slot for `key`, created if new. When the table is full, a failing slot makes room
+    /// first, else the longest-idle one; declared slots never do. 429 only when every slot
+    /// is declared in the config.
     pub fn slot(&self, key: SlotKey) -> Result<Arc<Slot>, ErrorBody> {
-        if let Some(slot) =
-            self.slots.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key)
-        {
-            return Ok(Arc::clone(slot));
+        if let Some(slot) = self.existing(&key) {
+            return Ok(slot);
         }
         let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(slot) = slots.get(&key) {
             return Ok(Arc::clone(slot));
         }
-        if slots.len() >= MAX_SLOTS {
+        if slots.len() >= MAX_SLOTS && !self.make_room(&mut slots) {
             return Err(ErrorBody {
                 code: ErrorCode::TooManySlots,
-                message: format!("the daemon already keeps {MAX_SLOTS} tokens (profile/region/TTL combinations)"),
-                hint: "reuse an existing combination (see `bedprov status`), or restart the daemon to clear unused ones".into(),
+                message: format!("the daemon already keeps {MAX_SLOTS} tokens, all declared in its config file"),
+                hint: "declare fewer `[[slot]]`s in the config file and send SIGHUP (or restart the daemon)".into(),
             });
         }
         tracing::info!(slot = %key, "new slot");
@@ -121,11 +170,122 @@ impl Daemon {
         Ok(slot)
     }
 
-    /// `GET /v1/token` (a query, answered with the daemon's own environment) and
-    /// `POST /v1/token` (a request with the client's).
-    pub async fn token(&self, request: &TokenRequest) -> Result<Arc<Served>, ErrorBody> {
-        let slot = self.slot(self.key_for(request)?)?;
-        slot.get().await.map_err(|e| e.0)
+    /// Drops one slot that is not declared in the config: a failing one if any, the
+    /// longest idle first. False when every slot is declared.
+    fn make_room(&self, slots: &mut HashMap<SlotKey, Arc<Slot>>) -> bool {
+        let now = self.clock.now();
+        let victim = slots
+            .values()
+            .filter(|slot| !slot.pinned())
+            .min_by_key(|slot| (!slot.failing(now), slot.last_used()))
+            .map(|slot| slot.key().clone());
+        let Some(key) = victim else { return false };
+        tracing::info!(slot = %key, "dropping a slot to make room for a new one");
+        slots.remove(&key);
+        true
+    }
+
+    fn verdict(&self, key: &SlotKey) -> Verdict {
+        let selection = key.selection();
+        // The default profile needs no entry: the chain also looks elsewhere. A shell that
+        // reads other files is checked when its slot resolves (and retired if need be).
+        if selection.source == crate::creds::ProfileSource::Default || key.files != self.own_files()
+        {
+            return Verdict::Defined;
+        }
+        match &*self.catalog.read().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Catalog::Unread => Verdict::Unread,
+            Catalog::Open => Verdict::Defined,
+            Catalog::Names(names) if names.contains(&selection.name) => Verdict::Defined,
+            Catalog::Names(names) => Verdict::Refused(
+                crate::Error::from(CredsError::UnknownProfile {
+                    profile: selection.name,
+                    known: names.iter().cloned().collect(),
+                })
+                .to_body(),
+            ),
+            Catalog::Unreadable(error) => Verdict::Refused(error.clone()),
+        }
+    }
+
+    /// Reads which profiles the AWS files define (never on the serving path: at start, when
+    /// the watch sees them change, at refresh, and when a request names a profile the last
+    /// reading did not have). Slots whose profile is gone are retired (their token dropped);
+    /// retired slots whose profile is back are refreshed.
+    pub async fn reload_profiles(&self) {
+        let _one = self.reloading.lock().await;
+        let catalog = match self.source.profiles(&self.own_files()).await {
+            Ok(Some(names)) => Catalog::Names(Arc::new(names.into_iter().collect())),
+            Ok(None) => Catalog::Open,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the AWS config files");
+                Catalog::Unreadable(error.to_body())
+            }
+        };
+        *self.catalog.write().unwrap_or_else(std::sync::PoisonError::into_inner) = catalog;
+        for slot in self.slots() {
+            match self.verdict(slot.key()) {
+                Verdict::Refused(error)
+                    if error.code == ErrorCode::UnknownProfile && !slot.retired() =>
+                {
+                    tracing::info!(slot = %slot.key(), "the profile is no longer defined; its token is dropped");
+                    slot.retire(error);
+                }
+                Verdict::Defined if slot.retired() => {
+                    tracing::info!(slot = %slot.key(), "the profile is defined again");
+                    slot.reinstate();
+                    self.wake.notify_one();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Before a slot is made (or a retired one used) for `key`: its profile must exist. A
+    /// name the last reading did not have is checked against the files as they are now.
+    async fn admit(&self, key: &SlotKey) -> Result<(), ErrorBody> {
+        if matches!(self.verdict(key), Verdict::Defined) {
+            return Ok(());
+        }
+        self.reload_profiles().await;
+        match self.verdict(key) {
+            Verdict::Defined | Verdict::Unread => Ok(()),
+            Verdict::Refused(error) => Err(error),
+        }
+    }
+
+    /// `GET /v1/token`: a query, answered with the daemon's own environment.
+    pub async fn token(&self, query: &TokenQuery) -> Result<Arc<Served>, ErrorBody> {
+        self.token_for(&TokenRequest::from(query.clone())).await
+    }
+
+    /// `POST /v1/token`: a request with the client's environment (or none, as `GET`).
+    pub async fn token_for(&self, request: &TokenRequest) -> Result<Arc<Served>, ErrorBody> {
+        let key = self.key_for(request)?;
+        let (slot, new) = match self.existing(&key) {
+            Some(slot) if !slot.retired() => (slot, false),
+            _ => {
+                self.admit(&key).await?;
+                (self.slot(key)?, true)
+            }
+        };
+        let served = slot.get().await.map_err(|e| e.0);
+        if served.is_err() && slot.retired() && !slot.pinned() {
+            // The profile turned out not to exist (the files changed since last read).
+            self.forget(&slot);
+        }
+        if new {
+            // The loop plans around the new token.
+            self.wake.notify_one();
+        }
+        served
+    }
+
+    fn forget(&self, slot: &Arc<Slot>) {
+        let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.get(slot.key()).is_some_and(|held| Arc::ptr_eq(held, slot)) {
+            slots.remove(slot.key());
+        }
     }
 
     /// `GET /v1/status`.
@@ -141,61 +301,159 @@ impl Daemon {
         }
     }
 
-    /// `POST /v1/refresh`: one slot (by query) or all, ignoring backoff.
+    /// `POST /v1/refresh`: one slot (by query) or all, ignoring backoff. Each refresh runs in
+    /// its own task, so a hung source holds up only its own slot; the answer comes within
+    /// [`REFRESH_WAIT`] and counts the slots still refreshing then as `pending`.
     pub async fn refresh(&self, query: Option<&TokenQuery>) -> Result<RefreshBody, ErrorBody> {
+        self.reload_profiles().await;
         let targets = match query {
-            Some(query) => vec![self.slot(self.key_for(&TokenRequest::from(query.clone()))?)?],
-            None => self.slots(),
+            Some(query) => {
+                let key = self.key_for(&TokenRequest::from(query.clone()))?;
+                if let Verdict::Refused(error) = self.verdict(&key) {
+                    return Err(error);
+                }
+                vec![self.slot(key)?]
+            }
+            None => self.slots().into_iter().filter(|s| !s.retired()).collect(),
         };
-        let results = futures_util::future::join_all(targets.iter().map(|s| s.refresh(true))).await;
-        let refreshed = results.iter().filter(|ok| **ok).count();
+        let deadline = tokio::time::Instant::now() + self.refresh_wait;
+        let tasks: Vec<_> = targets
+            .iter()
+            .map(|slot| {
+                let slot = Arc::clone(slot);
+                tokio::spawn(async move { slot.refresh(true).await })
+            })
+            .collect();
+        let (mut refreshed, mut failed, mut pending) = (0, 0, 0);
+        for task in tasks {
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(true)) => refreshed += 1,
+                Ok(_) => failed += 1,
+                Err(_) => pending += 1,
+            }
+        }
+        self.wake.notify_one();
         Ok(RefreshBody {
             refreshed,
-            failed: results.len() - refreshed,
+            failed,
+            pending,
             slots: targets.iter().map(|s| s.status()).collect(),
         })
     }
 
-    /// Reads the config file and pins (and warms) the slots it declares. Slots no longer
-    /// declared are unpinned and age out normally.
+    /// Reads the config file and pins (and warms) the slots it declares; slots no longer
+    /// declared are unpinned and age out normally. Everything is checked before any pin
+    /// changes: on error the previous configuration stays in force, untouched.
     pub fn reload_config(&self) -> crate::Result<usize> {
-        let keys = Config::load(&self.config_path)?.slot_keys(&self.environment)?;
-        for slot in self.slots() {
-            slot.set_pinned(false);
+        let declared: BTreeSet<SlotKey> =
+            Config::load(&self.config_path)?.slot_keys(&self.environment)?.into_iter().collect();
+        if declared.len() > MAX_SLOTS {
+            return Err(crate::Error::usage(
+                format!(
+                    "the config file {} declares {} slots; the daemon keeps at most {MAX_SLOTS}",
+                    self.config_path.display(),
+                    declared.len()
+                ),
+                "remove some `[[slot]]` entries, then send SIGHUP or restart the daemon",
+            ));
         }
-        for key in &keys {
-            self.slot(key.clone())
-                .map_err(|e| crate::Error::usage(e.message, e.hint))?
-                .set_pinned(true);
+        let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for slot in slots.values() {
+            slot.set_pinned(declared.contains(slot.key()));
         }
+        for key in &declared {
+            if slots.contains_key(key) {
+                continue;
+            }
+            // Never fails: fewer slots than MAX_SLOTS are declared, so one is not.
+            if slots.len() >= MAX_SLOTS {
+                self.make_room(&mut slots);
+            }
+            tracing::info!(slot = %key, "new slot (declared in the config file)");
+            let slot =
+                Arc::new(Slot::new(key.clone(), Arc::clone(&self.source), Arc::clone(&self.clock)));
+            slot.set_pinned(true);
+            slots.insert(key.clone(), slot);
+        }
+        drop(slots);
         self.wake.notify_one();
-        Ok(keys.len())
+        Ok(declared.len())
     }
 
-    /// Credentials may have changed (a file under `~/.aws`): retry failing slots at once and
-    /// re-resolve the others on the next pass.
-    pub fn files_changed(&self) {
+    /// The files bedprov reads changed (a file under `~/.aws`, e.g. after `aws sso login`):
+    /// re-read which profiles exist, then re-resolve every slot on the next pass. A slot
+    /// still refreshing from before is left to finish: re-running it for what may be its own
+    /// source's writes would start a loop.
+    pub async fn files_changed(&self) {
+        self.reload_profiles().await;
         for slot in self.slots() {
-            slot.credentials_changed();
+            if !slot.retired() && !slot.refreshing() {
+                slot.credentials_changed();
+            }
         }
         self.wake.notify_one();
     }
 
-    /// One pass of the background loop: refresh what is due, drop what is idle. Returns how
-    /// long to sleep before the next pass.
-    pub async fn tick(&self) -> Duration {
+    /// One pass of the background loop: starts a refresh task for each due slot that has
+    /// none (so a hung source holds up only its own slot, never the loop or other slots),
+    /// drops what is idle, and returns how long to sleep before the next pass.
+    pub fn tick(self: &Arc<Self>) -> Duration {
         let now = self.clock.now();
-        let due: Vec<Arc<Slot>> = self.slots().into_iter().filter(|s| s.due(now)).collect();
-        futures_util::future::join_all(due.iter().map(|s| s.refresh(false))).await;
-        self.drop_idle(self.clock.now());
+        self.drop_idle(now);
+        let slots = self.slots();
+        let mut started = false;
+        for slot in &slots {
+            if !slot.due(now) {
+                continue;
+            }
+            let Some(turn) = slot.background_turn() else { continue };
+            started = true;
+            let daemon = Arc::clone(self);
+            self.track(tokio::spawn(async move {
+                turn.slot().refresh(false).await;
+                drop(turn);
+                daemon.wake.notify_one();
+            }));
+        }
+        if started || slots.iter().any(|s| s.retired()) {
+            let daemon = Arc::clone(self);
+            self.track(tokio::spawn(async move {
+                if daemon.reloading.try_lock().is_ok() {
+                    daemon.reload_profiles().await;
+                }
+            }));
+        }
         let now = self.clock.now();
-        self.slots()
+        slots
             .iter()
+            .filter(|s| !s.in_background())
             .filter_map(|s| s.next_wake())
             .map(|at| at.duration_since(now).unwrap_or_default())
             .min()
             .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP))
             .max(Duration::from_millis(100))
+    }
+
+    fn track(&self, task: tokio::task::JoinHandle<()>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    /// Waits for the background tasks started so far (tests).
+    #[cfg(test)]
+    pub async fn settle(&self) {
+        loop {
+            let tasks: Vec<_> = std::mem::take(
+                &mut *self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if tasks.is_empty() {
+                return;
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+        }
     }
 
     fn drop_idle(&self, now: SystemTime) {
@@ -217,7 +475,7 @@ impl Daemon {
     /// The background loop: runs until the task is dropped.
     pub async fn refresh_loop(self: Arc<Self>) {
         loop {
-            let sleep = self.tick().await;
+            let sleep = self.tick();
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {}
                 () = self.wake.notified() => {}
@@ -231,14 +489,39 @@ mod tests {
     use super::*;
     use crate::clock::Clock as _;
     use crate::slot::tests::{FakeSource, start};
+    use crate::wire::api::SlotState;
 
-    fn daemon(source: &Arc<FakeSource>) -> Daemon {
-        Daemon::new(
-            source.clone(),
-            Arc::new(source.clock.clone()),
-            PathBuf::from("/nonexistent/config.toml"),
-            PathBuf::from("/tmp/x.sock"),
+    fn daemon(source: &Arc<FakeSource>) -> Arc<Daemon> {
+        daemon_with_config(source, PathBuf::from("/nonexistent/config.toml"))
+    }
+
+    fn daemon_with_config(source: &Arc<FakeSource>, config: PathBuf) -> Arc<Daemon> {
+        Arc::new(
+            Daemon::new(
+                source.clone(),
+                Arc::new(source.clock.clone()),
+                config,
+                PathBuf::from("/tmp/x.sock"),
+            )
+            .with_refresh_wait(Duration::from_millis(500)),
         )
+    }
+
+    fn for_profile(profile: &str) -> TokenQuery {
+        TokenQuery { profile: Some(profile.into()), ..TokenQuery::default() }
+    }
+
+    /// A config declaring `count` slots (TTLs from 15 minutes up).
+    fn declared_ttls(count: usize) -> String {
+        use std::fmt::Write as _;
+        (0..count).fold(String::new(), |mut text, m| {
+            let _ = write!(text, "[[slot]]\nttl = \"{}m\"\n", 15 + m);
+            text
+        })
+    }
+
+    fn with_ttl(minutes: usize) -> TokenQuery {
+        TokenQuery { ttl: Some(format!("{minutes}m")), ..TokenQuery::default() }
     }
 
     #[tokio::test]
@@ -246,35 +529,220 @@ mod tests {
         let clock = start();
         let source = FakeSource::new(&clock, None);
         let daemon = daemon(&source);
-        daemon.token(&TokenRequest::default()).await.unwrap();
-        assert_eq!(
-            daemon.tick().await,
-            MAX_SLEEP,
-            "a 12 h token wants nothing for 6 h: sleep the cap"
-        );
+        daemon.token(&TokenQuery::default()).await.unwrap();
+        assert_eq!(daemon.tick(), MAX_SLEEP, "a 12 h token wants nothing for 6 h: sleep the cap");
         clock.advance(Duration::from_secs(8 * 3600));
-        daemon.tick().await;
+        daemon.tick();
+        daemon.settle().await;
         assert_eq!(source.calls(), 2, "one pass after waking refreshes the token");
         let status = daemon.status();
         assert_eq!(status.slots[0].issued_at.as_deref(), Some(rfc3339(clock.now()).as_str()));
     }
 
     #[tokio::test]
-    async fn slots_are_bounded_and_idle_ones_dropped() {
+    async fn slots_are_bounded_the_longest_idle_making_room_and_idle_ones_dropped() {
         let clock = start();
         let source = FakeSource::new(&clock, None);
         let daemon = daemon(&source);
         for minutes in 0..MAX_SLOTS {
-            let request =
-                TokenRequest { ttl: Some(format!("{}m", 15 + minutes)), ..TokenRequest::default() };
-            daemon.token(&request).await.unwrap();
+            daemon.token(&with_ttl(15 + minutes)).await.unwrap();
+            clock.advance(Duration::from_secs(1));
         }
-        let one_more = TokenRequest { ttl: Some("3h".into()), ..TokenRequest::default() };
-        assert_eq!(daemon.token(&one_more).await.unwrap_err().code, ErrorCode::TooManySlots);
+        // The first slot is used again: the second is now the longest idle.
+        daemon.token(&with_ttl(15)).await.unwrap();
+        let one_more = TokenQuery { ttl: Some("3h".into()), ..TokenQuery::default() };
+        daemon.token(&one_more).await.unwrap();
+        let ttls: Vec<u64> = daemon.status().slots.iter().map(|s| s.ttl_seconds).collect();
+        assert_eq!(ttls.len(), MAX_SLOTS);
+        assert!(ttls.contains(&(15 * 60)) && ttls.contains(&(3 * 3600)));
+        assert!(!ttls.contains(&(16 * 60)), "the longest idle made room");
         clock.advance(IDLE_LIMIT + Duration::from_secs(1));
-        daemon.tick().await;
+        daemon.tick();
         assert!(daemon.status().slots.is_empty());
         assert!(daemon.token(&one_more).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn failing_slots_make_room_before_healthy_ones_and_declared_ones_never() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "[[slot]]\nregion = \"eu-west-1\"\n").unwrap();
+        let daemon = daemon_with_config(&source, config.clone());
+        assert_eq!(daemon.reload_config().unwrap(), 1);
+        daemon.tick();
+        daemon.settle().await;
+        // Healthy slots, then (newer, so less idle) failing ones fill the table.
+        for minutes in 0..MAX_SLOTS / 2 {
+            daemon.token(&with_ttl(15 + minutes)).await.unwrap();
+        }
+        clock.advance(Duration::from_secs(60));
+        source.fail_with(Some(crate::creds::CredsError::Failed {
+            profile: "test".into(),
+            detail: "offline".into(),
+        }));
+        let mut minutes = 100;
+        while daemon.status().slots.len() < MAX_SLOTS {
+            assert!(daemon.token(&with_ttl(minutes)).await.is_err());
+            minutes += 1;
+        }
+        let failing =
+            |d: &Daemon| d.status().slots.iter().filter(|s| s.state == SlotState::Failed).count();
+        let before = failing(&daemon);
+        source.fail_with(None);
+        clock.advance(Duration::from_secs(60));
+        for extra in 0..before {
+            daemon.token(&with_ttl(400 + extra)).await.unwrap();
+            assert_eq!(failing(&daemon), before - extra - 1, "a failing slot made room");
+        }
+        // Only healthy ones left: the longest idle goes; never the declared one.
+        for extra in 0..MAX_SLOTS {
+            daemon.token(&with_ttl(500 + extra)).await.unwrap();
+            clock.advance(Duration::from_secs(1));
+        }
+        let status = daemon.status();
+        assert_eq!(status.slots.len(), MAX_SLOTS);
+        assert!(
+            status
+                .slots
+                .iter()
+                .any(|s| s.pinned && s.requested_region.as_deref() == Some("eu-west-1"))
+        );
+
+        // With every slot declared, nothing can make room: 429.
+        let all: String = declared_ttls(MAX_SLOTS);
+        std::fs::write(&config, all).unwrap();
+        assert_eq!(daemon.reload_config().unwrap(), MAX_SLOTS);
+        assert!(daemon.status().slots.iter().all(|s| s.pinned));
+        let err = daemon.token(&with_ttl(700)).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::TooManySlots);
+        assert!(err.hint.contains("[[slot]]"), "{}", err.hint);
+    }
+
+    #[tokio::test]
+    async fn a_reload_that_fails_changes_no_pin() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "[[slot]]\nregion = \"eu-west-1\"\n").unwrap();
+        let daemon = daemon_with_config(&source, config.clone());
+        daemon.reload_config().unwrap();
+        let pinned = |d: &Daemon| -> Vec<Option<String>> {
+            d.status()
+                .slots
+                .iter()
+                .filter(|s| s.pinned)
+                .map(|s| s.requested_region.clone())
+                .collect()
+        };
+        assert_eq!(pinned(&daemon), [Some("eu-west-1".to_owned())]);
+        let too_many: String = declared_ttls(MAX_SLOTS + 1);
+        for bad in ["[[slot]]\nregion = \"moon\"\n", "[[slot]]\nprofle = \"x\"\n", &too_many] {
+            std::fs::write(&config, bad).unwrap();
+            assert!(daemon.reload_config().is_err(), "{bad}");
+            assert_eq!(pinned(&daemon), [Some("eu-west-1".to_owned())], "{bad}");
+            assert_eq!(daemon.status().slots.len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_profiles_make_no_slot_and_their_error_names_the_known_ones() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        source.define_profiles(&["test", "work"]);
+        let daemon = daemon(&source);
+        for i in 0..40 {
+            let err = daemon.token(&for_profile(&format!("missing-{i}"))).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::UnknownProfile);
+            assert_eq!(
+                err.message,
+                format!(
+                    "AWS profile `missing-{i}` is not defined in your AWS config or credentials file"
+                )
+            );
+            assert_eq!(
+                err.hint,
+                "profiles found: test, work; pass one with --profile or set AWS_PROFILE"
+            );
+        }
+        assert!(daemon.status().slots.is_empty());
+        assert_eq!(source.calls(), 0);
+        assert!(daemon.token(&for_profile("work")).await.is_ok());
+        // A profile added since the last reading is found at once (the watch may lag).
+        source.define_profiles(&["test", "work", "new"]);
+        assert!(daemon.token(&for_profile("new")).await.is_ok());
+        // `POST /v1/refresh` for an unknown profile makes no slot either.
+        let err = daemon.refresh(Some(&for_profile("nope"))).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownProfile);
+        assert_eq!(daemon.status().slots.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_profile_is_retired_at_once_and_served_again_when_back() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        source.define_profiles(&["test", "work"]);
+        let daemon = daemon(&source);
+        daemon.token(&for_profile("work")).await.unwrap();
+        daemon.token(&for_profile("test")).await.unwrap();
+        source.define_profiles(&["test"]);
+        daemon.files_changed().await;
+        let err = daemon.token(&for_profile("work")).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownProfile);
+        assert_eq!(err.hint, "profiles found: test; pass one with --profile or set AWS_PROFILE");
+        let work = daemon.status().slots.into_iter().find(|s| s.profile == "work").unwrap();
+        assert_eq!(work.state, SlotState::Failed);
+        assert!(work.expires_at.is_none() && work.refresh_at.is_none(), "{work:?}");
+        // The other slot is re-resolved once for the change; the retired one not at all.
+        let calls = source.calls();
+        daemon.tick();
+        daemon.settle().await;
+        assert_eq!(source.calls(), calls + 1);
+        source.define_profiles(&["test", "work"]);
+        daemon.files_changed().await;
+        daemon.tick();
+        daemon.settle().await;
+        let work = daemon.status().slots.into_iter().find(|s| s.profile == "work").unwrap();
+        assert_eq!(work.state, SlotState::Fresh);
+        assert!(daemon.token(&for_profile("work")).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_source_holds_up_only_its_own_slot() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        *source.hangs.lock().unwrap() = Some("stuck".into());
+        let daemon = daemon(&source);
+        daemon.token(&for_profile("ok")).await.unwrap();
+        let stuck = tokio::spawn({
+            let daemon = Arc::clone(&daemon);
+            async move { daemon.token(&for_profile("stuck")).await.map(|_| ()) }
+        });
+        while daemon.status().slots.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        // Hours later, the loop's pass returns at once and the other slot is refreshed.
+        clock.advance(Duration::from_secs(8 * 3600));
+        let calls = source.calls();
+        daemon.tick();
+        let ok = || daemon.status().slots.into_iter().find(|s| s.profile == "ok").unwrap();
+        while ok().refreshes < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            source.calls(),
+            calls + 1,
+            "one pass, one refresh: the stuck one is still running"
+        );
+        assert!(daemon.token(&for_profile("ok")).await.is_ok());
+        // A refresh of everything answers, counting the stuck slot as still refreshing.
+        let body = daemon.refresh(None).await.unwrap();
+        assert_eq!((body.refreshed, body.failed, body.pending), (1, 0, 1));
+        let stuck_status = body.slots.iter().find(|s| s.profile == "stuck").unwrap();
+        assert!(stuck_status.refreshing);
+        stuck.abort();
     }
 
     fn shell_with_credentials(expiration: Option<String>) -> TokenRequest {
@@ -297,17 +765,17 @@ mod tests {
         let daemon = daemon(&source);
         let expires = rfc3339(clock.now() + Duration::from_secs(1800));
         let shell = shell_with_credentials(Some(expires));
-        daemon.token(&shell).await.unwrap();
-        daemon.token(&TokenRequest::default()).await.unwrap();
+        daemon.token_for(&shell).await.unwrap();
+        daemon.token_for(&TokenRequest::default()).await.unwrap();
         let status = daemon.status();
         assert_eq!(status.slots.len(), 2);
         assert!(
             status.slots.iter().any(|s| s.access_key_id.as_deref() == Some("ASIAIOSFODNN7EXAMPLE"))
         );
         clock.advance(Duration::from_secs(1800));
-        daemon.tick().await;
+        daemon.tick();
         assert_eq!(daemon.status().slots.len(), 1, "dropped once its credentials expired");
-        let refused = daemon.token(&shell).await.unwrap_err();
+        let refused = daemon.token_for(&shell).await.unwrap_err();
         assert_eq!(refused.code, ErrorCode::CredentialsFailed);
         assert!(refused.message.contains("expired at"), "{}", refused.message);
         assert_eq!(daemon.status().slots.len(), 1, "no slot is made for dead credentials");
@@ -320,16 +788,16 @@ mod tests {
         let named =
             |env: AwsEnv| TokenRequest { environment: Some(env), ..TokenRequest::default() };
         // A plain shell and curl's GET; AWS_PROFILE=dev and --profile dev.
-        daemon.token(&TokenRequest::default()).await.unwrap();
-        daemon.token(&named(AwsEnv::default())).await.unwrap();
+        daemon.token_for(&TokenRequest::default()).await.unwrap();
+        daemon.token_for(&named(AwsEnv::default())).await.unwrap();
         assert_eq!(daemon.status().slots.len(), 1);
         let dev = AwsEnv { profile: Some("dev".into()), ..AwsEnv::default() };
-        daemon.token(&named(dev)).await.unwrap();
+        daemon.token_for(&named(dev)).await.unwrap();
         let flag = TokenRequest { profile: Some("dev".into()), ..TokenRequest::default() };
-        daemon.token(&flag).await.unwrap();
+        daemon.token_for(&flag).await.unwrap();
         assert_eq!(daemon.status().slots.len(), 2);
         // The shell's own credentials: a slot of their own.
-        daemon.token(&shell_with_credentials(None)).await.unwrap();
+        daemon.token_for(&shell_with_credentials(None)).await.unwrap();
         assert_eq!(daemon.status().slots.len(), 3);
     }
 
@@ -338,13 +806,13 @@ mod tests {
         let clock = start();
         let daemon = daemon(&FakeSource::new(&clock, None));
         let err = daemon
-            .token(&TokenRequest { ttl: Some("2d".into()), ..TokenRequest::default() })
+            .token(&TokenQuery { ttl: Some("2d".into()), ..TokenQuery::default() })
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
         assert!(err.hint.contains("90min"));
         let err = daemon
-            .token(&TokenRequest { region: Some("moon".into()), ..TokenRequest::default() })
+            .token(&TokenQuery { region: Some("moon".into()), ..TokenQuery::default() })
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);

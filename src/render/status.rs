@@ -46,12 +46,13 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
         };
         let _ = writeln!(
             out,
-            "{} {} · profile {} · {} · TTL {}",
+            "{} {} · profile {} · {} · TTL {}{}",
             mark(slot.state),
             slot.state.as_str(),
             slot.profile,
             region,
             crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
+            if slot.pinned { " · from config" } else { "" },
         );
         if slot.credential_source.is_some() {
             let signer = super::token::signed_by(
@@ -67,7 +68,9 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
         if let Some(credentials) = when(&slot.credential_expires_at) {
             let _ = writeln!(out, "    credentials expire {credentials}");
         }
-        if let Some(next) = when(&slot.refresh_at) {
+        if slot.refreshing {
+            let _ = writeln!(out, "    refreshing now");
+        } else if let Some(next) = when(&slot.refresh_at) {
             let _ = writeln!(out, "    next refresh  {next}");
         }
         let _ =

@@ -1,7 +1,9 @@
 //! Slots: one per (profile, region, TTL). A slot holds the current token, refreshes it by
 //! the lifetime policy ([`policy`]), and serves it. Concurrent requests share one refresh
 //! (single flight); failures back off ([`backoff`]) while a still-valid token keeps being
-//! served (`degraded`); below the safety margin the answer is an error, never a stale token.
+//! served (`degraded`) and retried at each backoff step; below the safety margin the answer
+//! is an error, never a stale token. A slot whose profile is no longer defined is retired:
+//! its token is dropped and nothing is retried until the profile is back.
 //!
 //! Time is read from the injected wall clock on every serve, so a laptop that slept past a
 //! token's expiry never gets it handed out. Slots know nothing about sockets or HTTP.
@@ -11,7 +13,8 @@ pub mod policy;
 
 use crate::clock::SharedClock;
 use crate::creds::{
-    ProfileFiles, ProfileSelection, ProfileSource, Resolved, ShellCredentials, Target,
+    EnvCredentials, ProfileFiles, ProfileSelection, ProfileSource, Resolved, ShellCredentials,
+    Target,
 };
 use crate::region::Region;
 use crate::render::time::rfc3339;
@@ -117,16 +120,52 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// sources that expire, fail and count calls.
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
+
+    /// The profile names `files` define, read now, so the daemon can refuse an unknown
+    /// profile before it makes a slot for it. `None`: this source does not go by the files
+    /// (every name is tried).
+    fn profiles<'a>(
+        &'a self,
+        files: &'a ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
+        let _ = files;
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
 /// SSO and role credentials are renewed as they go.
 #[derive(Debug, Default)]
-pub struct AwsChain;
+pub struct AwsChain {
+    /// Told when each resolve starts and ends, so what it writes under `~/.aws` (an SSO
+    /// cache refresh, a `credential_process`'s own cache) is not taken for a user's change.
+    own_writes: Option<Arc<crate::watch::Baseline>>,
+}
+
+impl AwsChain {
+    /// The chain, reporting its resolves to the watch's `baseline`.
+    #[must_use]
+    pub fn watched(baseline: Arc<crate::watch::Baseline>) -> Self {
+        Self { own_writes: Some(baseline) }
+    }
+}
 
 impl CredentialSource for AwsChain {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
-        Box::pin(async move { crate::creds::resolve(&key.target()).await })
+        Box::pin(async move {
+            let _own_writes = self.own_writes.as_ref().map(crate::watch::Baseline::own_writes);
+            crate::creds::resolve(&key.target()).await
+        })
+    }
+
+    fn profiles<'a>(
+        &'a self,
+        files: &'a ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
+        Box::pin(async move {
+            let profiles = crate::creds::profiles::Profiles::load(files).await?;
+            Ok(Some(profiles.names()))
+        })
     }
 }
 
@@ -208,13 +247,22 @@ struct State {
     /// Finished refresh attempts, successful or not: waiters compare it to skip a refresh
     /// someone else just made (single flight).
     attempts: u64,
+    /// Refresh attempts begun: a forced refresh that waited for the gate skips its own
+    /// attempt when one that began after it was asked for has just run.
+    begun: u64,
     refreshes: u64,
     consecutive_failures: u32,
     last_error: Option<ErrorBody>,
-    /// No new attempt before this time (backoff), unless forced.
+    /// The next attempt after a failure (backoff), unless forced. Set only while the last
+    /// attempt failed: a degraded or failing slot is retried at this time.
     retry_at: Option<SystemTime>,
     /// Refresh on the next loop pass whatever the token's age (files changed).
     force_due: bool,
+    /// The profile is no longer defined: no token, no retries, until it is back.
+    retired: bool,
+    /// Bumped when the slot is retired or reinstated: an attempt that began before either
+    /// read files that no longer hold, and its outcome is not recorded.
+    generation: u64,
     last_used: SystemTime,
 }
 
@@ -228,8 +276,10 @@ pub struct Slot {
     /// Held for the duration of a refresh: the single-flight gate.
     refresh_gate: tokio::sync::Mutex<()>,
     served: AtomicU64,
-    /// Declared in the config file: kept warm and never dropped for idleness.
+    /// Declared in the config file: kept warm, never dropped for idleness nor evicted.
     pinned: AtomicBool,
+    /// A background refresh task is queued or running for this slot (at most one).
+    background: AtomicBool,
 }
 
 impl Slot {
@@ -243,16 +293,20 @@ impl Slot {
             state: Mutex::new(State {
                 current: None,
                 attempts: 0,
+                begun: 0,
                 refreshes: 0,
                 consecutive_failures: 0,
                 last_error: None,
                 retry_at: None,
                 force_due: false,
+                retired: false,
+                generation: 0,
                 last_used: now,
             }),
             refresh_gate: tokio::sync::Mutex::new(()),
             served: AtomicU64::new(0),
             pinned: AtomicBool::new(false),
+            background: AtomicBool::new(false),
         }
     }
 
@@ -318,6 +372,8 @@ impl Slot {
     fn unavailable(&self, state: &State) -> ErrorBody {
         let subject = self.key.subject();
         match &state.last_error {
+            // Not a matter of the token's life: the profile itself is missing.
+            Some(error) if error.code == ErrorCode::UnknownProfile => error.clone(),
             Some(error) => ErrorBody {
                 code: match error.code {
                     ErrorCode::NeedsLogin
@@ -336,42 +392,57 @@ impl Slot {
         }
     }
 
-    /// One refresh attempt, waiting for the gate. `force` (`/v1/refresh`) refreshes whatever
-    /// the token's age and the backoff. Otherwise (the background loop) the attempt is made
-    /// only if the slot is still [`due`](Self::due) once the gate is ours: requests that found
-    /// the token stale may have refreshed it meanwhile.
+    /// One refresh attempt, waiting for the gate; true when the slot holds a new token.
+    /// `force` (`/v1/refresh`) refreshes whatever the token's age and the backoff, unless an
+    /// attempt that began after this call ran while it waited (its outcome is the answer).
+    /// Otherwise (the background loop) the attempt is made only if the slot is still
+    /// [`due`](Self::due) once the gate is ours: requests that found the token stale may have
+    /// refreshed it meanwhile.
     pub async fn refresh(&self, force: bool) -> bool {
+        let begun = self.state().begun;
         let _gate = self.refresh_gate.lock().await;
-        if !force && !self.due(self.clock.now()) {
+        if force {
+            let state = self.state();
+            if state.begun > begun {
+                return state.last_error.is_none() && state.current.is_some();
+            }
+        } else if !self.due(self.clock.now()) {
             return false;
         }
         self.refresh_locked().await
     }
 
     /// True when the background loop should refresh now: no token yet, past `refresh_at` (or
-    /// signed in the future: the clock was set back), and not backing off.
+    /// signed in the future: the clock was set back), or the last attempt failed and its
+    /// backoff is over, a still-served token notwithstanding. Never while retired.
     #[must_use]
     pub fn due(&self, now: SystemTime) -> bool {
         let state = self.state();
-        if state.retry_at.is_some_and(|at| now < at) {
+        if state.retired || state.retry_at.is_some_and(|at| now < at) {
             return false;
         }
         state.force_due
+            || state.last_error.is_some()
             || state
                 .current
                 .as_ref()
                 .is_none_or(|c| now >= c.lifetime.refresh_at() || c.lifetime.signed_in_future(now))
     }
 
-    /// When this slot next wants attention (`refresh_at` or the end of its backoff).
+    /// When the next attempt is planned: the backoff's end while the last attempt failed,
+    /// else the token's `refresh_at`. `None` when nothing is planned (retired, or no token
+    /// and no failure yet: the first attempt is under way or about to be).
     #[must_use]
     pub fn next_wake(&self) -> Option<SystemTime> {
         let state = self.state();
-        let refresh_at = state.current.as_ref().map(|c| c.lifetime.refresh_at());
-        match (refresh_at, state.retry_at) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        Self::next_attempt(&state)
+    }
+
+    fn next_attempt(state: &State) -> Option<SystemTime> {
+        if state.retired {
+            return None;
         }
+        state.retry_at.or_else(|| state.current.as_ref().map(|c| c.lifetime.refresh_at()))
     }
 
     /// The credentials may have changed (a file under `~/.aws`, e.g. after `aws sso login`):
@@ -382,6 +453,67 @@ impl Slot {
         state.force_due = true;
     }
 
+    /// The profile is no longer defined: drop the token at once (a request gets the
+    /// unknown-profile `error` instead) and plan nothing until [`reinstate`](Self::reinstate).
+    pub fn retire(&self, error: ErrorBody) {
+        let mut state = self.state();
+        state.current = None;
+        state.last_error = Some(error);
+        state.retry_at = None;
+        state.force_due = false;
+        state.consecutive_failures = 0;
+        state.retired = true;
+        state.generation += 1;
+    }
+
+    /// The profile is defined again: refresh on the next loop pass.
+    pub fn reinstate(&self) {
+        let mut state = self.state();
+        if state.retired {
+            state.retired = false;
+            state.generation += 1;
+            state.retry_at = None;
+            state.force_due = true;
+        }
+    }
+
+    #[must_use]
+    pub fn retired(&self) -> bool {
+        self.state().retired
+    }
+
+    /// True when the slot cannot serve and its last attempt failed (or it is retired): the
+    /// first to make room when the table is full.
+    #[must_use]
+    pub fn failing(&self, now: SystemTime) -> bool {
+        let state = self.state();
+        let usable =
+            state.current.as_ref().is_some_and(|c| c.lifetime.assess(now) != Freshness::Unusable);
+        state.retired || (!usable && state.last_error.is_some())
+    }
+
+    /// True while a refresh holds the gate (an attempt is under way).
+    #[must_use]
+    pub fn refreshing(&self) -> bool {
+        self.refresh_gate.try_lock().is_err()
+    }
+
+    /// Claims this slot's one background refresh task; `None` when one is queued or running.
+    /// The claim ends when the returned turn is dropped.
+    #[must_use]
+    pub fn background_turn(self: &Arc<Self>) -> Option<BackgroundTurn> {
+        self.background
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| BackgroundTurn(Arc::clone(self)))
+    }
+
+    /// True while a background refresh task is queued or running.
+    #[must_use]
+    pub fn in_background(&self) -> bool {
+        self.background.load(Ordering::Acquire)
+    }
+
     #[must_use]
     pub fn last_used(&self) -> SystemTime {
         self.state().last_used
@@ -389,6 +521,13 @@ impl Slot {
 
     /// Resolves credentials, mints, and records the outcome. Call with the gate held.
     async fn refresh_locked(&self) -> bool {
+        let generation = {
+            let mut state = self.state();
+            state.begun += 1;
+            // Cleared now, not at the end: a change noticed during this attempt gets its own.
+            state.force_due = false;
+            state.generation
+        };
         let outcome = async {
             let resolved = self.source.resolve(&self.key).await?;
             let minted_at = self.clock.now();
@@ -409,16 +548,29 @@ impl Slot {
         let now = self.clock.now();
         let mut state = self.state();
         state.attempts += 1;
-        state.force_due = false;
+        if state.generation != generation {
+            tracing::debug!(slot = %self.key, "the profile came or went during this refresh; its outcome is not kept");
+            return false;
+        }
         match outcome {
             Ok(served) => {
                 tracing::info!(slot = %self.key, token = ?served.token, "token refreshed");
                 state.current = Some(Arc::new(served));
+                state.retired = false;
                 state.refreshes += 1;
                 state.consecutive_failures = 0;
                 state.last_error = None;
                 state.retry_at = None;
                 true
+            }
+            Err(crate::Error::Creds(
+                ref error @ crate::creds::CredsError::UnknownProfile { .. },
+            )) => {
+                tracing::info!(slot = %self.key, "the profile is no longer defined; its token is dropped");
+                let body = crate::Error::from(error.clone()).to_body();
+                drop(state);
+                self.retire(body);
+                false
             }
             Err(error) => {
                 state.consecutive_failures += 1;
@@ -456,15 +608,15 @@ impl Slot {
             expires_at: current.map(|c| rfc3339(c.lifetime.expires_at)),
             credential_expires_at: current
                 .and_then(|c| c.token.credential_expires_at())
+                .or_else(|| self.key.credentials.signing().and_then(EnvCredentials::expires_at))
                 .map(rfc3339),
-            refresh_at: match (current.map(|c| c.lifetime.refresh_at()), state.retry_at) {
-                (_, Some(retry)) => Some(rfc3339(retry)),
-                (Some(at), None) => Some(rfc3339(at)),
-                (None, None) => None,
-            },
+            // The planned attempt; one the loop is about to start (or is making) is now.
+            refresh_at: Self::next_attempt(&state).map(|at| rfc3339(at.max(now))),
             last_error: state.last_error.clone(),
             refreshes: state.refreshes,
             served: self.served.load(Ordering::Relaxed),
+            pinned: self.pinned(),
+            refreshing: self.refreshing(),
             credential_source: current.map(|c| c.credential_source).or_else(|| {
                 self.key.credentials.signing().map(|_| api::CredentialSource::Environment)
             }),
@@ -472,6 +624,23 @@ impl Slot {
                 .map(|c| c.token.access_key_id().to_owned())
                 .or_else(|| self.key.credentials.signing().map(|c| c.access_key_id().to_owned())),
         }
+    }
+}
+
+/// A slot's claim on its one background refresh task (see [`Slot::background_turn`]).
+#[derive(Debug)]
+pub struct BackgroundTurn(Arc<Slot>);
+
+impl BackgroundTurn {
+    #[must_use]
+    pub fn slot(&self) -> &Arc<Slot> {
+        &self.0
+    }
+}
+
+impl Drop for BackgroundTurn {
+    fn drop(&mut self) {
+        self.0.background.store(false, Ordering::Release);
     }
 }
 

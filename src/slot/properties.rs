@@ -8,6 +8,9 @@
 //!   from the token's own bytes;
 //! - it has at least `min_remaining` left, unless the last refresh failed (degraded).
 //!
+//! When the background loop finds the slot not due, its next attempt (what the loop sleeps
+//! until and `status` shows) lies ahead.
+//!
 //! And the other way round, so a slot that refuses everything cannot pass: with a healthy
 //! source, no backoff pending and credentials that outlive the refresh, a request is served a
 //! fresh token; a request that finds a fresh token does not call the source.
@@ -190,8 +193,21 @@ async fn run(history: &History, tally: &mut Tally) -> Result<(), TestCaseError> 
                 }
             }
             Step::Tick => {
-                if slot.due(clock.now()) {
+                let now = clock.now();
+                if slot.due(now) {
                     slot.refresh(false).await;
+                } else {
+                    // What the loop sleeps until, and what `status` shows, is a real attempt
+                    // to come.
+                    let next = slot.next_wake();
+                    prop_assert!(
+                        next.is_some_and(|at| at > now),
+                        "not due, yet the next attempt is {:?} (now {:?})",
+                        next,
+                        now
+                    );
+                    let shown = slot.status().refresh_at;
+                    prop_assert_eq!(shown, next.map(crate::render::time::rfc3339));
                 }
             }
             Step::ForceRefresh => {

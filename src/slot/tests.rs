@@ -1,5 +1,5 @@
 //! Slot behaviour against a fake credential source and a manual clock: single flight,
-//! wall-clock jumps, short credentials, failures, backoff and the status states.
+//! wall-clock jumps, short credentials, failures, backoff, retirement and the status states.
 
 use super::*;
 use crate::clock::{Clock as _, ManualClock};
@@ -21,6 +21,10 @@ pub(crate) struct FakeSource {
     /// Wall-clock time a resolve takes: the manual clock moves by this after the credentials
     /// are issued (a slow STS call, or a suspend in the middle of a refresh).
     pub wall_time: Mutex<Duration>,
+    /// The profiles the fake files define; `None`: the source cannot tell.
+    pub profiles: Mutex<Option<Vec<String>>>,
+    /// A profile whose resolve never answers (a hung `credential_process`).
+    pub hangs: Mutex<Option<String>>,
 }
 
 impl FakeSource {
@@ -40,7 +44,13 @@ impl FakeSource {
             calls: AtomicU64::new(0),
             delay,
             wall_time: Mutex::new(Duration::ZERO),
+            profiles: Mutex::new(None),
+            hangs: Mutex::new(None),
         })
+    }
+
+    pub fn define_profiles(&self, names: &[&str]) {
+        *self.profiles.lock().unwrap() = Some(names.iter().map(|n| (*n).to_owned()).collect());
     }
 
     pub fn fail_with(&self, error: Option<CredsError>) {
@@ -53,9 +63,12 @@ impl FakeSource {
 }
 
 impl CredentialSource for FakeSource {
-    fn resolve<'a>(&'a self, _key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
+    fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if key.profile.is_some() && *self.hangs.lock().unwrap() == key.profile {
+                std::future::pending::<()>().await;
+            }
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
@@ -78,6 +91,13 @@ impl CredentialSource for FakeSource {
                 region_source: RegionSource::Flag,
             })
         })
+    }
+
+    fn profiles<'a>(
+        &'a self,
+        _files: &'a crate::creds::ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
+        Box::pin(async { Ok(self.profiles.lock().unwrap().clone()) })
     }
 }
 
@@ -295,4 +315,139 @@ async fn debug_output_of_a_slot_never_shows_the_token() {
         assert!(!shown.contains(&secret[..32]), "{shown}");
         assert!(shown.contains("redacted"));
     }
+}
+
+#[tokio::test]
+async fn a_degraded_slot_is_retried_with_backoff_and_status_shows_when() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    let token = slot.get().await.unwrap();
+    let half_life = token.lifetime.refresh_at();
+    source
+        .fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "sts down".into() }));
+    // A forced refresh (or a change under ~/.aws) fails while the token is fresh.
+    assert!(!slot.refresh(true).await);
+    let status = slot.status();
+    assert_eq!(status.state, SlotState::Degraded);
+    assert!(status.last_error.as_ref().unwrap().message.contains("sts down"));
+    let mut retries = 0;
+    let mut previous_wait = Duration::ZERO;
+    for _ in 0..5 {
+        let next = slot.next_wake().unwrap();
+        assert!(next < half_life, "retried at the backoff, not at the half-life");
+        assert_eq!(
+            slot.status().refresh_at,
+            Some(rfc3339(next)),
+            "status shows the real next attempt"
+        );
+        let wait = next.duration_since(clock.now()).unwrap();
+        assert!(wait > previous_wait, "the backoff grows: {wait:?} after {previous_wait:?}");
+        previous_wait = wait;
+        assert!(!slot.due(clock.now()));
+        clock.set(next);
+        assert!(slot.due(clock.now()), "due when its backoff ends");
+        assert!(!slot.refresh(false).await);
+        retries += 1;
+        assert!(Arc::ptr_eq(&token, &slot.get().await.unwrap()), "the old token is still served");
+    }
+    assert_eq!(source.calls(), 2 + retries);
+    // The source recovers: the next retry makes it fresh, and the plan is the half-life again.
+    source.fail_with(None);
+    clock.set(slot.next_wake().unwrap());
+    assert!(slot.refresh(false).await);
+    let status = slot.status();
+    assert_eq!(status.state, SlotState::Fresh);
+    assert!(status.last_error.is_none());
+    let fresh = slot.get().await.unwrap();
+    assert_eq!(status.refresh_at, Some(rfc3339(fresh.lifetime.refresh_at())));
+}
+
+#[tokio::test]
+async fn status_never_shows_a_planned_attempt_in_the_past() {
+    let clock = start();
+    let source = FakeSource::new(&clock, Some(Duration::from_secs(3600)));
+    let slot = slot(&clock, &source, "1h");
+    slot.get().await.unwrap();
+    source
+        .fail_with(Some(CredsError::Failed { profile: "test".into(), detail: "sts down".into() }));
+    // The loop is late (busy, or the machine slept): the plan shows as now, not as the past.
+    clock.advance(Duration::from_secs(40 * 60));
+    let shown = slot.status().refresh_at.unwrap();
+    assert_eq!(shown, rfc3339(clock.now()));
+    assert!(slot.due(clock.now()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_refreshes_queued_behind_one_share_the_next() {
+    let clock = start();
+    let source = FakeSource::with_delay(&clock, None, Duration::from_millis(200));
+    let slot = slot(&clock, &source, "12h");
+    let running = tokio::spawn({
+        let slot = slot.clone();
+        async move { slot.refresh(true).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(slot.refreshing());
+    assert!(slot.status().refreshing);
+    // Five more `bedprov daemon refresh` while it runs: one attempt after it serves them all.
+    let queued: Vec<_> = (0..5)
+        .map(|_| {
+            tokio::spawn({
+                let slot = slot.clone();
+                async move { slot.refresh(true).await }
+            })
+        })
+        .collect();
+    assert!(running.await.unwrap());
+    for task in queued {
+        assert!(task.await.unwrap());
+    }
+    assert_eq!(source.calls(), 2);
+    assert!(!slot.refreshing());
+}
+
+#[tokio::test]
+async fn a_retired_slot_drops_its_token_plans_nothing_and_comes_back() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    slot.get().await.unwrap();
+    let error = crate::Error::from(CredsError::UnknownProfile {
+        profile: "test".into(),
+        known: vec!["other".into()],
+    })
+    .to_body();
+    slot.retire(error.clone());
+    let status = slot.status();
+    assert_eq!(status.state, SlotState::Failed);
+    assert!(status.expires_at.is_none() && status.refresh_at.is_none(), "{status:?}");
+    assert_eq!(status.last_error, Some(error));
+    assert!(slot.retired() && slot.failing(clock.now()));
+    assert!(!slot.due(clock.now()) && slot.next_wake().is_none());
+    clock.advance(Duration::from_secs(7 * 3600));
+    assert!(!slot.due(clock.now()), "nothing to retry until the profile is back");
+    slot.reinstate();
+    assert!(slot.due(clock.now()));
+    assert!(slot.refresh(false).await);
+    assert_eq!(slot.status().state, SlotState::Fresh);
+    assert!(!slot.retired());
+}
+
+#[tokio::test]
+async fn a_profile_the_source_no_longer_knows_retires_the_slot_and_says_so_plainly() {
+    let clock = start();
+    let source = FakeSource::new(&clock, None);
+    let slot = slot(&clock, &source, "12h");
+    slot.get().await.unwrap();
+    source.fail_with(Some(CredsError::UnknownProfile {
+        profile: "test".into(),
+        known: vec!["a".into(), "b".into()],
+    }));
+    assert!(!slot.refresh(true).await);
+    assert!(slot.retired());
+    let err = slot.get().await.unwrap_err().0;
+    assert_eq!(err.code, ErrorCode::UnknownProfile);
+    assert!(err.message.starts_with("AWS profile `test` is not defined"), "{}", err.message);
+    assert_eq!(err.hint, "profiles found: a, b; pass one with --profile or set AWS_PROFILE");
 }

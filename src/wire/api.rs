@@ -332,11 +332,18 @@ pub struct SlotStatus {
     pub issued_at: Option<String>,
     pub expires_at: Option<String>,
     pub credential_expires_at: Option<String>,
-    /// When the background loop plans the next refresh.
+    /// When the next refresh attempt is planned: the token's half-life, or the end of the
+    /// backoff after a failure (never in the past; `null` when nothing is planned).
     pub refresh_at: Option<String>,
     pub last_error: Option<ErrorBody>,
     pub refreshes: u64,
     pub served: u64,
+    /// Declared in the config file: kept warm, never dropped or evicted.
+    #[serde(default)]
+    pub pinned: bool,
+    /// A refresh is under way now (e.g. a slow `credential_process`).
+    #[serde(default)]
+    pub refreshing: bool,
     /// Where the current token's credentials came from (`environment` for a slot holding
     /// a shell's own credentials, before its first token too).
     #[serde(default)]
@@ -346,11 +353,14 @@ pub struct SlotStatus {
     pub access_key_id: Option<String>,
 }
 
-/// `POST /v1/refresh`.
+/// `POST /v1/refresh`. The daemon waits a bounded time for the refreshes it starts; those
+/// still running then are counted in `pending` and go on in the background.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RefreshBody {
     pub refreshed: usize,
     pub failed: usize,
+    #[serde(default)]
+    pub pending: usize,
     pub slots: Vec<SlotStatus>,
 }
 
