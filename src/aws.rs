@@ -30,6 +30,8 @@ pub struct Aws {
     pub region_source: RegionSource,
     /// The signing credentials (for the token self-check).
     pub credentials: Credentials,
+    /// Where they came from.
+    pub credential_source: crate::wire::api::CredentialSource,
 }
 
 impl Aws {
@@ -45,6 +47,7 @@ impl Aws {
             region: resolved.region,
             region_source: resolved.region_source,
             credentials: resolved.credentials,
+            credential_source: resolved.credential_source,
         })
     }
 
