@@ -720,7 +720,8 @@ mod tests {
             let daemon = Arc::clone(&daemon);
             async move { daemon.token(&for_profile("stuck")).await.map(|_| ()) }
         });
-        while daemon.status().slots.len() < 2 {
+        // The stuck slot exists and its resolve has begun (and been counted).
+        while daemon.status().slots.len() < 2 || source.calls() < 2 {
             tokio::task::yield_now().await;
         }
         // Hours later, the loop's pass returns at once and the other slot is refreshed.
