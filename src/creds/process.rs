@@ -2,6 +2,9 @@
 //! a bounded time (a hung child is killed and reaped), bounded output, and the child's
 //! stderr never copied into an error or a log (tools print secrets there). Both pipes are
 //! read to their end whatever the child writes, so it never blocks on a full pipe.
+//!
+//! This is the only way bedprov runs a `credential_process`, whether a profile names one
+//! itself or a role takes its source credentials from one (see [`super::chain`]).
 
 //!
 //! The command runs in a process group of its own. When it is given up on (timeout, or the
@@ -130,7 +133,7 @@ async fn drain(
     mut into: Option<&mut Vec<u8>>,
     keep: u64,
 ) -> std::io::Result<u64> {
-    let mut buffer = Zeroizing::new([0u8; 8192]);
+    let mut buffer = Zeroizing::new(vec![0u8; 8192]);
     let mut total = 0u64;
     loop {
         let read = pipe.read(&mut buffer[..]).await?;

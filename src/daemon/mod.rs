@@ -61,7 +61,7 @@ pub fn run(options: Options) -> crate::Result<()> {
             options.socket,
             options.config_path,
             activated,
-            Arc::new(AwsChain),
+            Arc::new(AwsChain::default()),
             &mut ready,
         ));
         // Background tasks (a credential_process mid-run, the watcher) must not delay exit.

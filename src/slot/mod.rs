@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod policy;
 
 use crate::clock::SharedClock;
+use crate::creds::mfa::{Mfa, RoleSession, RoleSessions};
 use crate::creds::{ProfileSelection, Resolved};
 use crate::region::Region;
 use crate::render::time::rfc3339;
@@ -54,23 +55,39 @@ impl fmt::Display for SlotKey {
 /// A boxed future, for the object-safe [`CredentialSource`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where a slot gets credentials. The daemon uses aws-config ([`AwsChain`]); tests inject
-/// sources that expire, fail and count calls.
+/// Where a slot gets credentials. The daemon uses the profile files' chain ([`AwsChain`]);
+/// tests inject sources that expire, fail and count calls.
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
+
+    /// Takes a role session `bedprov login` obtained with an MFA code, to resolve from until
+    /// it expires. False from a source that cannot use one.
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        drop(session);
+        false
+    }
 }
 
-/// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
-/// SSO and role credentials are renewed as they go.
+/// The real source: the profile files' chain, re-run on every call (no cache), so
+/// short-lived SSO and role credentials are renewed as they go. It never asks for an MFA
+/// code: roles that need one are assumed from the sessions `bedprov login` handed over.
 #[derive(Debug, Default)]
-pub struct AwsChain;
+pub struct AwsChain {
+    sessions: RoleSessions,
+}
 
 impl CredentialSource for AwsChain {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             let region = key.region.as_ref().map(Region::as_str);
-            crate::creds::resolve(&key.selection(), region).await
+            let mfa = Mfa::Sessions(&self.sessions);
+            crate::creds::resolve_with(&key.selection(), region, mfa).await
         })
+    }
+
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        self.sessions.insert(session);
+        true
     }
 }
 
