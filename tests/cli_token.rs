@@ -142,7 +142,7 @@ fn assume_role_credentials_from_moto_sign_the_token() {
     assert_eq!(code, 0, "{stderr}");
     let body = json(&stdout);
     assert_eq!(body["region"], "eu-central-1");
-    // STS grants an hour by default (aws-config asks for no other duration): the token is
+    // The profile sets no duration_seconds, so STS grants its default hour: the token is
     // capped there, not at 12 h.
     let credential_expiry = epoch(body["credential_expires_at"].as_str().unwrap());
     assert!((credential_expiry - (now_epoch() + 3600)).abs() < 60, "{body}");

@@ -3,14 +3,22 @@
 //! Profile selection: `--profile` > `AWS_PROFILE` > `default`. With `--profile`, only that
 //! profile counts (environment keys are ignored, as the AWS CLI does); otherwise the default
 //! chain runs: environment, profile (static, SSO, assume-role, `credential_process`), web
-//! identity, ECS, IMDS. A profile whose credentials come straight from `credential_process`
-//! runs through [`process`], which bounds time and never repeats the child's stderr.
+//! identity, ECS, IMDS. A profile's own chain — static keys, SSO, `credential_process`, and
+//! roles assumed from them with every setting botocore sends — is resolved by [`chain`], so
+//! each `credential_process`, direct or a role's source, runs through [`process`] (bounded
+//! time, stderr never repeated); aws-config resolves the rest (web identity, console login,
+//! ECS, IMDS).
 //!
 //! Every call re-reads the files and re-runs the chain: nothing here caches, so a daemon that
 //! calls it at refresh time always gets current credentials. Errors say what to run next.
 
+pub mod chain;
+mod login;
+pub mod mfa;
 pub mod process;
 pub mod profiles;
+mod role;
+mod sso;
 
 use crate::region::{self, Region, RegionSource};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -20,11 +28,14 @@ use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use profiles::{CredentialKind, Profiles};
+pub use login::{Login, MfaWhy};
+use mfa::Mfa;
+use profiles::Profiles;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-/// The longest a whole credential resolution may take (SSO, STS and IMDS calls included).
+/// The longest one credential step may take (an SSO, STS or IMDS call, or aws-config's
+/// whole chain).
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Which profile, and why that one.
@@ -79,8 +90,8 @@ pub enum CredsError {
     NotFound { profile: String, explicit: bool },
     #[error("AWS profile `{profile}` is not defined in your AWS config or credentials file")]
     UnknownProfile { profile: String, known: Vec<String> },
-    #[error("the AWS SSO session for profile `{profile}` has expired or was never started")]
-    NeedsLogin { profile: String },
+    #[error("{}", login.describe(profile))]
+    NeedsLogin { profile: String, login: Login },
     #[error("the credential_process of profile `{profile}` {problem}")]
     Process { profile: String, problem: String },
     #[error("cannot read the AWS config files: {detail}")]
@@ -89,6 +100,11 @@ pub enum CredsError {
     Failed { profile: String, detail: String },
     #[error("the credentials for profile `{profile}` are already expired")]
     Expired { profile: String },
+    /// A profile's settings cannot work as written (a `source_profile` loop, a missing key).
+    #[error("profile `{profile}` {problem}")]
+    Config { profile: String, problem: String, hint: String },
+    #[error("could not assume role {role_arn} for profile `{profile}`: {problem}")]
+    AssumeRole { profile: String, role_arn: String, problem: String, hint: String },
 }
 
 impl CredsError {
@@ -106,7 +122,7 @@ impl CredsError {
             Self::UnknownProfile { known, .. } => {
                 format!("profiles found: {}; pass one with --profile or set AWS_PROFILE", known.join(", "))
             }
-            Self::NeedsLogin { profile } => format!("run `aws sso login --profile {profile}`"),
+            Self::NeedsLogin { profile, login } => login.hint(profile),
             Self::Process { profile, .. } => format!(
                 "run the command from `aws configure get credential_process --profile {profile}` yourself to see what it prints"
             ),
@@ -117,6 +133,7 @@ impl CredsError {
             Self::Expired { profile } => {
                 format!("refresh them (for SSO: `aws sso login --profile {profile}`) and try again")
             }
+            Self::Config { hint, .. } | Self::AssumeRole { hint, .. } => hint.clone(),
         }
     }
 
@@ -127,15 +144,25 @@ impl CredsError {
     }
 }
 
-/// Resolves credentials and region. `region_flag` wins over everything else.
+/// Resolves credentials and region, asking the person at the terminal for any MFA code.
+/// `region_flag` wins over everything else.
 pub async fn resolve(
     profile: &ProfileSelection,
     region_flag: Option<&str>,
 ) -> Result<Resolved, crate::Error> {
+    resolve_with(profile, region_flag, Mfa::Ask).await
+}
+
+/// [`resolve`], with the MFA codes obtained as `mfa` says (the daemon never asks).
+pub async fn resolve_with(
+    profile: &ProfileSelection,
+    region_flag: Option<&str>,
+    mfa: Mfa<'_>,
+) -> Result<Resolved, crate::Error> {
     let process_timeout = process::timeout()?;
     let profiles = Profiles::load().await?;
     let (region, region_source) = choose_region(profile, region_flag, &profiles)?;
-    let credentials = credentials(profile, &region, &profiles, process_timeout).await?;
+    let credentials = credentials(profile, &region, &profiles, process_timeout, mfa).await?;
     Ok(Resolved { credentials, profile: profile.clone(), region, region_source })
 }
 
@@ -161,6 +188,7 @@ async fn credentials(
     region: &Region,
     profiles: &Profiles,
     process_timeout: Duration,
+    mfa: Mfa<'_>,
 ) -> Result<Credentials, CredsError> {
     let explicit = profile.source != ProfileSource::Default;
     if explicit && !profiles.contains(&profile.name) {
@@ -172,15 +200,19 @@ async fn credentials(
     let sdk_region = aws_types::region::Region::new(region.as_str().to_owned());
     let from_env =
         profile.source != ProfileSource::Flag && std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+    let plan = if from_env { None } else { chain::Plan::for_profile(profiles, &profile.name)? };
+    if let Some(plan) = &plan {
+        let context =
+            chain::Context { profiles, asked: &profile.name, region, process_timeout, mfa };
+        let credentials = plan.resolve(&context).await?;
+        return unexpired(credentials, profile, Some(plan));
+    }
     let attempt = async {
         if from_env {
             return EnvironmentVariableCredentialsProvider::new()
                 .provide_credentials()
                 .await
-                .map_err(|e| classify(profile, profiles, &e));
-        }
-        if let CredentialKind::Process(command) = profiles.credential_kind(&profile.name) {
-            return process::run(&profile.name, &command, process_timeout).await;
+                .map_err(|e| classify(profile, &e));
         }
         let result = if profile.source == ProfileSource::Flag {
             let config = ProviderConfig::without_region().with_region(Some(sdk_region));
@@ -199,45 +231,41 @@ async fn credentials(
                 .provide_credentials()
                 .await
         };
-        result.map_err(|e| classify(profile, profiles, &e))
+        result.map_err(|e| classify(profile, &e))
     };
-    // A longer credential_process timeout, if asked for, is not cut short here.
-    let limit = RESOLVE_TIMEOUT.max(process_timeout + Duration::from_secs(5));
-    let credentials =
-        tokio::time::timeout(limit, attempt).await.map_err(|_| CredsError::Failed {
+    let credentials = tokio::time::timeout(RESOLVE_TIMEOUT, attempt).await.map_err(|_| {
+        CredsError::Failed {
             profile: profile.name.clone(),
-            detail: format!("no answer within {} s", limit.as_secs()),
-        })??;
-    if let Some(expiry) = credentials.expiry()
-        && expiry <= std::time::SystemTime::now()
-    {
-        return Err(if profiles.uses_sso(&profile.name) {
-            CredsError::NeedsLogin { profile: profile.name.clone() }
-        } else {
-            CredsError::Expired { profile: profile.name.clone() }
+            detail: format!("no answer within {} s", RESOLVE_TIMEOUT.as_secs()),
+        }
+    })??;
+    unexpired(credentials, profile, None)
+}
+
+/// The credentials, unless they are already expired (for SSO: a login is needed).
+fn unexpired(
+    credentials: Credentials,
+    profile: &ProfileSelection,
+    plan: Option<&chain::Plan>,
+) -> Result<Credentials, CredsError> {
+    if credentials.expiry().is_some_and(|expiry| expiry <= SystemTime::now()) {
+        let name = profile.name.clone();
+        return Err(match plan.and_then(chain::Plan::sso_profile) {
+            Some(holder) => CredsError::NeedsLogin {
+                profile: name,
+                login: Login::Sso { profile: holder.into() },
+            },
+            None => CredsError::Expired { profile: name },
         });
     }
     Ok(credentials)
 }
 
-/// Maps aws-config's error to ours, deciding whether a login would fix it: for a profile
-/// that signs in with SSO, a missing, unreadable or expired token cache (or a portal that
-/// no longer accepts it) needs `aws sso login`; anything else is reported as it is.
-fn classify(
-    profile: &ProfileSelection,
-    profiles: &Profiles,
-    error: &CredentialsError,
-) -> CredsError {
+/// Maps an error of aws-config's chain (environment, web identity, console login, ECS,
+/// IMDS: SSO is sorted in [`sso`]) to ours.
+fn classify(profile: &ProfileSelection, error: &CredentialsError) -> CredsError {
     let name = profile.name.clone();
     let detail = error_chain(error);
-    let sso = profiles.uses_sso(&name);
-    let login_would_fix =
-        ["SSO token", "sso token", "Session token not found or invalid", "UnauthorizedException"]
-            .iter()
-            .any(|needle| detail.contains(needle));
-    if sso && (login_would_fix || matches!(error, CredentialsError::CredentialsNotLoaded(_))) {
-        return CredsError::NeedsLogin { profile: name };
-    }
     if matches!(error, CredentialsError::CredentialsNotLoaded(_)) {
         return CredsError::NotFound {
             profile: name,
@@ -314,10 +342,22 @@ mod tests {
             unknown.hint(),
             "profiles found: a, b; pass one with --profile or set AWS_PROFILE"
         );
+        let sso = |holder: &str| CredsError::NeedsLogin {
+            profile: "dev".into(),
+            login: Login::Sso { profile: holder.into() },
+        };
+        assert_eq!(sso("dev").hint(), "run `aws sso login --profile dev`");
         assert_eq!(
-            CredsError::NeedsLogin { profile: "dev".into() }.hint(),
-            "run `aws sso login --profile dev`"
+            sso("dev").to_string(),
+            "the AWS SSO session for profile `dev` has expired or was never started"
         );
+        assert_eq!(sso("corp-sso").hint(), "run `aws sso login --profile corp-sso`");
+        assert!(sso("corp-sso").to_string().contains("profile `corp-sso`, which profile `dev`"));
+        let mfa =
+            CredsError::NeedsLogin { profile: "dev".into(), login: Login::Mfa(MfaWhy::NoTerminal) };
+        assert!(mfa.needs_login());
+        assert!(mfa.to_string().contains("no terminal"), "{mfa}");
+        assert!(mfa.hint().contains("`bedprov login --profile dev`"), "{}", mfa.hint());
         assert!(
             CredsError::NotFound { profile: "default".into(), explicit: false }
                 .hint()

@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod policy;
 
 use crate::clock::SharedClock;
+use crate::creds::mfa::{Mfa, RoleSession, RoleSessions};
 use crate::creds::{ProfileSelection, Resolved};
 use crate::region::Region;
 use crate::render::time::rfc3339;
@@ -56,8 +57,8 @@ impl fmt::Display for SlotKey {
 /// A boxed future, for the object-safe [`CredentialSource`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where a slot gets credentials. The daemon uses aws-config ([`AwsChain`]); tests inject
-/// sources that expire, fail and count calls.
+/// Where a slot gets credentials. The daemon uses the profile files' chain ([`AwsChain`]);
+/// tests inject sources that expire, fail and count calls.
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
 
@@ -67,22 +68,32 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn profiles(&self) -> BoxFuture<'_, crate::Result<Option<Vec<String>>>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// Takes a role session `bedprov login` obtained with an MFA code, to resolve from until
+    /// it expires. False from a source that cannot use one.
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        drop(session);
+        false
+    }
 }
 
-/// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
-/// SSO and role credentials are renewed as they go.
+/// The real source: the profile files' chain, re-run on every call (no cache), so
+/// short-lived SSO and role credentials are renewed as they go. It never asks for an MFA
+/// code: roles that need one are assumed from the sessions `bedprov login` handed over.
 #[derive(Debug, Default)]
 pub struct AwsChain {
     /// Told when each resolve starts and ends, so what it writes under `~/.aws` (an SSO
     /// cache refresh, a `credential_process`'s own cache) is not taken for a user's change.
     own_writes: Option<Arc<crate::watch::Baseline>>,
+    /// Role sessions `bedprov login` handed over, for roles that need an MFA code.
+    sessions: RoleSessions,
 }
 
 impl AwsChain {
     /// The chain, reporting its resolves to the watch's `baseline`.
     #[must_use]
     pub fn watched(baseline: Arc<crate::watch::Baseline>) -> Self {
-        Self { own_writes: Some(baseline) }
+        Self { own_writes: Some(baseline), sessions: RoleSessions::default() }
     }
 }
 
@@ -91,7 +102,8 @@ impl CredentialSource for AwsChain {
         Box::pin(async move {
             let _own_writes = self.own_writes.as_ref().map(crate::watch::Baseline::own_writes);
             let region = key.region.as_ref().map(Region::as_str);
-            crate::creds::resolve(&key.selection(), region).await
+            let mfa = Mfa::Sessions(&self.sessions);
+            crate::creds::resolve_with(&key.selection(), region, mfa).await
         })
     }
 
@@ -100,6 +112,11 @@ impl CredentialSource for AwsChain {
             let profiles = crate::creds::profiles::Profiles::load().await?;
             Ok(Some(profiles.names()))
         })
+    }
+
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        self.sessions.insert(session);
+        true
     }
 }
 
