@@ -641,7 +641,7 @@ fn pipelining_attack(pid: u32, socket: &Path, count: usize, cap: usize) -> Flood
     let flooded = Instant::now();
     // The daemon must let go of the flood by itself: its writes stall, and stalled writes
     // end the connection.
-    let deadline = flooded + WRITE_TIMEOUT + CLOSE_TIMEOUT + SLACK;
+    let deadline = flooded + WRITE_TIMEOUT + CLOSE_TIMEOUT + SLACK * 2;
     while fd_count(pid) > base_fds + 2 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
