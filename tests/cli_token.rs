@@ -270,3 +270,49 @@ fn trace_logging_never_shows_the_token_or_secret() {
         assert!(!stderr.contains(secret), "secret leaked into stderr");
     }
 }
+
+#[test]
+fn decode_shows_crafted_fields_escaped_and_json_keeps_them_exact() {
+    use base64::Engine as _;
+    let sandbox = Sandbox::new();
+    // A token whose scope carries a screen clear, a terminal title and a forged status line.
+    let key = "AKID\u{1b}]0;owned\u{7}";
+    let region = "us-east-1\r\nStatus:        valid, 12 hours left\u{1b}[2J";
+    let credential = bedprov::wire::api::percent_encode(&format!(
+        "{key}/20260101/{region}/bedrock/aws4_request"
+    ));
+    let url = format!(
+        "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date=20260101T000000Z&X-Amz-Expires=43200&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
+        "0".repeat(64)
+    );
+    let token =
+        format!("bedrock-api-key-{}", base64::engine::general_purpose::STANDARD.encode(url));
+    let decode = |format: &str| {
+        let mut command = sandbox.bedprov(&["decode", "--format", format]);
+        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), token.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+    let (human, stderr) = decode("human");
+    for text in [&human, &stderr] {
+        assert!(!text.contains(['\r', '\u{1b}', '\u{7}']), "{text:?}");
+    }
+    let labels: Vec<&str> = human.lines().filter_map(|l| l.split_once(':').map(|p| p.0)).collect();
+    assert_eq!(
+        labels,
+        ["Status", "Region", "Access key", "Issued at", "Expires at", "Session token"],
+        "{human}"
+    );
+    assert_eq!(human.lines().filter(|l| l.starts_with("Status:")).count(), 1, "{human}");
+    assert!(human.contains("Access key:    AKID\\u{1b}]0;owned\\u{7}\n"), "{human}");
+    assert!(human.contains("Region:        us-east-1\\u{d}\\u{a}Status:"), "{human}");
+
+    let (body, _) = decode("json");
+    let body = json(&body);
+    assert_eq!(body["region"], region);
+    assert_eq!(body["access_key_id"], key);
+}

@@ -2,6 +2,7 @@
 //! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
 
 use super::time::{clock_utc, human_duration, human_utc, rfc3339};
+use crate::quote::shown;
 use crate::region::RegionSource;
 use crate::token::Token;
 use crate::wire::Secret;
@@ -73,7 +74,7 @@ pub fn human(
     let left = human_duration(token.expires_at().duration_since(now).unwrap_or_default());
     let mut out = String::new();
     let _ = writeln!(out, "✓ Bedrock API key generated\n");
-    let _ = writeln!(out, "Type:    Short-term token (signed by profile {profile})");
+    let _ = writeln!(out, "Type:    Short-term token (signed by profile {})", shown(profile));
     let _ = writeln!(out, "Expires: {} ({left} from now)", human_utc(token.expires_at()));
     let _ = writeln!(out, "Region:  {region} ({region_source})");
     if let Some(note) = cap_note(token, now) {
