@@ -84,9 +84,11 @@ pub fn human(
         .expect("a minted token and a validated region are single-line");
     let _ = writeln!(out, "\n## Quick setup (copy/paste)\n{snippet}");
     let _ = writeln!(out, "## Test it (lists the Claude models this token can see)");
+    // The header goes through curl's stdin from the shell's builtin printf: on curl's
+    // command line, any local user could read the token in /proc/PID/cmdline.
     let _ = writeln!(
         out,
-        "curl -sS -H \"Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK\" \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
+        "printf 'Authorization: Bearer %s\\n' \"$AWS_BEARER_TOKEN_BEDROCK\" | curl -sS -H @- \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
     );
     let _ = writeln!(out, "## Auto-refresh (shells and long-running apps)");
     let _ = writeln!(out, "bedprov daemon start              # keeps a fresh token in memory");
