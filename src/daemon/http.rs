@@ -60,10 +60,11 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection asked to close has this long to finish writing its answer; then it is
 /// dropped. (Computing an answer is not cut short: that has bounds of its own.)
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// The kernel's send buffer per connection (it doubles this), instead of its default of
-/// about 200 KB: what a client that pipelines requests without reading the answers can make
-/// the daemon compute, and the kernel hold, before its writes stall. An answer is a few KB.
-const SEND_BUFFER: usize = 16 * 1024;
+/// The kernel's send buffer per connection (it doubles this: 8 KB), instead of its default
+/// of about 200 KB: what a client that pipelines requests without reading the answers can
+/// make the daemon compute, and the kernel hold, before its writes stall (a few answers; a
+/// token answer is under 2 KB, and a longer one is simply written in several rounds).
+const SEND_BUFFER: usize = 4 * 1024;
 /// Descriptors kept free for everything that is not a client (log, watch, credential
 /// processes, the AWS SDK's connections).
 const RESERVED_FDS: usize = 64;
