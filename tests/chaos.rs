@@ -1,12 +1,13 @@
 //! The daemon under faults and attack, as real processes: a wall clock that jumps 8 h while
-//! the monotonic clock does not (a laptop suspend), slow and hostile clients, SIGKILL at
+//! the monotonic clock does not (a laptop suspend), slow and hostile clients, clients that
+//! pipeline requests and never read the answers (also under `ulimit -n 200`), SIGKILL at
 //! random moments, its socket deleted or taken over, memory hardening as seen by another
 //! process of the same user, misbehaving `credential_process` programs, and `~/.aws`
 //! replaced over and over. Every test is bounded in time and prints the figures it measured.
 //!
-//! The load-sensitive tests (the attack, the kill cycles) hold [`HEAVY`] exclusively; the
-//! others share it. The suspend test, which mostly waits for the daemon's 60 s tick, takes
-//! no lock and runs alongside the rest.
+//! The load-sensitive tests (the attack, the pipelining floods, the kill cycles) hold
+//! [`HEAVY`] exclusively; the others share it. The suspend test, which mostly waits for the
+//! daemon's 60 s tick, takes no lock and runs alongside the rest.
 
 mod common;
 

@@ -317,7 +317,15 @@ fn no_suggested_command_puts_a_secret_on_a_command_line() {
     let sandbox = Sandbox::new();
     static_profile(&sandbox);
     let mut outputs = vec![("bedprov token".to_owned(), token_output(&sandbox))];
-    for args in [&["--help"][..], &["token", "--help"], &["decode", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["token", "--help"],
+        &["decode", "--help"],
+        &["key", "create", "--help"],
+        &["key", "rotate", "--help"],
+        &["request", "--help"],
+        &["daemon", "--help"],
+    ] {
         let (code, stdout, _) = run(&mut sandbox.bedprov(args));
         assert_eq!(code, 0);
         outputs.push((format!("bedprov {}", args.join(" ")), stdout));

@@ -13,7 +13,8 @@
 //! A client that sends requests but does not read the answers cannot hold a connection:
 //! a write that makes no progress for [`WRITE_TIMEOUT`] ends it, and a connection asked to
 //! close (timed out, evicted, shutting down) is dropped if it has not finished writing
-//! within [`CLOSE_TIMEOUT`].
+//! within [`CLOSE_TIMEOUT`]. A small send buffer keeps what it can make the daemon compute
+//! before its writes stall to a few answers.
 //!
 //! [`admission`]: super::admission
 
