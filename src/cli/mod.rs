@@ -119,7 +119,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::DaemonExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Ok(Outcome::Done(output)) => {
             for note in &output.notes {
-                eprintln!("note: {note}");
+                eprintln!("note: {}", crate::quote::shown_long(note));
             }
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`bedprov token | head -c 10`) is not an error worth a message.
@@ -139,12 +139,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints an error and its hint to stderr.
+/// Prints an error and its hint to stderr, quoted: they may carry text from outside (an AWS
+/// error message, a profile name, a config value).
 pub fn report(error: &crate::Error) {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
     let hint = error.hint();
     if !hint.is_empty() {
-        eprintln!("  hint: {hint}");
+        eprintln!("  hint: {}", crate::quote::shown_long(&hint));
     }
 }
 

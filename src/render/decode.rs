@@ -1,7 +1,9 @@
 //! `bedprov decode`: what a token says about itself, for people and as JSON. Never the
-//! signature or the session token (the decoder does not even keep them).
+//! signature or the session token (the decoder does not even keep them). A token is text
+//! from outside: for people, its fields are quoted (`quote::shown`); JSON keeps them exact.
 
 use super::time::{human_duration, human_utc, rfc3339};
+use crate::quote::shown;
 use crate::token::Decoded;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -54,8 +56,8 @@ pub fn human(decoded: &Decoded, now: SystemTime) -> String {
         ),
     };
     let _ = writeln!(out, "Status:        {status}");
-    let _ = writeln!(out, "Region:        {}", decoded.region);
-    let _ = writeln!(out, "Access key:    {}", decoded.access_key_id);
+    let _ = writeln!(out, "Region:        {}", shown(&decoded.region));
+    let _ = writeln!(out, "Access key:    {}", shown(&decoded.access_key_id));
     let _ = writeln!(out, "Issued at:     {}", human_utc(decoded.issued_at));
     let _ = writeln!(
         out,

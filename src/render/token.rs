@@ -2,6 +2,7 @@
 //! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
 
 use super::time::{clock_utc, human_duration, human_utc, rfc3339};
+use crate::quote::shown;
 use crate::region::RegionSource;
 use crate::token::Token;
 use crate::wire::Secret;
@@ -73,7 +74,7 @@ pub fn human(
     let left = human_duration(token.expires_at().duration_since(now).unwrap_or_default());
     let mut out = String::new();
     let _ = writeln!(out, "✓ Bedrock API key generated\n");
-    let _ = writeln!(out, "Type:    Short-term token (signed by profile {profile})");
+    let _ = writeln!(out, "Type:    Short-term token (signed by profile {})", shown(profile));
     let _ = writeln!(out, "Expires: {} ({left} from now)", human_utc(token.expires_at()));
     let _ = writeln!(out, "Region:  {region} ({region_source})");
     if let Some(note) = cap_note(token, now) {
@@ -83,9 +84,11 @@ pub fn human(
         .expect("a minted token and a validated region are single-line");
     let _ = writeln!(out, "\n## Quick setup (copy/paste)\n{snippet}");
     let _ = writeln!(out, "## Test it (lists the Claude models this token can see)");
+    // The header goes through curl's stdin from the shell's builtin printf: on curl's
+    // command line, any local user could read the token in /proc/PID/cmdline.
     let _ = writeln!(
         out,
-        "curl -sS -H \"Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK\" \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
+        "printf 'Authorization: Bearer %s\\n' \"$AWS_BEARER_TOKEN_BEDROCK\" | curl -sS -H @- \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
     );
     let _ = writeln!(out, "## Auto-refresh (shells and long-running apps)");
     let _ = writeln!(out, "bedprov daemon start              # keeps a fresh token in memory");
