@@ -101,9 +101,10 @@ where
     match err {
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            let code = inner.code().unwrap_or("Unknown");
-            let message = inner.message().unwrap_or("no message").to_owned();
-            classify(action, code, &message)
+            // AWS's code and message are text from outside: quoted for every display.
+            let code = crate::quote::shown(inner.code().unwrap_or("Unknown"));
+            let message = crate::quote::shown_long(inner.message().unwrap_or("no message"));
+            classify(action, &code, &message)
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::other(
             exit::AWS,

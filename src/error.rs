@@ -111,10 +111,16 @@ impl Error {
         }
     }
 
-    /// The wire form: code, message, hint.
+    /// The wire form: code, message, hint. Message and hint are sentences for people, with
+    /// whatever came from outside in them (a profile name from a query, a config value)
+    /// quoted, so every client that shows them shows inert text.
     #[must_use]
     pub fn to_body(&self) -> ErrorBody {
-        ErrorBody { code: self.code(), message: self.to_string(), hint: self.hint() }
+        ErrorBody {
+            code: self.code(),
+            message: crate::quote::shown_long(&self.to_string()),
+            hint: crate::quote::shown_long(&self.hint()),
+        }
     }
 }
 

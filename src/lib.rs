@@ -11,8 +11,9 @@
 //! - [`ttl`], [`region`]: parsing and validating the two inputs every token needs.
 //! - [`creds`]: credentials and region as an AWS SDK in a given shell would choose them:
 //!   botocore's rules applied to a snapshot of the shell's AWS variables (its own
-//!   credentials first), then aws-config's chain (and a bounded `credential_process`
-//!   runner).
+//!   credentials first), then a profile's chain in botocore's order (roles with every AWS
+//!   CLI setting, MFA, SSO), aws-config for the rest, and the bounded `credential_process`
+//!   runner every such process goes through.
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
@@ -25,7 +26,7 @@
 //! - [`service`]: the daemon as a user service: systemd units and a launchd agent (embedded
 //!   from `systemd/` and `launchd/`), installed, removed and inspected.
 //! - [`config`], [`paths`]: the config file and where bedprov keeps its files.
-//! - [`prompt`]: yes/no and choice questions, only on a terminal.
+//! - [`prompt`]: yes/no, choice and MFA-code questions, only on a terminal.
 //! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
 //!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
 //! - [`clock`]: the injectable wall clock.

@@ -1,6 +1,8 @@
-//! Questions to the person at the terminal: yes/no confirmations and a choice between
-//! options. Asked only when stdin and stderr are terminals; otherwise callers must decide
-//! without asking (and say why). Prompts go to stderr, so stdout stays clean output.
+//! Questions to the person at the terminal: yes/no confirmations, a choice between options,
+//! and an MFA code. Asked only when stdin and stderr are terminals; otherwise callers must
+//! decide without asking (and say why). Prompts go to stderr, so stdout stays clean output
+//! (`eval "$(bedprov token --format env)"` can still ask), and a spinner on screen is hidden
+//! while a question waits.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -40,11 +42,27 @@ pub fn choose(question: &str, options: &[&str]) -> std::io::Result<Option<usize>
     }
 }
 
+/// Asks for the current code of the MFA device `serial`, with the AWS CLI's prompt, until
+/// six digits are typed. The code is echoed, as aws-vault does: it works once and only for
+/// seconds, and a terminal left without echo after Ctrl-C would cost more than hiding it.
+pub fn mfa_code(serial: &str) -> std::io::Result<Option<String>> {
+    loop {
+        let Some(answer) = ask(&format!("Enter MFA code for {serial}: "))? else { return Ok(None) };
+        let code = answer.trim();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Some(code.to_owned()));
+        }
+        eprintln!("Please enter the 6-digit code your MFA device shows.");
+    }
+}
+
 fn ask(prompt: &str) -> std::io::Result<Option<String>> {
-    let mut stderr = std::io::stderr().lock();
-    stderr.write_all(prompt.as_bytes())?;
-    stderr.flush()?;
-    let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line)?;
-    Ok((read > 0).then_some(line))
+    crate::progress::suspend(|| {
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(prompt.as_bytes())?;
+        stderr.flush()?;
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line)?;
+        Ok((read > 0).then_some(line))
+    })
 }

@@ -1,13 +1,29 @@
-//! Quoting untrusted text inside messages: what a person typed (a business unit, an email,
-//! request text) is echoed back cut short, with control and invisible characters (bidi
-//! overrides, zero-width) escaped, so an error can never rewrite the terminal around it.
+//! Quoting untrusted text for display: what a person typed (a business unit, an email,
+//! request text), what arrived from outside (token fields, profile names in a socket query,
+//! config values, AWS error messages) is shown cut short, with control and invisible
+//! characters (escape sequences, CR/LF, bidi overrides, zero-width) escaped, so it can never
+//! rewrite the terminal or forge a line of output or of a log. Structured output (JSON)
+//! keeps the exact value: its own escaping makes it inert.
+//!
+//! Escaped text contains no control character, so quoting twice changes nothing more.
 
+/// A name or a value someone typed, in a message: at most 40 characters.
 #[must_use]
 pub fn shown(text: &str) -> String {
-    const LIMIT: usize = 40;
-    let mut out = String::new();
+    escaped(text, 40)
+}
+
+/// A longer text from outside (an AWS error message, an error from the daemon, a log
+/// field): at most 1000 characters.
+#[must_use]
+pub fn shown_long(text: &str) -> String {
+    escaped(text, 1000)
+}
+
+fn escaped(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit));
     for (count, c) in text.chars().enumerate() {
-        if count == LIMIT {
+        if count == limit {
             out.push('…');
             break;
         }
@@ -33,5 +49,15 @@ mod tests {
         assert_eq!(shown("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert!(shown("x\u{202e}y").contains("\\u{202e}"));
         assert_eq!(shown(&"z".repeat(50)).chars().count(), 41);
+    }
+
+    #[test]
+    fn long_text_keeps_more_but_no_line_break_and_quoting_twice_is_quoting_once() {
+        let forged = "denied\r\nValid: yes\u{1b}]0;title\u{7}";
+        let once = shown_long(forged);
+        assert_eq!(once, "denied\\u{d}\\u{a}Valid: yes\\u{1b}]0;title\\u{7}");
+        assert_eq!(shown_long(&once), once);
+        assert_eq!(shown_long(&"m".repeat(1200)).chars().count(), 1001);
+        assert_eq!(shown_long(&"m".repeat(900)), "m".repeat(900));
     }
 }

@@ -25,7 +25,7 @@ pub struct RegionError {
 impl Region {
     /// Checks the shape: lowercase `<area>-<words>-<digits>`, 2–4 parts, at most 32 chars.
     pub fn parse(input: &str) -> Result<Self, RegionError> {
-        let refuse = || RegionError { input: input.chars().take(40).collect() };
+        let refuse = || RegionError { input: crate::quote::shown(input) };
         let trimmed = input.trim();
         let parts: Vec<&str> = trimmed.split('-').collect();
         let shape_ok = trimmed.len() <= 32
@@ -67,7 +67,7 @@ impl fmt::Display for RegionSource {
             Self::Flag => f.write_str("from --region"),
             Self::EnvAwsRegion => f.write_str("from AWS_REGION"),
             Self::EnvAwsDefaultRegion => f.write_str("from AWS_DEFAULT_REGION"),
-            Self::Profile(name) => write!(f, "from profile {name}"),
+            Self::Profile(name) => write!(f, "from profile {}", crate::quote::shown(name)),
             Self::Default => f.write_str("default"),
         }
     }

@@ -68,7 +68,7 @@ impl fmt::Display for Ttl {
 /// Parses a duration without range checks: a bare number is seconds; otherwise one or more
 /// `<number><unit>` parts (`1h30m`, `1 hour 30 minutes`, `1.5h`), case-insensitive.
 pub fn parse_duration(input: &str) -> Result<Duration, TtlError> {
-    let unreadable = || TtlError::Unreadable { input: input.chars().take(60).collect() };
+    let unreadable = || TtlError::Unreadable { input: crate::quote::shown(input) };
     let text = input.trim().to_ascii_lowercase();
     if text.is_empty() || text.len() > 64 {
         return Err(unreadable());

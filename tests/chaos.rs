@@ -1,12 +1,13 @@
 //! The daemon under faults and attack, as real processes: a wall clock that jumps 8 h while
-//! the monotonic clock does not (a laptop suspend), slow and hostile clients, SIGKILL at
+//! the monotonic clock does not (a laptop suspend), slow and hostile clients, clients that
+//! pipeline requests and never read the answers (also under `ulimit -n 200`), SIGKILL at
 //! random moments, its socket deleted or taken over, memory hardening as seen by another
 //! process of the same user, misbehaving `credential_process` programs, and `~/.aws`
 //! replaced over and over. Every test is bounded in time and prints the figures it measured.
 //!
-//! The load-sensitive tests (the attack, the kill cycles) hold [`HEAVY`] exclusively; the
-//! others share it. The suspend test, which mostly waits for the daemon's 60 s tick, takes
-//! no lock and runs alongside the rest.
+//! The load-sensitive tests (the attack, the pipelining floods, the kill cycles) hold
+//! [`HEAVY`] exclusively; the others share it. The suspend test, which mostly waits for the
+//! daemon's 60 s tick, takes no lock and runs alongside the rest.
 
 mod common;
 
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 const HEADER_TIMEOUT: Duration = bedprov::daemon::http::HEADER_TIMEOUT;
 const MAX_CONNECTIONS: usize = bedprov::daemon::http::MAX_CONNECTIONS;
 const SOCKET_CHECK: Duration = bedprov::daemon::SOCKET_CHECK;
+const WRITE_TIMEOUT: Duration = bedprov::daemon::http::WRITE_TIMEOUT;
+const CLOSE_TIMEOUT: Duration = bedprov::daemon::http::CLOSE_TIMEOUT;
 /// Slack for noticing an event on a loaded 2-core machine (polling, scheduling).
 const SLACK: Duration = Duration::from_secs(2);
 
@@ -548,6 +551,213 @@ fn report_attack(figures: &AttackFigures) {
     assert!(peak <= base + MAX_CONNECTIONS + MAX_CONNECTIONS / 8 + 16, "{peak} descriptors");
     assert!(end <= base + 2, "{end} descriptors after the attack, {base} before");
     assert!(p99 < Duration::from_millis(10), "p99 {} under attack", ms(p99));
+}
+
+// ---------------------------------------------------------------------------------------
+// Clients that pipeline requests and never read their answers.
+
+/// Token requests each flooding connection sends back to back, on one keep-alive connection.
+const PIPELINED: usize = 200;
+const KEEP_ALIVE_TOKEN_REQUEST: &[u8] =
+    b"GET /v1/token HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\n\r\n";
+
+/// Opens `count` connections, each sending [`PIPELINED`] token requests (as much of them as
+/// the socket takes) and never reading an answer. They go in waves of `count / 20`, 100 ms
+/// apart, so the daemon's answers have filled the earlier ones' sockets by the time the
+/// table is full. They stay open until dropped.
+fn pipelining_flood(socket: &Path, count: usize) -> Vec<UnixStream> {
+    let burst = KEEP_ALIVE_TOKEN_REQUEST.repeat(PIPELINED);
+    let mut flood = Vec::with_capacity(count);
+    for wave in (0..count).collect::<Vec<_>>().chunks(count.div_ceil(20)) {
+        for _ in wave {
+            let mut stream = UnixStream::connect(socket).expect("connect");
+            stream.set_nonblocking(true).unwrap();
+            let _ = stream.write(&burst);
+            flood.push(stream);
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    flood
+}
+
+/// One attempt of a well-behaved client: when it started and ended, and whether it got a token.
+struct Attempt {
+    started: Instant,
+    ended: Instant,
+    served: bool,
+}
+
+/// A well-behaved client trying for a token every 10 ms until told to stop.
+fn persistent_client(socket: PathBuf, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<Attempt>> {
+    thread::spawn(move || {
+        let mut attempts = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let served = timed_token(&socket).is_ok();
+            attempts.push(Attempt { started, ended: Instant::now(), served });
+            thread::sleep(Duration::from_millis(10));
+        }
+        attempts
+    })
+}
+
+/// What a pipelining flood did to the daemon and to a good client.
+struct FloodFigures {
+    connections: usize,
+    /// The daemon's connection table.
+    cap: usize,
+    /// How long opening the flood's connections (and sending their requests) took.
+    flood_took: Duration,
+    /// The longest stretch, from the flood's start to the end, without a served request.
+    longest_unserved: Duration,
+    /// From the end of the flood to the good client's first token.
+    served_after: Duration,
+    attempts: usize,
+    refused: usize,
+    /// From the end of the flood until the daemon's descriptors were back to baseline,
+    /// while the flooding client still held every connection open.
+    fds_back_after: Duration,
+    /// Baseline, peak and end, in kB.
+    rss: (u64, u64, u64),
+    /// Baseline, peak and end.
+    fds: (usize, usize, usize),
+}
+
+/// Runs a pipelining flood of `count` connections against the daemon at `socket` (whose
+/// connection table holds `cap`), with a good client trying all along; the flood's
+/// connections stay open throughout.
+fn pipelining_attack(pid: u32, socket: &Path, count: usize, cap: usize) -> FloodFigures {
+    for _ in 0..100 {
+        timed_token(socket).unwrap();
+    }
+    thread::sleep(Duration::from_millis(200));
+    let (base_rss, base_fds) = (status_kb(pid, "VmRSS"), fd_count(pid));
+    let stop = Arc::new(AtomicBool::new(false));
+    let peaks = monitor(pid, Arc::clone(&stop));
+    let good = persistent_client(socket.to_path_buf(), Arc::clone(&stop));
+    thread::sleep(Duration::from_millis(200));
+
+    let started = Instant::now();
+    let flood = pipelining_flood(socket, count);
+    let flooded = Instant::now();
+    // The daemon must let go of the flood by itself: its writes stall, and stalled writes
+    // end the connection.
+    let deadline = flooded + WRITE_TIMEOUT + CLOSE_TIMEOUT + SLACK * 2;
+    while fd_count(pid) > base_fds + 2 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let fds_back_after = flooded.elapsed();
+    let end_fds = fd_count(pid);
+    // The good client keeps trying past the header timeout, when the table has closed
+    // every connection that went quiet.
+    thread::sleep((flooded + HEADER_TIMEOUT + SLACK).saturating_duration_since(Instant::now()));
+    stop.store(true, Ordering::Relaxed);
+    let attempts = good.join().unwrap();
+    let (peak_rss, peak_fds) = peaks.join().unwrap();
+    let end_rss = status_kb(pid, "VmRSS");
+    let ended = Instant::now();
+    drop(flood);
+
+    let served: Vec<Instant> =
+        attempts.iter().filter(|a| a.served && a.started >= started).map(|a| a.ended).collect();
+    let longest_unserved = std::iter::once(started)
+        .chain(served.iter().copied())
+        .zip(served.iter().copied().chain(std::iter::once(ended)))
+        .map(|(from, to)| to.saturating_duration_since(from))
+        .max()
+        .unwrap_or_default();
+    let served_after = attempts
+        .iter()
+        .find(|a| a.served && a.started >= flooded)
+        .map_or(Duration::MAX, |a| a.ended - flooded);
+    FloodFigures {
+        connections: count,
+        cap,
+        flood_took: flooded - started,
+        longest_unserved,
+        served_after,
+        attempts: attempts.iter().filter(|a| a.started >= started).count(),
+        refused: attempts.iter().filter(|a| !a.served && a.started >= started).count(),
+        fds_back_after,
+        rss: (base_rss, peak_rss, end_rss),
+        fds: (base_fds, peak_fds, end_fds),
+    }
+}
+
+/// Prints the figures of a pipelining flood and asserts what it must not break.
+fn report_flood(label: &str, figures: &FloodFigures) {
+    let (base_rss, peak_rss, end_rss) = figures.rss;
+    let (base_fds, peak_fds, end_fds) = figures.fds;
+    eprintln!(
+        "pipelining ({label}): {} connections x {PIPELINED} requests, never read, opened in {:.2} s; good client: {} attempts, {} not served, longest stretch unserved {:.2} s, served {:.2} s after the flood",
+        figures.connections,
+        figures.flood_took.as_secs_f64(),
+        figures.attempts,
+        figures.refused,
+        figures.longest_unserved.as_secs_f64(),
+        figures.served_after.as_secs_f64(),
+    );
+    eprintln!(
+        "pipelining ({label}): fds {base_fds} before, peak {peak_fds}, {end_fds} {:.2} s after the flood (its connections still open); RSS {base_rss} kB before, peak {peak_rss} kB (+{} kB), {end_rss} kB after",
+        figures.fds_back_after.as_secs_f64(),
+        peak_rss.saturating_sub(base_rss),
+    );
+    let reached = base_fds + figures.connections.min(figures.cap) / 2;
+    assert!(peak_fds >= reached, "the flood never reached the daemon: {peak_fds} descriptors");
+    let within = Duration::from_secs(5);
+    assert!(
+        figures.served_after <= within && figures.longest_unserved <= within,
+        "the good client went {:.2} s unserved ({:.2} s after the flood)",
+        figures.longest_unserved.as_secs_f64(),
+        figures.served_after.as_secs_f64()
+    );
+    assert!(
+        end_fds <= base_fds + 2,
+        "{end_fds} descriptors {:.2} s after the flood, {base_fds} before",
+        figures.fds_back_after.as_secs_f64()
+    );
+    assert!(peak_rss.saturating_sub(base_rss) < 64 * 1024, "RSS grew to {peak_rss} kB");
+}
+
+#[test]
+fn pipelining_clients_that_never_read_cannot_lock_out_a_good_client() {
+    let _heavy = exclusive();
+    raise_nofile(8192);
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let daemon = sandbox.daemon();
+    // More connections than the table holds: it must close connections stuck writing.
+    let figures = pipelining_attack(
+        daemon.pid(),
+        &sandbox.socket(),
+        MAX_CONNECTIONS + MAX_CONNECTIONS / 2,
+        MAX_CONNECTIONS,
+    );
+    report_flood("2048-connection table", &figures);
+}
+
+#[test]
+fn pipelining_clients_that_never_read_cannot_lock_out_a_good_client_under_ulimit_n_200() {
+    let _heavy = exclusive();
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(sandbox.log_path()).unwrap();
+    let child = sandbox
+        .command("sh")
+        .args(["-c", "ulimit -n 200 && exec \"$0\" daemon run -v", common::bedprov_bin()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start the daemon");
+    let daemon = common::Daemon { child: Some(child), socket: sandbox.socket() };
+    daemon.wait_ready();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.pid())).unwrap();
+    let open_files = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    assert_eq!(open_files.split_whitespace().nth(3), Some("200"), "{open_files}");
+    // The table shrinks to fit: 200 less the descriptors kept for everything else.
+    let figures = pipelining_attack(daemon.pid(), &sandbox.socket(), 400, 136);
+    report_flood("ulimit -n 200", &figures);
 }
 
 // =======================================================================================

@@ -344,3 +344,67 @@ fn a_thousand_concurrent_clients_get_valid_tokens_from_one_refresh() {
     assert_eq!(status["slots"][0]["served"], total);
     eprintln!("served {total} requests to 1000 concurrent clients in ~3 s");
 }
+
+/// Raw control characters that would move the cursor, retitle the terminal or start a line.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars().filter(|c| c.is_control() && *c != '\n').collect()
+}
+
+#[test]
+fn control_characters_in_profile_names_stay_escaped_in_the_log_status_and_errors() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    // A forged log line, a screen clear and a terminal title: pinned in the config (a TOML
+    // string takes JSON's escapes), and asked for over the socket.
+    let pinned = "pinned\r\n2026-01-01T00:00:00Z  INFO bedprov: Valid: yes\u{1b}[2J";
+    let asked = "asked\r\nValid: yes\u{1b}]0;owned\u{7}";
+    let config = sandbox.home().join(".config/bedprov");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[[slot]]\nprofile = {}\n", serde_json::to_string(pinned).unwrap()),
+    )
+    .unwrap();
+    let daemon = sandbox.daemon();
+    let query =
+        bedprov::wire::api::TokenQuery { profile: Some(asked.into()), ..Default::default() };
+    let answer = daemon
+        .client()
+        .request("GET", &format!("/v1/token{}", query.to_query_string()), "application/json")
+        .unwrap();
+    let error = json(&String::from_utf8_lossy(&answer.body));
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("asked\\u{d}\\u{a}Valid: yes\\u{1b}]0;owned\\u{7}"), "{message}");
+    assert!(raw_controls(message).is_empty(), "{message:?}");
+    // The helper shows the daemon's error.
+    let (code, stdout, stderr) = run(&mut sandbox.helper(&["env", "--profile", asked]));
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty() && raw_controls(&stderr).is_empty(), "{stderr:?}");
+
+    // The status, as JSON: exact; for people: escaped.
+    let (code, status, _) = run(&mut sandbox.bedprov(&["status", "--format", "json"]));
+    assert_eq!(code, 0);
+    let status = json(&status);
+    let profiles: Vec<&str> =
+        status["slots"].as_array().unwrap().iter().filter_map(|s| s["profile"].as_str()).collect();
+    assert!(profiles.contains(&pinned), "{profiles:?}");
+    let (code, human, stderr) = run(&mut sandbox.bedprov(&["status"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(raw_controls(&human).is_empty(), "{human:?}");
+    assert!(human.contains("profile pinned\\u{d}\\u{a}2026-01-01"), "{human}");
+    if profiles.contains(&asked) {
+        assert!(human.contains("profile asked\\u{d}\\u{a}Valid: yes"), "{human}");
+    }
+    let forged = |line: &str| ["Valid", "2026-01-01T"].iter().any(|f| line.trim().starts_with(f));
+    assert!(!human.lines().any(forged), "{human}");
+
+    // The log: each name escaped on the line of its event, no forged line.
+    drop(daemon);
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert!(raw_controls(&log).is_empty(), "{log:?}");
+    assert!(log.contains("pinned\\u{d}\\u{a}2026-01-01"), "{log}");
+    // The asked profile is unknown, so it makes no slot and need not reach the log at all;
+    // wherever it does, the raw-control check above holds.
+    assert!(!log.contains("asked\r"), "{log}");
+    assert!(!log.lines().any(forged), "{log}");
+}

@@ -6,6 +6,7 @@ mod check;
 mod daemon;
 mod decode;
 mod key;
+mod login;
 mod request;
 mod service;
 mod token;
@@ -49,6 +50,11 @@ pub enum Command {
     SocketPath,
     /// Check your AWS identity, Claude model access in the region, and token minting.
     Check(check::CheckArgs),
+    /// Type the MFA code of a profile's role once; the daemon signs its tokens from that session.
+    ///
+    /// For profiles with `mfa_serial`: the daemon cannot ask for codes, so this asks on the
+    /// terminal, assumes the role, and hands the role session to the daemon until it expires.
+    Login(login::LoginArgs),
     /// Long-term credentials per business unit (systems, CI/CD). Prefer short-term tokens.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -116,7 +122,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::DaemonExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Ok(Outcome::Done(output)) => {
             for note in &output.notes {
-                eprintln!("note: {note}");
+                eprintln!("note: {}", crate::quote::shown_long(note));
             }
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`bedprov token | head -c 10`) is not an error worth a message.
@@ -136,12 +142,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints an error and its hint to stderr.
+/// Prints an error and its hint to stderr, quoted: they may carry text from outside (an AWS
+/// error message, a profile name, a config value).
 pub fn report(error: &crate::Error) {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
     let hint = error.hint();
     if !hint.is_empty() {
-        eprintln!("  hint: {hint}");
+        eprintln!("  hint: {}", crate::quote::shown_long(&hint));
     }
 }
 
@@ -154,6 +161,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Status(args) => daemon::status(&socket, args.format)?,
         Command::SocketPath => Output::from(format!("{}\n", socket.display())),
         Command::Check(args) => block_on(check::run(args))?,
+        Command::Login(args) => block_on(login::run(args, &socket))?,
         Command::Key(command) => block_on(key::run(command))?,
         Command::Service(command) => service::run(command, &socket)?,
         Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),

@@ -6,10 +6,12 @@
 //!   the AWS CLI read `AWS_DEFAULT_PROFILE` first); a named profile must exist.
 //! - credentials: the shell's own (`AWS_ACCESS_KEY_ID`…) sign first, even with
 //!   `AWS_PROFILE` set; an explicit `--profile` sets them aside (they then serve only a role
-//!   profile's `credential_source = Environment`). Otherwise the chain: the profile (static,
-//!   SSO, assume-role, `credential_process`), web identity, container, instance metadata.
-//!   A profile whose credentials come straight from `credential_process` runs through
-//!   [`process`], which bounds time and never repeats the child's stderr.
+//!   profile's `credential_source = Environment`). Otherwise a profile's own chain — static
+//!   keys, SSO, `credential_process`, and roles assumed from them with every setting
+//!   botocore sends — is resolved by [`chain`], so each `credential_process`, direct or a
+//!   role's source, runs through [`process`] (bounded time, stderr never repeated);
+//!   aws-config resolves the rest (web identity, console login, container, instance
+//!   metadata).
 //! - region: `--region` > `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's > `us-east-1`.
 //!
 //! The config files come from the target too, never from this process's environment, so the
@@ -17,10 +19,15 @@
 //! files and re-runs the chain: nothing here caches, so a daemon that calls it at refresh
 //! time always gets current credentials. Errors say what to run next.
 
+pub mod chain;
 pub mod environment;
+mod login;
+pub mod mfa;
 pub mod process;
 pub mod profiles;
+mod role;
 pub mod source;
+mod sso;
 
 use crate::region::{self, Region, RegionSource};
 use crate::wire::api::CredentialSource;
@@ -35,11 +42,14 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
 pub use environment::{EnvCredentials, ProfileFiles};
-use profiles::{CredentialKind, Profiles};
+pub use login::{Login, MfaWhy};
+use mfa::Mfa;
+use profiles::Profiles;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-/// The longest a whole credential resolution may take (SSO, STS and IMDS calls included).
+/// The longest one credential step may take (an SSO, STS or IMDS call, or aws-config's
+/// whole chain).
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Which profile, and why that one.
@@ -180,8 +190,8 @@ pub enum CredsError {
     NotFound { profile: String, explicit: bool },
     #[error("AWS profile `{profile}` is not defined in your AWS config or credentials file")]
     UnknownProfile { profile: String, known: Vec<String> },
-    #[error("the AWS SSO session for profile `{profile}` has expired or was never started")]
-    NeedsLogin { profile: String },
+    #[error("{}", login.describe(profile))]
+    NeedsLogin { profile: String, login: Login },
     #[error("the credential_process of profile `{profile}` {problem}")]
     Process { profile: String, problem: String },
     #[error("cannot read the AWS config files: {detail}")]
@@ -190,6 +200,11 @@ pub enum CredsError {
     Failed { profile: String, detail: String },
     #[error("the credentials for profile `{profile}` are already expired")]
     Expired { profile: String },
+    /// A profile's settings cannot work as written (a `source_profile` loop, a missing key).
+    #[error("profile `{profile}` {problem}")]
+    Config { profile: String, problem: String, hint: String },
+    #[error("could not assume role {role_arn} for profile `{profile}`: {problem}")]
+    AssumeRole { profile: String, role_arn: String, problem: String, hint: String },
     #[error("AWS_ACCESS_KEY_ID is set in the environment, but {missing} is not")]
     EnvironmentPartial { missing: &'static str },
     #[error("AWS_CREDENTIAL_EXPIRATION is not a time with a time zone (RFC 3339): `{value}`")]
@@ -218,7 +233,7 @@ impl CredsError {
             Self::UnknownProfile { known, .. } => {
                 format!("profiles found: {}; pass one with --profile or set AWS_PROFILE", known.join(", "))
             }
-            Self::NeedsLogin { profile } => format!("run `aws sso login --profile {profile}`"),
+            Self::NeedsLogin { profile, login } => login.hint(profile),
             Self::Process { profile, .. } => format!(
                 "run the command from `aws configure get credential_process --profile {profile}` yourself to see what it prints"
             ),
@@ -236,6 +251,7 @@ impl CredsError {
                 "write it like 2026-11-26T09:43:31Z (or with an offset such as +01:00), or unset it".into()
             }
             Self::EnvironmentExpired { .. } => ENVIRONMENT_HINT.into(),
+            Self::Config { hint, .. } | Self::AssumeRole { hint, .. } => hint.clone(),
         }
     }
 
@@ -246,13 +262,19 @@ impl CredsError {
     }
 }
 
-/// Resolves credentials and region for `target`.
+/// Resolves credentials and region for `target`, asking the person at the terminal for any
+/// MFA code.
 pub async fn resolve(target: &Target) -> Result<Resolved, crate::Error> {
+    resolve_with(target, Mfa::Ask).await
+}
+
+/// [`resolve`], with the MFA codes obtained as `mfa` says (the daemon never asks).
+pub async fn resolve_with(target: &Target, mfa: Mfa<'_>) -> Result<Resolved, crate::Error> {
     let process_timeout = process::timeout()?;
     let profiles = Profiles::load(&target.files).await?;
     let (region, region_source) = choose_region(target, &profiles)?;
     let (credentials, credential_source) =
-        credentials(target, &region, &profiles, process_timeout).await?;
+        credentials(target, &region, &profiles, process_timeout, mfa).await?;
     Ok(Resolved {
         credentials,
         credential_source,
@@ -280,6 +302,7 @@ async fn credentials(
     region: &Region,
     profiles: &Profiles,
     process_timeout: Duration,
+    mfa: Mfa<'_>,
 ) -> Result<(Credentials, CredentialSource), CredsError> {
     let profile = &target.profile;
     // Also with environment credentials: botocore refuses a named profile that is missing.
@@ -293,43 +316,55 @@ async fn credentials(
         environment.check_expiry(SystemTime::now())?;
         return Ok((environment.credentials(), CredentialSource::Environment));
     }
-    let kind = profiles.credential_kind(&profile.name);
-    let attempt = async {
-        if let CredentialKind::Process(command) = &kind {
-            return process::run(&profile.name, command, process_timeout)
-                .await
-                .map(|c| (c, CredentialSource::CredentialProcess));
-        }
-        let credentials = chain(target, region)
-            .provide_credentials()
-            .await
-            .map_err(|e| classify(profile, profiles, &e))?;
-        let source = source::of(&credentials, &kind);
-        Ok((credentials, source))
-    };
-    // A longer credential_process timeout, if asked for, is not cut short here.
-    let limit = RESOLVE_TIMEOUT.max(process_timeout + Duration::from_secs(5));
-    let (credentials, source) =
-        tokio::time::timeout(limit, attempt).await.map_err(|_| CredsError::Failed {
-            profile: profile.name.clone(),
-            detail: format!("no answer within {} s", limit.as_secs()),
-        })??;
-    if let Some(expiry) = credentials.expiry()
-        && expiry <= SystemTime::now()
-    {
-        return Err(if profiles.uses_sso(&profile.name) {
-            CredsError::NeedsLogin { profile: profile.name.clone() }
-        } else {
-            CredsError::Expired { profile: profile.name.clone() }
-        });
+    if let Some(plan) = chain::Plan::for_profile(profiles, &profile.name)? {
+        let context = chain::Context {
+            profiles,
+            asked: &profile.name,
+            region,
+            process_timeout,
+            mfa,
+            files: &target.files,
+            environment: target.credentials.credentials(),
+        };
+        let credentials = plan.resolve(&context).await?;
+        let source = plan.credential_source(&credentials, profiles);
+        return Ok((unexpired(credentials, profile, Some(&plan))?, source));
     }
-    Ok((credentials, source))
+    let sdk = sdk_chain(target, region);
+    let credentials = tokio::time::timeout(RESOLVE_TIMEOUT, sdk.provide_credentials())
+        .await
+        .map_err(|_| CredsError::Failed {
+            profile: profile.name.clone(),
+            detail: format!("no answer within {} s", RESOLVE_TIMEOUT.as_secs()),
+        })?
+        .map_err(|e| classify(profile, &e))?;
+    let source = source::of(&credentials, &profiles.credential_kind(&profile.name));
+    Ok((unexpired(credentials, profile, None)?, source))
 }
 
-/// The SDK chain after environment credentials: the profile (reading the target's files,
-/// with the target's own credentials as its `Environment` source), web identity, container,
-/// instance metadata.
-fn chain(target: &Target, region: &Region) -> CredentialsProviderChain {
+/// The credentials, unless they are already expired (for SSO: a login is needed).
+fn unexpired(
+    credentials: Credentials,
+    profile: &ProfileSelection,
+    plan: Option<&chain::Plan>,
+) -> Result<Credentials, CredsError> {
+    if credentials.expiry().is_some_and(|expiry| expiry <= SystemTime::now()) {
+        let name = profile.name.clone();
+        return Err(match plan.and_then(chain::Plan::sso_profile) {
+            Some(holder) => CredsError::NeedsLogin {
+                profile: name,
+                login: Login::Sso { profile: holder.into() },
+            },
+            None => CredsError::Expired { profile: name },
+        });
+    }
+    Ok(credentials)
+}
+
+/// aws-config's chain for what a profile's own keys do not resolve (web identity, console
+/// login, nothing): the profile (reading the target's files, with the target's own
+/// credentials as its `Environment` source), web identity, container, instance metadata.
+fn sdk_chain(target: &Target, region: &Region) -> CredentialsProviderChain {
     let sdk_region = aws_types::region::Region::new(region.as_str().to_owned());
     let config = ProviderConfig::without_region().with_region(Some(sdk_region));
     let environment = environment::EnvironmentSource(target.credentials.credentials().cloned());
@@ -351,24 +386,11 @@ fn chain(target: &Target, region: &Region) -> CredentialsProviderChain {
         )
 }
 
-/// Maps aws-config's error to ours, deciding whether a login would fix it: for a profile
-/// that signs in with SSO, a missing, unreadable or expired token cache (or a portal that
-/// no longer accepts it) needs `aws sso login`; anything else is reported as it is.
-fn classify(
-    profile: &ProfileSelection,
-    profiles: &Profiles,
-    error: &CredentialsError,
-) -> CredsError {
+/// Maps an error of aws-config's chain (environment, web identity, console login, ECS,
+/// IMDS: SSO is sorted in [`sso`]) to ours.
+fn classify(profile: &ProfileSelection, error: &CredentialsError) -> CredsError {
     let name = profile.name.clone();
     let detail = error_chain(error);
-    let sso = profiles.uses_sso(&name);
-    let login_would_fix =
-        ["SSO token", "sso token", "Session token not found or invalid", "UnauthorizedException"]
-            .iter()
-            .any(|needle| detail.contains(needle));
-    if sso && (login_would_fix || matches!(error, CredentialsError::CredentialsNotLoaded(_))) {
-        return CredsError::NeedsLogin { profile: name };
-    }
     if matches!(error, CredentialsError::CredentialsNotLoaded(_)) {
         return CredsError::NotFound {
             profile: name,
@@ -477,10 +499,22 @@ mod tests {
             unknown.hint(),
             "profiles found: a, b; pass one with --profile or set AWS_PROFILE"
         );
+        let sso = |holder: &str| CredsError::NeedsLogin {
+            profile: "dev".into(),
+            login: Login::Sso { profile: holder.into() },
+        };
+        assert_eq!(sso("dev").hint(), "run `aws sso login --profile dev`");
         assert_eq!(
-            CredsError::NeedsLogin { profile: "dev".into() }.hint(),
-            "run `aws sso login --profile dev`"
+            sso("dev").to_string(),
+            "the AWS SSO session for profile `dev` has expired or was never started"
         );
+        assert_eq!(sso("corp-sso").hint(), "run `aws sso login --profile corp-sso`");
+        assert!(sso("corp-sso").to_string().contains("profile `corp-sso`, which profile `dev`"));
+        let mfa =
+            CredsError::NeedsLogin { profile: "dev".into(), login: Login::Mfa(MfaWhy::NoTerminal) };
+        assert!(mfa.needs_login());
+        assert!(mfa.to_string().contains("no terminal"), "{mfa}");
+        assert!(mfa.hint().contains("`bedprov login --profile dev`"), "{}", mfa.hint());
         assert!(
             CredsError::NotFound { profile: "default".into(), explicit: false }
                 .hint()

@@ -1,6 +1,11 @@
 //! Running a profile's `credential_process`, with the guarantees aws-config's runner lacks:
 //! a bounded time (a hung child is killed and reaped), bounded output, and the child's
-//! stderr never copied into an error or a log (tools print secrets there).
+//! stderr never copied into an error or a log (tools print secrets there). Both pipes are
+//! read to their end whatever the child writes, so it never blocks on a full pipe.
+//!
+//! This is the only way bedprov runs a `credential_process`, whether a profile names one
+//! itself or a role takes its source credentials from one (see [`super::chain`]).
+
 //!
 //! The command runs in a process group of its own. When it is given up on (timeout, or the
 //! refresh waiting for it is cancelled) the whole group is killed, not just `sh`, so
@@ -84,23 +89,19 @@ pub async fn run(
     let stderr = running.child().stderr.take().expect("stderr is piped");
 
     let mut output = Zeroizing::new(Vec::new());
-    let mut discarded_stderr = Vec::new();
     let work = async {
-        let mut stdout = stdout.take(MAX_OUTPUT + 1);
-        // Drain stderr so the child cannot block on a full pipe; its content is dropped unread.
-        let mut stderr = stderr.take(MAX_OUTPUT);
-        let (out, _) = tokio::join!(
-            stdout.read_to_end(&mut output),
-            stderr.read_to_end(&mut discarded_stderr)
-        );
-        out?;
-        running.child().wait().await
+        // Both pipes are read to their end, so the child never blocks on a full one: stdout
+        // is kept up to one byte past the limit, stderr is counted and dropped unread.
+        let (printed, stderr_bytes) =
+            tokio::join!(drain(stdout, Some(&mut *output), MAX_OUTPUT + 1), drain(stderr, None, 0));
+        printed?;
+        Ok::<_, std::io::Error>((running.child().wait().await?, stderr_bytes.unwrap_or(0)))
     };
-    let status = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(status)) => {
+    let (status, stderr_bytes) = match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(finished)) => {
             // Reaped normally: whatever it left running in the background is its business.
             running.reaped();
-            status
+            finished
         }
         Ok(Err(e)) => return Err(fail(format!("failed while running: {e}"))),
         Err(_) => {
@@ -111,15 +112,11 @@ pub async fn run(
             )));
         }
     };
-    let stderr_note = if discarded_stderr.is_empty() {
+    let stderr_note = if stderr_bytes == 0 {
         String::new()
     } else {
-        format!(
-            " (its stderr, {} bytes, is not shown: it may contain secrets)",
-            discarded_stderr.len()
-        )
+        format!(" (its stderr, {stderr_bytes} bytes, is not shown: it may contain secrets)")
     };
-    discarded_stderr.fill(0);
     if !status.success() {
         return Err(fail(format!("exited with {status}{stderr_note}")));
     }
@@ -127,6 +124,28 @@ pub async fn run(
         return Err(fail("printed more than 64 KiB".into()));
     }
     parse(&output).map_err(|problem| fail(format!("{problem}{stderr_note}")))
+}
+
+/// Reads `pipe` to its end and returns how many bytes it carried. The first `keep` bytes go
+/// into `into` (when given); the rest pass through a small buffer that is wiped after use.
+async fn drain(
+    mut pipe: impl tokio::io::AsyncRead + Unpin,
+    mut into: Option<&mut Vec<u8>>,
+    keep: u64,
+) -> std::io::Result<u64> {
+    let mut buffer = Zeroizing::new(vec![0u8; 8192]);
+    let mut total = 0u64;
+    loop {
+        let read = pipe.read(&mut buffer[..]).await?;
+        if read == 0 {
+            return Ok(total);
+        }
+        if let Some(into) = into.as_deref_mut() {
+            let room = usize::try_from(keep.saturating_sub(total)).unwrap_or(usize::MAX);
+            into.extend_from_slice(&buffer[..read.min(room)]);
+        }
+        total += read as u64;
+    }
 }
 
 /// A running credential process. Unless it was reaped normally, dropping this kills its
@@ -309,6 +328,20 @@ mod tests {
                 "{name}: its child {background} is still running"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_flood_on_stderr_or_stdout_is_drained_without_blocking_the_child() {
+        // 512 KiB on stderr: far beyond a pipe's buffer, so a reader that stops early would
+        // leave the child blocked in write() until the timeout.
+        let flood = "head -c 524288 /dev/zero | tr '\\0' x >&2";
+        let answer = r#"{"Version":1,"AccessKeyId":"AKIDEXAMPLE","SecretAccessKey":"s"}"#;
+        let creds =
+            run("p", &format!("{flood}; echo '{answer}'"), Duration::from_secs(20)).await.unwrap();
+        assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
+        // Too much on stdout: refused as such, not as a timeout.
+        let err = run("p", "head -c 524288 /dev/zero", Duration::from_secs(20)).await.unwrap_err();
+        assert!(err.to_string().contains("more than 64 KiB"), "{err}");
     }
 
     #[tokio::test]

@@ -1,11 +1,12 @@
 //! Reading the AWS config and credentials files a shell points at ([`ProfileFiles`]) with
 //! aws-config's own parser, for the facts bedprov needs before it asks for credentials:
-//! which profiles exist, a profile's region, and how it gets its credentials (so errors
-//! can name the right fix).
+//! which profiles exist, a profile's keys and region, its `[sso-session]` sections, and how
+//! a profile gets its credentials, in botocore's order.
 
 use super::CredsError;
 use super::environment::ProfileFiles;
 use aws_config::profile::ProfileSet;
+// aws-config offers no other public way to load the profile files than with its shims.
 use aws_types::os_shim_internal::{Env, Fs};
 
 /// The parsed profile files.
@@ -17,15 +18,20 @@ pub struct Profiles {
 /// How a profile obtains credentials, as far as its own keys tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialKind {
+    /// `role_arn` (without `web_identity_token_file`): assume a role, from `source_profile`
+    /// or `credential_source`.
+    AssumeRole,
+    /// `role_arn` with `web_identity_token_file`.
+    WebIdentity,
+    /// `sso_account_id` / `sso_role_name`, with `sso_session` or the legacy `sso_start_url`.
+    Sso,
     /// `aws_access_key_id` / `aws_secret_access_key` in the profile.
     Static,
-    /// `credential_process = …` and nothing that takes precedence over it.
+    /// `login_session` (a console sign-in session).
+    Login,
+    /// `credential_process = …`.
     Process(String),
-    /// `sso_session` or `sso_start_url`: needs `aws sso login`.
-    Sso,
-    /// `role_arn`: assume-role, from a source profile or credential source.
-    AssumeRole,
-    /// Anything else (web identity, login, or nothing the profile itself says).
+    /// Nothing the profile itself says.
     Other,
 }
 
@@ -39,6 +45,20 @@ impl Profiles {
                 .await
                 .map_err(|e| CredsError::ProfileFile { detail: super::error_chain(&e) })?;
         Ok(Self { set })
+    }
+
+    /// Profiles from the given texts of the two files, for tests.
+    #[cfg(test)]
+    pub(crate) async fn parse(config: &str, credentials: &str) -> Self {
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        let files = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false)
+            .with_contents(EnvConfigFileKind::Config, config)
+            .with_contents(EnvConfigFileKind::Credentials, credentials)
+            .build();
+        let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
+        Self { set: set.expect("test profiles parse") }
     }
 
     /// Every profile name, sorted.
@@ -60,41 +80,71 @@ impl Profiles {
         self.get(profile, "region")
     }
 
-    fn get(&self, profile: &str, key: &str) -> Option<String> {
-        self.set.get_profile(profile)?.get(key).map(str::to_owned)
+    /// A key of a profile; an empty value counts as absent.
+    #[must_use]
+    pub fn get(&self, profile: &str, key: &str) -> Option<String> {
+        let value = self.set.get_profile(profile)?.get(key)?.trim();
+        (!value.is_empty()).then(|| value.to_owned())
     }
 
-    /// How the profile gets credentials, following aws-config's precedence
-    /// (`role_arn`, then SSO, then static keys, then `credential_process`).
+    /// A key of an `[sso-session NAME]` section; `None` for a missing section or key.
+    #[must_use]
+    pub fn sso_session_value(&self, session: &str, key: &str) -> Option<String> {
+        let value = self.set.sso_session(session)?.get(key)?.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
+    /// True when an `[sso-session NAME]` section exists.
+    #[must_use]
+    pub fn has_sso_session(&self, session: &str) -> bool {
+        self.set.sso_session(session).is_some()
+    }
+
+    /// How the profile gets credentials when it is the one asked for, in botocore's order:
+    /// assume-role, web identity, SSO, static keys, console login, `credential_process`.
     #[must_use]
     pub fn credential_kind(&self, profile: &str) -> CredentialKind {
         let has = |key| self.get(profile, key).is_some();
-        if has("role_arn") {
+        if has("role_arn") && !has("web_identity_token_file") {
             CredentialKind::AssumeRole
-        } else if has("sso_session") || has("sso_start_url") {
+        } else {
+            self.own_credentials(profile)
+        }
+    }
+
+    /// How the profile gets credentials when it is another profile's `source_profile`: as
+    /// botocore does, static keys there win over the profile's own `role_arn`.
+    #[must_use]
+    pub fn source_kind(&self, profile: &str) -> CredentialKind {
+        if self.has_static_keys(profile) {
+            self.own_credentials(profile)
+        } else {
+            self.credential_kind(profile)
+        }
+    }
+
+    /// True when the profile has either static key (botocore's test).
+    #[must_use]
+    pub fn has_static_keys(&self, profile: &str) -> bool {
+        self.get(profile, "aws_access_key_id").is_some()
+            || self.get(profile, "aws_secret_access_key").is_some()
+    }
+
+    /// The profile providers botocore tries, in its order, leaving assume-role aside.
+    fn own_credentials(&self, profile: &str) -> CredentialKind {
+        let has = |key| self.get(profile, key).is_some();
+        if has("role_arn") && has("web_identity_token_file") {
+            CredentialKind::WebIdentity
+        } else if has("sso_account_id") || has("sso_role_name") {
             CredentialKind::Sso
-        } else if has("aws_access_key_id") {
+        } else if self.has_static_keys(profile) {
             CredentialKind::Static
+        } else if has("login_session") {
+            CredentialKind::Login
         } else if let Some(command) = self.get(profile, "credential_process") {
             CredentialKind::Process(command)
         } else {
             CredentialKind::Other
         }
-    }
-
-    /// True when this profile, or the profile it assumes a role from, signs in with SSO.
-    #[must_use]
-    pub fn uses_sso(&self, profile: &str) -> bool {
-        let mut current = profile.to_owned();
-        for _ in 0..8 {
-            if self.credential_kind(&current) == CredentialKind::Sso {
-                return true;
-            }
-            match self.get(&current, "source_profile") {
-                Some(next) if next != current => current = next,
-                _ => return false,
-            }
-        }
-        false
     }
 }

@@ -38,7 +38,8 @@ pub fn of(credentials: &Credentials, kind: &CredentialKind) -> CredentialSource 
             CredentialKind::Process(_) => CredentialSource::CredentialProcess,
             CredentialKind::Sso => CredentialSource::Sso,
             CredentialKind::AssumeRole => CredentialSource::AssumeRole,
-            CredentialKind::Other => CredentialSource::Other,
+            CredentialKind::WebIdentity => CredentialSource::WebIdentity,
+            CredentialKind::Login | CredentialKind::Other => CredentialSource::Other,
         }
     }
 }

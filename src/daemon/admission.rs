@@ -11,6 +11,10 @@
 //! - **Shutdown**: idle connections close at once, busy ones after their answer; the server
 //!   waits for the table to empty.
 //!
+//! A connection still writing an answer its client does not read counts as idle (no request
+//! is being computed for it), so it is evicted and timed out like any idle one; the
+//! connection layer bounds how long its close may take.
+//!
 //! It knows nothing about HTTP.
 
 use futures_util::task::AtomicWaker;
@@ -66,6 +70,8 @@ struct Entry {
     /// The table wants the connection closed (gracefully: a response being written is
     /// finished first).
     close: AtomicBool,
+    /// Between [`Ticket::busy`] and [`Ticket::idle`]: an answer is being computed.
+    serving: AtomicBool,
     /// The connection's task, woken when `close` is set.
     waker: AtomicWaker,
 }
@@ -133,6 +139,7 @@ impl Connections {
         let entry = Arc::new(Entry {
             seq: AtomicU64::new(BUSY),
             close: AtomicBool::new(false),
+            serving: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         });
         self.enqueue(&mut table, &entry);
@@ -247,6 +254,7 @@ pub struct Ticket {
 impl Ticket {
     /// A request is in progress: not to be evicted until [`Ticket::idle`].
     pub fn busy(&self) {
+        self.entry.serving.store(true, Ordering::Relaxed);
         let mut table = self.connections.table();
         let seq = self.entry.seq.swap(BUSY, Ordering::Relaxed);
         if seq != BUSY {
@@ -257,12 +265,19 @@ impl Ticket {
     /// Waiting for the next request: evictable again, as the most recently active (or
     /// closed at once when shutting down).
     pub fn idle(&self) {
+        self.entry.serving.store(false, Ordering::Relaxed);
         let mut table = self.connections.table();
         if table.closing {
             self.entry.close();
         } else if self.entry.seq.load(Ordering::Relaxed) == BUSY {
             self.connections.enqueue(&mut table, &self.entry);
         }
+    }
+
+    /// True between [`Ticket::busy`] and [`Ticket::idle`], even once asked to close.
+    #[must_use]
+    pub fn serving(&self) -> bool {
+        self.entry.serving.load(Ordering::Relaxed)
     }
 
     /// Ready once the table wants this connection closed (and from then on).
@@ -344,6 +359,18 @@ mod tests {
         assert!(is_closing(&b));
         assert_eq!(connections.take_pressure(), (1, 1));
         drop((a, b, c));
+    }
+
+    #[tokio::test]
+    async fn serving_lasts_from_busy_to_idle_even_once_asked_to_close() {
+        let connections = Connections::new(4, MINUTE);
+        let conn = ticket(connections.admit());
+        assert!(!conn.serving());
+        conn.busy();
+        connections.close_all();
+        assert!(conn.serving() && !is_closing(&conn));
+        conn.idle();
+        assert!(!conn.serving() && is_closing(&conn));
     }
 
     #[tokio::test]

@@ -10,6 +10,12 @@
 //! request head that never completes is closed at [`HEADER_TIMEOUT`]. Idle keep-alive
 //! connections are closed by hyper at the same timeout, and first when the table is full.
 //!
+//! A client that sends requests but does not read the answers cannot hold a connection:
+//! a write that makes no progress for [`WRITE_TIMEOUT`] ends it, and a connection asked to
+//! close (timed out, evicted, shutting down) is dropped if it has not finished writing
+//! within [`CLOSE_TIMEOUT`]. A small send buffer keeps what it can make the daemon compute
+//! before its writes stall to a few answers.
+//!
 //! [`admission`]: super::admission
 
 use super::admission::{Admission, Connections, Ticket};
@@ -26,6 +32,7 @@ use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::StreamCommon as _;
 use interprocess::local_socket::traits::tokio::Listener as _;
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -48,6 +55,17 @@ pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const MAX_HEADERS: usize = 64;
 /// How long shutdown waits for in-flight requests.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// A response write that makes no progress for this long (the client stopped reading) ends
+/// the connection.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection asked to close has this long to finish writing its answer; then it is
+/// dropped. (Computing an answer is not cut short: that has bounds of its own.)
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The kernel's send buffer per connection (it doubles this: 8 KB), instead of its default
+/// of about 200 KB: what a client that pipelines requests without reading the answers can
+/// make the daemon compute, and the kernel hold, before its writes stall (a few answers; a
+/// token answer is under 2 KB, and a longer one is simply written in several rounds).
+const SEND_BUFFER: usize = 4 * 1024;
 /// Descriptors kept free for everything that is not a client (log, watch, credential
 /// processes, the AWS SDK's connections).
 const RESERVED_FDS: usize = 64;
@@ -165,10 +183,16 @@ fn report_pressure(connections: &Connections, last_report: &mut Option<Instant>)
     }
 }
 
-/// The tokio stream under interprocess's wrapper (for readiness without a buffer).
+/// The tokio stream under interprocess's wrapper (for readiness without a buffer), with a
+/// send buffer of [`SEND_BUFFER`].
 fn into_tokio(stream: Stream) -> UnixStream {
+    use nix::sys::socket::{setsockopt, sockopt::SndBuf};
     let Stream::UdSocket(stream) = stream;
-    UnixStream::from(stream)
+    let stream = UnixStream::from(stream);
+    if let Err(error) = setsockopt(&stream, SndBuf, &SEND_BUFFER) {
+        tracing::debug!(%error, "cannot shrink a connection's send buffer");
+    }
+    stream
 }
 
 /// Waits for a complete request head: no buffer until bytes arrive, no timer (the table's
@@ -232,25 +256,28 @@ async fn serve_http(
         move |busy: bool| if busy { ticket.busy() } else { ticket.idle() }
     };
     let service = service(daemon, shutdown, activity);
-    let io = TokioIo::new(Replay { head, read: 0, stream });
+    let io = TokioIo::new(Replay { head, read: 0, stream, stalled: None });
     let mut connection = pin!(builder.serve_connection(io, service));
-    let mut closing = pin!(ticket.closing());
-    let mut asked_to_close = false;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "connection ended with an error");
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        // Timed out, evicted or shutting down: an answer being written may be finished,
+        // then the connection closes (an idle keep-alive one closes at once).
+        () = ticket.closing() => {
+            connection.as_mut().graceful_shutdown();
+            loop {
+                match tokio::time::timeout(CLOSE_TIMEOUT, connection.as_mut()).await {
+                    Ok(result) => break result,
+                    Err(_) if ticket.serving() => {}
+                    Err(_) => {
+                        tracing::debug!("dropped a connection that did not finish writing in time");
+                        return;
+                    }
                 }
-                return;
-            }
-            // Timed out, evicted or shutting down: a response being written is finished,
-            // then the connection closes (an idle keep-alive one closes at once).
-            () = &mut closing, if !asked_to_close => {
-                asked_to_close = true;
-                connection.as_mut().graceful_shutdown();
             }
         }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
     }
 }
 
@@ -260,11 +287,37 @@ fn head_incomplete(bytes: &[u8]) -> bool {
     matches!(httparse::Request::new(&mut headers).parse(bytes), Ok(httparse::Status::Partial))
 }
 
-/// The stream, with the request head already read from it handed back first.
+/// The stream, with the request head already read from it handed back first, and writes
+/// that fail once the client has read nothing for [`WRITE_TIMEOUT`].
 struct Replay {
     head: Vec<u8>,
     read: usize,
     stream: UnixStream,
+    /// Armed while a write waits for the client to read.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Replay {
+    /// A write's outcome, seen by the stall timer: progress disarms it; waiting arms it,
+    /// and turns into an error once it has waited [`WRITE_TIMEOUT`].
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_TIMEOUT)));
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client has not read its answer for too long",
+            )));
+        }
+        Poll::Pending
+    }
 }
 
 impl AsyncRead for Replay {
@@ -296,7 +349,9 @@ impl AsyncWrite for Replay {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.progress(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -304,7 +359,9 @@ impl AsyncWrite for Replay {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.progress(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -312,11 +369,15 @@ impl AsyncWrite for Replay {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_flush(cx);
+        this.progress(cx, poll)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.progress(cx, poll)
     }
 }
 
@@ -381,6 +442,23 @@ mod tests {
         assert!(!head_incomplete(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
         let many = format!("GET / HTTP/1.1\r\n{}", "A: b\r\n".repeat(MAX_HEADERS + 1));
         assert!(!head_incomplete(many.as_bytes()));
+    }
+
+    #[tokio::test]
+    async fn a_write_the_client_never_reads_fails_after_the_write_timeout() {
+        use tokio::io::AsyncWriteExt as _;
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut io = Replay { head: Vec::new(), read: 0, stream: ours, stalled: None };
+        let chunk = vec![b'x'; 64 * 1024];
+        let started = Instant::now();
+        let error = loop {
+            if let Err(error) = io.write_all(&chunk).await {
+                break error;
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= WRITE_TIMEOUT);
+        drop(theirs);
     }
 
     #[test]

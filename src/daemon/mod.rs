@@ -72,9 +72,15 @@ pub fn run(options: Options) -> crate::Result<()> {
         result
     });
     if let (Err(error), Some(pipe)) = (&result, ready.take()) {
+        // One line each: a config value with a line break cannot forge a field.
         report_ready(
             pipe,
-            &format!("error: {error}\nhint: {}\ncode: {}\n", error.hint(), error.exit_code()),
+            &format!(
+                "error: {}\nhint: {}\ncode: {}\n",
+                crate::quote::shown_long(&error.to_string()),
+                crate::quote::shown_long(&error.hint()),
+                error.exit_code()
+            ),
         );
     }
     result

@@ -213,10 +213,14 @@ fn error(code: ErrorCode, message: &str, hint: &str) -> Response<Body> {
     error_body(ErrorBody { code, message: message.into(), hint: hint.into() })
 }
 
-/// An error answer with the status its code calls for.
+/// An error answer with the status its code calls for. Message and hint are quoted
+/// (`quote::shown_long`): they may carry a profile name from a query, and clients such as
+/// the helper print them as they are.
 #[must_use]
-pub fn error_body(body: ErrorBody) -> Response<Body> {
+pub fn error_body(mut body: ErrorBody) -> Response<Body> {
     let status =
         StatusCode::from_u16(body.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    body.message = crate::quote::shown_long(&body.message);
+    body.hint = crate::quote::shown_long(&body.hint);
     json(status, &ErrorEnvelope { error: body })
 }

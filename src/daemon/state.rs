@@ -6,6 +6,9 @@
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::creds::chain::Plan;
+use crate::creds::mfa::RoleSession;
+use crate::creds::profiles::Profiles;
 use crate::creds::{CredsError, ProfileFiles, Target};
 use crate::render::time::rfc3339;
 use crate::slot::{CredentialSource, Served, Slot, SlotKey};
@@ -316,6 +319,13 @@ impl Daemon {
             }
             None => self.slots().into_iter().filter(|s| !s.retired()).collect(),
         };
+        Ok(self.refresh_now(&targets).await)
+    }
+
+    /// Refreshes `targets` at once, each in its own task, so a hung source holds up only its
+    /// own slot; answers within [`REFRESH_WAIT`], counting the slots still refreshing as
+    /// `pending`.
+    async fn refresh_now(&self, targets: &[Arc<Slot>]) -> RefreshBody {
         let deadline = tokio::time::Instant::now() + self.refresh_wait;
         let tasks: Vec<_> = targets
             .iter()
@@ -333,12 +343,64 @@ impl Daemon {
             }
         }
         self.wake.notify_one();
-        Ok(RefreshBody {
+        RefreshBody {
             refreshed,
             failed,
             pending,
             slots: targets.iter().map(|s| s.status()).collect(),
-        })
+        }
+    }
+
+    /// Takes the role session `bedprov login --profile P` obtained with an MFA code (for the
+    /// profile of P's chain that names the `mfa_serial`) and refreshes at once the slots whose
+    /// chain passes through that profile. Their tokens are then signed from it until it
+    /// expires; after that they report `needs_login`, naming `bedprov login --profile P`.
+    /// The socket request that carries a session from `bedprov login` calls this.
+    pub async fn accept_role_session(
+        &self,
+        session: RoleSession,
+    ) -> Result<RefreshBody, ErrorBody> {
+        let profiles = Profiles::load(&self.own_files()).await.ok();
+        self.take_role_session(session, profiles.as_ref()).await
+    }
+
+    /// [`Self::accept_role_session`] with the profile files given (`None`: unreadable, so
+    /// every slot is refreshed rather than one missed).
+    async fn take_role_session(
+        &self,
+        session: RoleSession,
+        profiles: Option<&Profiles>,
+    ) -> Result<RefreshBody, ErrorBody> {
+        let profile = session.profile.clone();
+        if session.expires_at().is_some_and(|at| at <= self.clock.now()) {
+            return Err(ErrorBody {
+                code: ErrorCode::BadRequest,
+                message: format!("the role session for profile `{profile}` has already expired"),
+                hint: format!("run `bedprov login --profile {profile}` again"),
+            });
+        }
+        if !self.source.accept_role_session(session) {
+            return Err(ErrorBody {
+                code: ErrorCode::Internal,
+                message: "this daemon's credential source takes no role sessions".into(),
+                hint: "restart the daemon (`bedprov daemon stop`, then `bedprov daemon start`)"
+                    .into(),
+            });
+        }
+        tracing::info!(profile, "took a role session from bedprov login");
+        let targets: Vec<Arc<Slot>> = self
+            .slots()
+            .into_iter()
+            .filter(|slot| {
+                profiles.is_none_or(|profiles| {
+                    Plan::for_profile(profiles, &slot.key().selection().name)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|plan| plan.passes_through(&profile))
+                })
+            })
+            .collect();
+        Ok(self.refresh_now(&targets).await)
     }
 
     /// Reads the config file and pins (and warms) the slots it declares; slots no longer
@@ -560,6 +622,113 @@ mod tests {
         daemon.tick();
         assert!(daemon.status().slots.is_empty());
         assert!(daemon.token(&one_more).await.is_ok());
+    }
+
+    /// Resolves every profile from the MFA session of profile `admin`, as the real source
+    /// does for a chain through it.
+    #[derive(Debug)]
+    struct SessionSource {
+        clock: crate::clock::ManualClock,
+        sessions: crate::creds::mfa::RoleSessions,
+    }
+
+    const ADMIN_ROLE: &str = "arn:aws:iam::123456789012:role/admin";
+    const SERIAL: &str = "arn:aws:iam::123456789012:mfa/me";
+
+    impl CredentialSource for SessionSource {
+        fn resolve<'a>(
+            &'a self,
+            key: &'a SlotKey,
+        ) -> crate::slot::BoxFuture<'a, crate::Result<crate::creds::Resolved>> {
+            Box::pin(async move {
+                let asked = key.selection();
+                let credentials = self.sessions.credentials(
+                    "admin",
+                    ADMIN_ROLE,
+                    SERIAL,
+                    &asked.name,
+                    self.clock.now(),
+                )?;
+                Ok(crate::creds::Resolved {
+                    credentials,
+                    credential_source: crate::wire::api::CredentialSource::AssumeRole,
+                    profile: asked,
+                    region: crate::region::Region::parse("us-east-1").unwrap(),
+                    region_source: crate::region::RegionSource::Flag,
+                })
+            })
+        }
+
+        fn accept_role_session(&self, session: RoleSession) -> bool {
+            self.sessions.insert(session);
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn an_mfa_session_is_served_until_it_expires_then_login_is_named_again() {
+        let clock = start();
+        let source = Arc::new(SessionSource {
+            clock: clock.clone(),
+            sessions: crate::creds::mfa::RoleSessions::default(),
+        });
+        let daemon = Arc::new(Daemon::new(
+            source,
+            Arc::new(clock.clone()),
+            PathBuf::from("/nonexistent/config.toml"),
+            PathBuf::from("/tmp/x.sock"),
+        ));
+        let profiles = Profiles::parse(
+            &format!(
+                "[profile work]\nrole_arn = arn:aws:iam::123456789012:role/work\nsource_profile = admin\n\
+                 [profile admin]\nrole_arn = {ADMIN_ROLE}\nsource_profile = keys\nmfa_serial = {SERIAL}\n\
+                 [profile keys]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n\
+                 [profile other]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n"
+            ),
+            "",
+        )
+        .await;
+        let work = TokenQuery { profile: Some("work".into()), ..TokenQuery::default() };
+        let other = TokenQuery { profile: Some("other".into()), ..TokenQuery::default() };
+        let err = daemon.token(&work).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::NeedsLogin);
+        assert!(err.hint.contains("`bedprov login --profile work`"), "{}", err.hint);
+        assert!(daemon.token(&other).await.is_err());
+        assert_eq!(daemon.status().slots[1].state, SlotState::NeedsLogin);
+
+        let session = |lifetime: u64| RoleSession {
+            profile: "admin".into(),
+            role_arn: ADMIN_ROLE.into(),
+            mfa_serial: SERIAL.into(),
+            credentials: aws_credential_types::Credentials::new(
+                "ASIAEXAMPLE",
+                "secret",
+                Some("token".into()),
+                Some(clock.now() + Duration::from_secs(lifetime)),
+                "test",
+            ),
+        };
+        let taken = daemon.take_role_session(session(12 * 3600), Some(&profiles)).await.unwrap();
+        assert_eq!((taken.refreshed, taken.failed), (1, 0), "only the slot that uses it");
+        assert_eq!(taken.slots[0].profile, "work");
+        let served = daemon.token(&work).await.unwrap();
+        assert_eq!(served.lifetime.full(), Duration::from_secs(12 * 3600));
+
+        clock.advance(Duration::from_secs(12 * 3600 + 1));
+        daemon.tick();
+        daemon.settle().await;
+        let status = daemon.status();
+        let slot = status.slots.iter().find(|s| s.profile == "work").unwrap();
+        assert_eq!(slot.state, SlotState::NeedsLogin);
+        let error = slot.last_error.as_ref().unwrap();
+        assert!(error.message.contains("expired at"), "{}", error.message);
+        assert!(error.hint.contains("`bedprov login --profile work`"), "{}", error.hint);
+
+        let stale = session(0);
+        assert_eq!(
+            daemon.take_role_session(stale, Some(&profiles)).await.unwrap_err().code,
+            ErrorCode::BadRequest
+        );
     }
 
     #[tokio::test]

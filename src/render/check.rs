@@ -1,5 +1,7 @@
-//! `bedprov check`: identity, Claude model access and the token self-check.
+//! `bedprov check`: identity, Claude model access and the token self-check. For people, what
+//! AWS answered (the identity, model names, error messages) is quoted (`quote::shown_long`).
 
+use crate::quote::{shown, shown_long};
 use crate::verify::Check;
 use std::fmt::Write as _;
 
@@ -27,15 +29,27 @@ pub fn human(check: &Check) -> String {
     let _ = writeln!(
         out,
         "Profile: {}   Region: {} ({})",
-        check.profile, check.region, check.region_source
+        shown(&check.profile),
+        check.region,
+        check.region_source
     );
     let _ = writeln!(out, "Signed by: {}\n", check.signed_by);
     match &check.identity {
         Ok(identity) => {
-            let _ = writeln!(out, "✓ Identity: {} (account {})", identity.arn, identity.account);
+            let _ = writeln!(
+                out,
+                "✓ Identity: {} (account {})",
+                shown_long(&identity.arn),
+                shown(&identity.account)
+            );
         }
         Err(problem) => {
-            let _ = writeln!(out, "✗ Identity: {}\n  hint: {}", problem.message, problem.hint);
+            let _ = writeln!(
+                out,
+                "✗ Identity: {}\n  hint: {}",
+                shown_long(&problem.message),
+                shown_long(&problem.hint)
+            );
         }
     }
     match &check.models {
@@ -50,16 +64,18 @@ pub fn human(check: &Check) -> String {
         Ok(models) => {
             let _ = writeln!(out, "✓ Claude models in {} (as AWS lists them):", check.region);
             for model in models {
-                let status = model.status.as_deref().unwrap_or("status unknown");
-                let name = model.name.as_deref().map_or(String::new(), |n| format!(" — {n}"));
-                let _ = writeln!(out, "  - {} ({status}){name}", model.model_id);
+                let status = model.status.as_deref().map_or("status unknown".into(), shown);
+                let name =
+                    model.name.as_deref().map_or(String::new(), |n| format!(" — {}", shown(n)));
+                let _ = writeln!(out, "  - {} ({status}){name}", shown_long(&model.model_id));
             }
         }
         Err(problem) => {
             let _ = writeln!(
                 out,
                 "✗ Claude models: {} (no model list is shown without AWS's answer)\n  hint: {}",
-                problem.message, problem.hint
+                shown_long(&problem.message),
+                shown_long(&problem.hint)
             );
         }
     }
@@ -72,8 +88,12 @@ pub fn human(check: &Check) -> String {
             );
         }
         Err(problem) => {
-            let _ =
-                writeln!(out, "✗ Token self-check: {}\n  hint: {}", problem.message, problem.hint);
+            let _ = writeln!(
+                out,
+                "✗ Token self-check: {}\n  hint: {}",
+                shown_long(&problem.message),
+                shown_long(&problem.hint)
+            );
         }
     }
     out

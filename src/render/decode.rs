@@ -1,10 +1,12 @@
 //! `bedprov decode`: what a token says about itself, for people and as JSON. Never the
-//! signature or the session token (the decoder does not even keep them).
+//! signature or the session token (the decoder does not even keep them). A token is text
+//! from outside: for people, its fields are quoted (`quote::shown`); JSON keeps them exact.
 //!
 //! A token cannot tell when its signing credentials expire. When the shell decoding it holds
 //! those credentials with `AWS_CREDENTIAL_EXPIRATION`, that time caps the expiry shown.
 
 use super::time::{human_duration, human_utc, rfc3339};
+use crate::quote::shown;
 use crate::token::Decoded;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -84,8 +86,8 @@ pub fn human(
         ),
     };
     let _ = writeln!(out, "Status:        {status}");
-    let _ = writeln!(out, "Region:        {}", decoded.region);
-    let _ = writeln!(out, "Access key:    {}", decoded.access_key_id);
+    let _ = writeln!(out, "Region:        {}", shown(&decoded.region));
+    let _ = writeln!(out, "Access key:    {}", shown(&decoded.access_key_id));
     let _ = writeln!(out, "Issued at:     {}", human_utc(decoded.issued_at));
     let _ = writeln!(
         out,

@@ -1,6 +1,8 @@
-//! `bedprov status`: the daemon and its slots, for people and as JSON.
+//! `bedprov status`: the daemon and its slots, for people and as JSON. For people, what the
+//! daemon reports is quoted (`quote::shown`): a slot's profile came from whoever asked.
 
 use super::time::{human_utc, parse_rfc3339, relative};
+use crate::quote::{shown, shown_long};
 use crate::wire::api::{SlotState, SlotStatus, StatusBody};
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -16,10 +18,14 @@ pub fn json(status: &StatusBody) -> String {
 pub fn human(status: &StatusBody, now: SystemTime) -> String {
     let mut out = String::new();
     let since =
-        parse_rfc3339(&status.started_at).map_or_else(|| status.started_at.clone(), human_utc);
-    let _ =
-        writeln!(out, "bedprov daemon {} (pid {}), up since {since}", status.version, status.pid);
-    let _ = writeln!(out, "socket: {}", status.socket);
+        parse_rfc3339(&status.started_at).map_or_else(|| shown(&status.started_at), human_utc);
+    let _ = writeln!(
+        out,
+        "bedprov daemon {} (pid {}), up since {since}",
+        shown(&status.version),
+        status.pid
+    );
+    let _ = writeln!(out, "socket: {}", shown_long(&status.socket));
     if status.slots.is_empty() {
         let _ = writeln!(
             out,
@@ -49,8 +55,8 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
             "{} {} · profile {} · {} · TTL {}{}",
             mark(slot.state),
             slot.state.as_str(),
-            slot.profile,
-            region,
+            shown(&slot.profile),
+            shown(region),
             crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
             if slot.pinned { " · from config" } else { "" },
         );
@@ -76,8 +82,8 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
         let _ =
             writeln!(out, "    refreshed {}, served {}", times(slot.refreshes), times(slot.served));
         if let Some(error) = &slot.last_error {
-            let _ = writeln!(out, "    last error: {}", error.message);
-            let _ = writeln!(out, "    hint: {}", error.hint);
+            let _ = writeln!(out, "    last error: {}", shown_long(&error.message));
+            let _ = writeln!(out, "    hint: {}", shown_long(&error.hint));
         }
     }
     out

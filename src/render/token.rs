@@ -2,6 +2,7 @@
 //! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
 
 use super::time::{clock_utc, human_duration, human_utc, rfc3339};
+use crate::quote::shown;
 use crate::region::RegionSource;
 use crate::token::Token;
 use crate::wire::Secret;
@@ -36,10 +37,12 @@ pub fn signed_by(
     profile: &str,
     access_key_id: Option<&str>,
 ) -> String {
+    // Both came from outside (a socket query, a credential source): quoted for display.
+    let profile = shown(profile);
     let profile_with = |what: &str| format!("profile {profile} ({what})");
     match source {
         Some(CredentialSource::Environment) => match access_key_id {
-            Some(key) => format!("environment credentials (AWS_ACCESS_KEY_ID {key})"),
+            Some(key) => format!("environment credentials (AWS_ACCESS_KEY_ID {})", shown(key)),
             None => "environment credentials (AWS_ACCESS_KEY_ID)".to_owned(),
         },
         Some(CredentialSource::StaticKeys) => profile_with("access keys"),
@@ -136,9 +139,11 @@ pub fn human(
         .expect("a minted token and a validated region are single-line");
     let _ = writeln!(out, "\n## Quick setup (copy/paste)\n{snippet}");
     let _ = writeln!(out, "## Test it (lists the Claude models this token can see)");
+    // The header goes through curl's stdin from the shell's builtin printf: on curl's
+    // command line, any local user could read the token in /proc/PID/cmdline.
     let _ = writeln!(
         out,
-        "curl -sS -H \"Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK\" \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
+        "printf 'Authorization: Bearer %s\\n' \"$AWS_BEARER_TOKEN_BEDROCK\" | curl -sS -H @- \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
     );
     let _ = writeln!(out, "## Auto-refresh (shells and long-running apps)");
     let _ = writeln!(out, "bedprov daemon start              # keeps a fresh token in memory");

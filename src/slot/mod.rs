@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod policy;
 
 use crate::clock::SharedClock;
+use crate::creds::mfa::{Mfa, RoleSession, RoleSessions};
 use crate::creds::{
     EnvCredentials, ProfileFiles, ProfileSelection, ProfileSource, Resolved, ShellCredentials,
     Target,
@@ -116,8 +117,8 @@ impl fmt::Display for SlotKey {
 /// A boxed future, for the object-safe [`CredentialSource`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where a slot gets credentials. The daemon uses aws-config ([`AwsChain`]); tests inject
-/// sources that expire, fail and count calls.
+/// Where a slot gets credentials. The daemon uses the profile files' chain ([`AwsChain`]);
+/// tests inject sources that expire, fail and count calls.
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
 
@@ -131,22 +132,32 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
         let _ = files;
         Box::pin(async { Ok(None) })
     }
+
+    /// Takes a role session `bedprov login` obtained with an MFA code, to resolve from until
+    /// it expires. False from a source that cannot use one.
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        drop(session);
+        false
+    }
 }
 
-/// The real source: aws-config's chain, re-run on every call (no cache), so short-lived
-/// SSO and role credentials are renewed as they go.
+/// The real source: the profile files' chain, re-run on every call (no cache), so
+/// short-lived SSO and role credentials are renewed as they go. It never asks for an MFA
+/// code: roles that need one are assumed from the sessions `bedprov login` handed over.
 #[derive(Debug, Default)]
 pub struct AwsChain {
     /// Told when each resolve starts and ends, so what it writes under `~/.aws` (an SSO
     /// cache refresh, a `credential_process`'s own cache) is not taken for a user's change.
     own_writes: Option<Arc<crate::watch::Baseline>>,
+    /// Role sessions `bedprov login` handed over, for roles that need an MFA code.
+    sessions: RoleSessions,
 }
 
 impl AwsChain {
     /// The chain, reporting its resolves to the watch's `baseline`.
     #[must_use]
     pub fn watched(baseline: Arc<crate::watch::Baseline>) -> Self {
-        Self { own_writes: Some(baseline) }
+        Self { own_writes: Some(baseline), sessions: RoleSessions::default() }
     }
 }
 
@@ -154,7 +165,8 @@ impl CredentialSource for AwsChain {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             let _own_writes = self.own_writes.as_ref().map(crate::watch::Baseline::own_writes);
-            crate::creds::resolve(&key.target()).await
+            let mfa = Mfa::Sessions(&self.sessions);
+            crate::creds::resolve_with(&key.target(), mfa).await
         })
     }
 
@@ -166,6 +178,11 @@ impl CredentialSource for AwsChain {
             let profiles = crate::creds::profiles::Profiles::load(files).await?;
             Ok(Some(profiles.names()))
         })
+    }
+
+    fn accept_role_session(&self, session: RoleSession) -> bool {
+        self.sessions.insert(session);
+        true
     }
 }
 

@@ -154,7 +154,10 @@ fn failure(health: Health) -> Option<CredsError> {
         Health::Failed => {
             Some(CredsError::Failed { profile: "test".into(), detail: "sts unreachable".into() })
         }
-        Health::NeedsLogin => Some(CredsError::NeedsLogin { profile: "test".into() }),
+        Health::NeedsLogin => Some(CredsError::NeedsLogin {
+            profile: "test".into(),
+            login: crate::creds::Login::Sso { profile: "test".into() },
+        }),
     }
 }
 

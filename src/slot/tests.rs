@@ -254,7 +254,10 @@ async fn failures_degrade_then_refuse_below_the_margin() {
     let source = FakeSource::new(&clock, None);
     let slot = slot(&clock, &source, "1h");
     let token = slot.get().await.unwrap();
-    source.fail_with(Some(CredsError::NeedsLogin { profile: "test".into() }));
+    source.fail_with(Some(CredsError::NeedsLogin {
+        profile: "test".into(),
+        login: crate::creds::Login::Sso { profile: "test".into() },
+    }));
     // Past half-life: a refresh is tried, fails, and the old token is still served.
     clock.advance(Duration::from_secs(40 * 60));
     let degraded = slot.get().await.unwrap();
@@ -293,7 +296,10 @@ async fn backoff_stops_a_request_storm_from_hammering_a_failing_source() {
 async fn a_credentials_change_lets_a_login_take_effect_at_once() {
     let clock = start();
     let source = FakeSource::new(&clock, None);
-    source.fail_with(Some(CredsError::NeedsLogin { profile: "test".into() }));
+    source.fail_with(Some(CredsError::NeedsLogin {
+        profile: "test".into(),
+        login: crate::creds::Login::Sso { profile: "test".into() },
+    }));
     let slot = slot(&clock, &source, "12h");
     assert!(slot.get().await.is_err());
     assert!(!slot.due(clock.now()), "needs-login waits 15 minutes");

@@ -1,6 +1,8 @@
 //! Shared test support: sandboxed homes, the real binaries, and real peers (moto, Python).
 #![allow(dead_code)]
 
+pub mod argv;
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

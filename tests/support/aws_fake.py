@@ -7,6 +7,11 @@
   user still has service-specific credentials, as IAM does.
 - Bedrock ListFoundationModels (REST, JSON): GET /foundation-models?byProvider=...; with
   FAKE_BEDROCK_DENY=1 it answers AccessDeniedException.
+- STS AssumeRole, forwarded to moto, but first: with FAKE_STS_LOG=PATH each call's
+  parameters are appended to PATH as a JSON line; with FAKE_MFA_ROLE=TEXT and
+  FAKE_MFA_CODE=CODE a role whose ARN contains TEXT is refused as STS refuses it when its
+  trust policy requires MFA: AccessDenied without SerialNumber/TokenCode, and AccessDenied
+  for a wrong code.
 
 Usage: python aws_fake.py MOTO_ENDPOINT. Prints its port, serves until stdin closes."""
 
@@ -124,6 +129,32 @@ def handle_ssc(action, params, headers):
         return 200, body.encode()
 
 
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+def assume_role_refusal(params):
+    """Logs an AssumeRole call; returns STS's refusal when MFA is required and missing or wrong."""
+    log = os.environ.get("FAKE_STS_LOG")
+    if log:
+        with LOCK, open(log, "a") as out:
+            out.write(json.dumps(params) + "\n")
+    needle, code = os.environ.get("FAKE_MFA_ROLE"), os.environ.get("FAKE_MFA_CODE")
+    role = params.get("RoleArn", "")
+    if not needle or needle not in role:
+        return None
+    if not params.get("SerialNumber") or not params.get("TokenCode"):
+        message = f"User: arn:aws:iam::{ACCOUNT}:user/tester is not authorized to perform: sts:AssumeRole on resource: {role}"
+    elif params["TokenCode"] != code:
+        message = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+    else:
+        return None
+    body = (
+        f'<ErrorResponse xmlns="{STS_NS}"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+        f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    return 403, body
+
+
 SSC_ACTIONS = {
     "CreateServiceSpecificCredential",
     "ListServiceSpecificCredentials",
@@ -179,6 +210,11 @@ class Fake(BaseHTTPRequestHandler):
             status, answer = handle_ssc(action, params, {"Authorization": self.headers.get("Authorization", "")})
             self._send(status, answer, "text/xml")
             return
+        if action == "AssumeRole":
+            refusal = assume_role_refusal(params)
+            if refusal:
+                self._send(refusal[0], refusal[1], "text/xml")
+                return
         if action == "DeleteUser":
             with LOCK:
                 if CREDENTIALS.get(params.get("UserName", "")):

@@ -1,0 +1,213 @@
+//! Roles that need an MFA code (`mfa_serial`): who may be asked for the code, and the role
+//! sessions `bedprov login` obtains with one.
+//!
+//! On the command line the person at the terminal types the code, as the AWS CLI asks for
+//! it. The daemon cannot ask anyone: it serves from a session handed to it by
+//! `bedprov login --profile P` (kept in memory only, never written anywhere) until that
+//! session expires, and then reports that a login is needed, naming that command.
+
+use super::chain::{Context, Plan};
+use super::profiles::Profiles;
+use super::{CredsError, Login, MfaWhy, ProfileSource, Target, process};
+use aws_credential_types::Credentials;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// How a role's MFA code is obtained.
+#[derive(Debug, Clone, Copy)]
+pub enum Mfa<'a> {
+    /// Ask the person at the terminal for each code; without a terminal, say which command
+    /// to run instead.
+    Ask,
+    /// Never ask: use a session `bedprov login` handed over (the daemon).
+    Sessions(&'a RoleSessions),
+}
+
+/// A role session obtained with an MFA code, for the profile that names the `mfa_serial`.
+#[derive(Debug, Clone)]
+pub struct RoleSession {
+    /// The profile holding `role_arn` and `mfa_serial`.
+    pub profile: String,
+    pub role_arn: String,
+    pub mfa_serial: String,
+    /// The role's temporary credentials (redacted in `Debug`, zeroized on drop).
+    pub credentials: Credentials,
+}
+
+impl RoleSession {
+    /// When the session ends (STS always states it; a session without one never expires).
+    #[must_use]
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.credentials.expiry()
+    }
+
+    fn expired(&self, now: SystemTime) -> bool {
+        self.expires_at().is_some_and(|at| at <= now)
+    }
+}
+
+/// The daemon's MFA role sessions, one per profile holding an `mfa_serial`.
+#[derive(Debug, Default)]
+pub struct RoleSessions {
+    sessions: Mutex<HashMap<String, RoleSession>>,
+}
+
+impl RoleSessions {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoleSession>> {
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps `session` for its profile, replacing any earlier one.
+    pub fn insert(&self, session: RoleSession) {
+        self.sessions().insert(session.profile.clone(), session);
+    }
+
+    /// The credentials of the session for `profile`, if one was handed over for the same
+    /// role and MFA device as the profile names now and it has not expired. Otherwise the
+    /// login error that names `bedprov login --profile {asked}` (`asked` is the profile the
+    /// token is for: `profile` or one that gets its credentials through it).
+    pub fn credentials(
+        &self,
+        profile: &str,
+        role_arn: &str,
+        mfa_serial: &str,
+        asked: &str,
+        now: SystemTime,
+    ) -> Result<Credentials, CredsError> {
+        let mut sessions = self.sessions();
+        let why = match sessions.get(profile) {
+            Some(session) if session.role_arn != role_arn || session.mfa_serial != mfa_serial => {
+                // The profile was edited since: that session is for another role or device.
+                sessions.remove(profile);
+                MfaWhy::NoSession
+            }
+            // Kept (its keys are dead anyway), so every slot using it says when it ended.
+            Some(session) if session.expired(now) => {
+                MfaWhy::Expired(session.expires_at().unwrap_or(now))
+            }
+            Some(session) => return Ok(session.credentials.clone()),
+            None => MfaWhy::NoSession,
+        };
+        Err(CredsError::NeedsLogin { profile: asked.to_owned(), login: Login::Mfa(why) })
+    }
+}
+
+/// `bedprov login`: asks for the MFA code of the role in the chain of `target`'s profile
+/// that needs one (the topmost, if several do) and returns that role's session, to hand to
+/// the daemon.
+pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
+    let profile = &target.profile;
+    let process_timeout = process::timeout()?;
+    let profiles = Profiles::load(&target.files).await?;
+    if profile.source != ProfileSource::Default && !profiles.contains(&profile.name) {
+        return Err(CredsError::UnknownProfile {
+            profile: profile.name.clone(),
+            known: profiles.names(),
+        }
+        .into());
+    }
+    let (region, _) = super::choose_region(target, &profiles)?;
+    let plan = Plan::for_profile(&profiles, &profile.name)?;
+    let context = Context {
+        profiles: &profiles,
+        asked: &profile.name,
+        region: &region,
+        process_timeout,
+        mfa: Mfa::Ask,
+        files: &target.files,
+        environment: target.credentials.credentials(),
+    };
+    if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
+        return Err(crate::Error::other(
+            crate::wire::exit::NEEDS_LOGIN,
+            "bedprov login asks for the MFA code on a terminal, and there is none here",
+            format!("run `bedprov login --profile {}` in a terminal", profile.name),
+        ));
+    }
+    let session = match &plan {
+        Some(plan) => Box::pin(plan.login(&context)).await?,
+        None => None,
+    };
+    session.ok_or_else(|| {
+        let name = &profile.name;
+        let hint = match plan.as_ref().and_then(Plan::sso_profile) {
+            Some(holder) => format!(
+                "its credentials come from SSO: sign in with `aws sso login --profile {holder}`"
+            ),
+            None => format!(
+                "the daemon and `bedprov token --profile {name}` get its credentials without a login"
+            ),
+        };
+        crate::Error::usage(
+            format!("profile `{name}` assumes no role that needs an MFA code: there is nothing to log in to"),
+            hint,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn session(expires_in: Duration) -> RoleSession {
+        RoleSession {
+            profile: "admin".into(),
+            role_arn: "arn:aws:iam::123456789012:role/admin".into(),
+            mfa_serial: "arn:aws:iam::123456789012:mfa/me".into(),
+            credentials: Credentials::new(
+                "ASIAEXAMPLE",
+                "secret",
+                Some("token".into()),
+                Some(SystemTime::now() + expires_in),
+                "test",
+            ),
+        }
+    }
+
+    #[test]
+    fn a_session_serves_until_it_expires_then_names_the_login_command() {
+        let store = RoleSessions::default();
+        let (arn, serial) =
+            ("arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:mfa/me");
+        let missing = store.credentials("admin", arn, serial, "work", SystemTime::now());
+        let err = missing.unwrap_err();
+        assert!(err.needs_login());
+        assert_eq!(
+            err.hint(),
+            "run `bedprov login --profile work` (it asks for the code once and hands the session to the daemon)"
+        );
+
+        store.insert(session(Duration::from_secs(3600)));
+        let now = SystemTime::now();
+        let creds = store.credentials("admin", arn, serial, "work", now).unwrap();
+        assert_eq!(creds.access_key_id(), "ASIAEXAMPLE");
+
+        let later = now + Duration::from_secs(3601);
+        let err = store.credentials("admin", arn, serial, "work", later).unwrap_err();
+        assert!(err.to_string().contains("expired at"), "{err}");
+        assert!(err.hint().contains("bedprov login --profile work"));
+        let again = store.credentials("admin", arn, serial, "other", later).unwrap_err();
+        assert!(again.to_string().contains("expired at"), "every user of it hears why");
+    }
+
+    #[test]
+    fn a_session_for_another_role_or_device_is_not_used() {
+        let store = RoleSessions::default();
+        store.insert(session(Duration::from_secs(3600)));
+        let now = SystemTime::now();
+        let other_role = "arn:aws:iam::123456789012:role/other";
+        assert!(
+            store
+                .credentials("admin", other_role, "arn:aws:iam::123456789012:mfa/me", "admin", now)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_the_secret() {
+        let text = format!("{:?}", session(Duration::from_secs(60)));
+        assert!(!text.contains("\"secret\"") && !text.contains("\"token\""), "{text}");
+    }
+}
