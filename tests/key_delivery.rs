@@ -1,6 +1,6 @@
 //! No long-term secret is lost, and no unit is left with a key nobody holds or with hosts
 //! reading a retired key. `bedprov key create|rotate` run as real processes against moto and
-//! the local fake, whose FAKE_SLOW and FAKE_LOG hooks hold a step of the run (verification,
+//! the local fake, whose `FAKE_SLOW` and `FAKE_LOG` hooks hold a step of the run (verification,
 //! a store write, a tag) like a slow AWS would, so a test can interrupt or kill bedprov right
 //! there: stdout that cannot take the secret (a full device, a pipe closed early, `| head -c
 //! 1`), SIGINT and SIGTERM at each step, SIGKILL and the next run, rotation into the store
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The peers (their slow steps as FAKE_SLOW says) and the file they log each call to.
+/// The peers (their slow steps as `FAKE_SLOW` says) and the file they log each call to.
 struct Peers {
     aws: AwsPeers,
     log: PathBuf,
@@ -103,7 +103,9 @@ impl Peers {
 
     /// A unit with one delivered access key (printed, not verified); returns its id.
     fn unit_with_key(&self, sandbox: &Sandbox, unit: &str, extra: &[&str]) -> String {
-        let args = [&["key", "create", "--business-unit", unit, "--no-verify", "--format", "json"], extra].concat();
+        let args =
+            [&["key", "create", "--business-unit", unit, "--no-verify", "--format", "json"], extra]
+                .concat();
         let (code, stdout, stderr) = self.run(sandbox, &args);
         assert_eq!(code, 0, "{stderr}");
         json(&stdout)["access_key_id"].as_str().unwrap().to_owned()
@@ -115,8 +117,7 @@ fn user(unit: &str) -> String {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status =
-        Command::new("kill").args(["-s", name, &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args(["-s", name, &child.id().to_string()]).status().unwrap();
     assert!(status.success(), "kill -s {name}");
 }
 
@@ -196,7 +197,12 @@ fn a_secret_stdout_cannot_take_is_never_left_behind_and_the_exit_code_says_so() 
         assert!(stderr.contains(why), "{sink:?}: {stderr}");
         assert!(peers.keys(&user(&unit)).is_empty(), "{sink:?}: a key was left");
         assert!(
-            peers.tags(&user(&unit)).as_object().unwrap().keys().all(|k| !k.starts_with("bedprov-")),
+            peers
+                .tags(&user(&unit))
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| !k.starts_with("bedprov-")),
             "{sink:?}: records left: {}",
             peers.tags(&user(&unit))
         );
@@ -219,10 +225,8 @@ fn a_secret_stdout_cannot_take_is_never_left_behind_and_the_exit_code_says_so() 
     }
 
     // A Bedrock API key follows the same rule.
-    let command = peers.bedprov(
-        &sandbox,
-        &["key", "create", "--business-unit", "lost-api", "--kind", "api-key"],
-    );
+    let command = peers
+        .bedprov(&sandbox, &["key", "create", "--business-unit", "lost-api", "--kind", "api-key"]);
     let (code, stderr) = run_into(command, Sink::Full);
     assert_eq!(code, 1, "{stderr}");
     assert!(peers.api_keys(&user("lost-api")).is_empty());
@@ -244,8 +248,9 @@ fn sigint_and_sigterm_during_verification_delete_the_new_key_and_the_next_run_co
         assert_eq!(exit, code, "{stderr}");
         assert!(stdout.is_empty(), "nothing was delivered: {stdout}");
         assert!(
-            stderr.contains(&format!("interrupted by SIG{signal_name} before the new key's secret was delivered"))
-                && stderr.contains("was deleted again"),
+            stderr.contains(&format!(
+                "interrupted by SIG{signal_name} before the new key's secret was delivered"
+            )) && stderr.contains("was deleted again"),
             "{stderr}"
         );
         assert!(peers.keys(&user(&unit)).is_empty());
@@ -262,10 +267,9 @@ fn sigint_and_sigterm_during_verification_delete_the_new_key_and_the_next_run_co
         // key rotate --delete-old, stopped at the same point: the old key is untouched.
         let unit = format!("stopped-rotate-{}", signal_name.to_lowercase());
         let old = peers.unit_with_key(&sandbox, &unit, &[]);
-        let child = spawn(peers.bedprov(
-            &sandbox,
-            &["key", "rotate", "--business-unit", &unit, "--delete-old"],
-        ));
+        let child = spawn(
+            peers.bedprov(&sandbox, &["key", "rotate", "--business-unit", &unit, "--delete-old"]),
+        );
         held += 1;
         peers.wait_for("GetCallerIdentity", held);
         signal(&child, signal_name);
@@ -281,32 +285,40 @@ fn sigint_and_sigterm_during_verification_delete_the_new_key_and_the_next_run_co
 fn an_interrupted_bedrock_api_key_is_deleted_too() {
     // Listing the keys comes first; the second list is the new key's verification.
     let (sandbox, peers) = setup("ListServiceSpecificCredentials@2=600");
-    let child = spawn(peers.bedprov(
-        &sandbox,
-        &["key", "create", "--business-unit", "api-stop", "--kind", "api-key"],
-    ));
+    let child =
+        spawn(peers.bedprov(
+            &sandbox,
+            &["key", "create", "--business-unit", "api-stop", "--kind", "api-key"],
+        ));
     peers.wait_for("ListServiceSpecificCredentials", 2);
     assert_eq!(peers.api_keys(&user("api-stop")).len(), 1);
     signal(&child, "TERM");
     let (exit, _, stderr) = finish(child);
     assert_eq!(exit, 143, "{stderr}");
-    assert!(stderr.contains("the new Bedrock API key ACCA") && stderr.contains("deleted again"), "{stderr}");
+    assert!(
+        stderr.contains("the new Bedrock API key ACCA") && stderr.contains("deleted again"),
+        "{stderr}"
+    );
     assert!(peers.api_keys(&user("api-stop")).is_empty());
 }
 
 #[test]
 fn a_signal_while_stdout_waits_for_its_reader_deletes_the_key_it_could_not_hand_over() {
     let (sandbox, peers) = setup("");
-    let mut child = spawn(peers.bedprov(
-        &sandbox,
-        &["key", "create", "--business-unit", "unread", "--format", "json"],
-    ));
+    let mut child = spawn(
+        peers
+            .bedprov(&sandbox, &["key", "create", "--business-unit", "unread", "--format", "json"]),
+    );
     let mut stdout = child.stdout.take().unwrap();
     // The output is in the pipe, and nobody has read it yet.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut fds = [rustix::event::PollFd::new(&stdout, rustix::event::PollFlags::IN)];
-        let ready = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 10_000_000 })).unwrap();
+        let ready = rustix::event::poll(
+            &mut fds,
+            Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 10_000_000 }),
+        )
+        .unwrap();
         if ready > 0 {
             break;
         }
@@ -315,7 +327,10 @@ fn a_signal_while_stdout_waits_for_its_reader_deletes_the_key_it_could_not_hand_
     signal(&child, "TERM");
     let (exit, _, stderr) = finish(child);
     assert_eq!(exit, 143, "{stderr}");
-    assert!(stderr.contains("interrupted by SIGTERM before the new key's secret was delivered"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGTERM before the new key's secret was delivered"),
+        "{stderr}"
+    );
     let mut written = String::new();
     stdout.read_to_string(&mut written).unwrap();
     let id = json(&written)["access_key_id"].as_str().unwrap().to_owned();
@@ -327,7 +342,16 @@ fn a_signal_after_delivery_keeps_both_keys_and_says_which_to_remove() {
     let (sandbox, peers) = setup("PutSecretValue=3");
     let (code, stdout, stderr) = peers.run(
         &sandbox,
-        &["key", "create", "--business-unit", "fleet-stop", "--store", "secretsmanager", "--format", "json"],
+        &[
+            "key",
+            "create",
+            "--business-unit",
+            "fleet-stop",
+            "--store",
+            "secretsmanager",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let old = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();
@@ -347,7 +371,10 @@ fn a_signal_after_delivery_keeps_both_keys_and_says_which_to_remove() {
             && !stderr.contains(&format!("--key-id {new}")),
         "{stderr}"
     );
-    assert_eq!(peers.tags(&user("fleet-stop"))[format!("bedprov-store:{new}")], "secretsmanager:bedprov/fleet-stop");
+    assert_eq!(
+        peers.tags(&user("fleet-stop"))[format!("bedprov-store:{new}")],
+        "secretsmanager:bedprov/fleet-stop"
+    );
 }
 
 #[test]
@@ -366,10 +393,13 @@ fn a_key_a_killed_run_left_undelivered_is_found_and_offered_for_removal() {
     assert_eq!(code, 0);
     assert!(
         listed.contains("NOT DELIVERED")
-            && listed.contains(&format!("bedprov key delete --business-unit killed --key-id {orphan} --yes")),
+            && listed.contains(&format!(
+                "bedprov key delete --business-unit killed --key-id {orphan} --yes"
+            )),
         "{listed}"
     );
-    let (_, listed, _) = peers.run(&sandbox, &["key", "list", "--business-unit", "killed", "--format", "json"]);
+    let (_, listed, _) =
+        peers.run(&sandbox, &["key", "list", "--business-unit", "killed", "--format", "json"]);
     assert_eq!(json(&listed)["users"][0]["keys"][0]["delivered"], false);
 
     // Without a terminal or --yes the next create stops, naming the key and the way on.
@@ -384,12 +414,13 @@ fn a_key_a_killed_run_left_undelivered_is_found_and_offered_for_removal() {
     assert_eq!(peers.keys(&user("killed")), [format!("{orphan} Active")]);
 
     // With --yes it removes the key and completes.
-    let (code, stdout, stderr) = peers.run(
-        &sandbox,
-        &["key", "create", "--business-unit", "killed", "--no-verify", "--yes"],
-    );
+    let (code, stdout, stderr) = peers
+        .run(&sandbox, &["key", "create", "--business-unit", "killed", "--no-verify", "--yes"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains(&format!("remove undelivered key: deleted IAM access key {orphan}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("remove undelivered key: deleted IAM access key {orphan}")),
+        "{stdout}"
+    );
     let keys = peers.keys(&user("killed"));
     assert!(keys.len() == 1 && !keys[0].starts_with(&orphan), "{keys:?}");
     assert!(peers.tags(&user("killed")).get("bedprov-pending:access-key").is_none());
@@ -399,7 +430,8 @@ fn a_key_a_killed_run_left_undelivered_is_found_and_offered_for_removal() {
 fn a_rotation_killed_half_way_never_gets_the_held_key_named_for_deletion() {
     let (sandbox, peers) = setup("GetCallerIdentity@1=600");
     let held = peers.unit_with_key(&sandbox, "rotkill", &[]);
-    let mut child = spawn(peers.bedprov(&sandbox, &["key", "rotate", "--business-unit", "rotkill"]));
+    let mut child =
+        spawn(peers.bedprov(&sandbox, &["key", "rotate", "--business-unit", "rotkill"]));
     peers.wait_for("GetCallerIdentity", 1);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -447,7 +479,8 @@ fn a_prompt_on_a_terminal_offers_the_removal() {
     let orphan = peers.keys(&user("asked"))[0].split(' ').next().unwrap().to_owned();
     // `script` gives bedprov a terminal; the answer is typed into it.
     let on_terminal = |answer: &str| {
-        let inner = peers.bedprov(&sandbox, &["key", "create", "--business-unit", "asked", "--no-verify"]);
+        let inner =
+            peers.bedprov(&sandbox, &["key", "create", "--business-unit", "asked", "--no-verify"]);
         let line = std::iter::once(inner.get_program())
             .chain(inner.get_args())
             .map(|a| format!("'{}'", a.to_str().unwrap()))
@@ -460,7 +493,12 @@ fn a_prompt_on_a_terminal_offers_the_removal() {
                 script.env(key, value);
             }
         }
-        let mut child = script.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         std::io::Write::write_all(&mut stdin, answer.as_bytes()).unwrap();
         let output = child.wait_with_output().unwrap();
@@ -469,7 +507,10 @@ fn a_prompt_on_a_terminal_offers_the_removal() {
     };
     let (code, shown) = on_terminal("n\n");
     assert_eq!(code, 10, "{shown}");
-    assert!(shown.contains(&format!("{orphan} (created")) && shown.contains("Delete it? [Y/n]"), "{shown}");
+    assert!(
+        shown.contains(&format!("{orphan} (created")) && shown.contains("Delete it? [Y/n]"),
+        "{shown}"
+    );
     assert_eq!(peers.keys(&user("asked")).len(), 1);
     let (code, shown) = on_terminal("y\n");
     assert_eq!(code, 0, "{shown}");
@@ -482,22 +523,39 @@ fn rotation_writes_the_new_key_into_the_units_store_before_retiring_the_old() {
     let (sandbox, peers) = setup("");
     let (code, stdout, stderr) = peers.run(
         &sandbox,
-        &["key", "create", "--business-unit", "fleet", "--store", "secretsmanager", "--format", "json"],
+        &[
+            "key",
+            "create",
+            "--business-unit",
+            "fleet",
+            "--store",
+            "secretsmanager",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let old = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();
-    assert_eq!(peers.tags(&user("fleet"))[format!("bedprov-store:{old}")], "secretsmanager:bedprov/fleet");
+    assert_eq!(
+        peers.tags(&user("fleet"))[format!("bedprov-store:{old}")],
+        "secretsmanager:bedprov/fleet"
+    );
 
     // Told another store: refused, with the one that is right.
     let (code, _, stderr) =
         peers.run(&sandbox, &["key", "rotate", "--business-unit", "fleet", "--store", "print"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("kept in AWS Secrets Manager secret `bedprov/fleet`") && stderr.contains("--store secretsmanager"), "{stderr}");
+    assert!(
+        stderr.contains("kept in AWS Secrets Manager secret `bedprov/fleet`")
+            && stderr.contains("--store secretsmanager"),
+        "{stderr}"
+    );
     assert_eq!(peers.keys(&user("fleet")), [format!("{old} Active")]);
 
     // Not told: the unit's store.
     let before = peers.calls().lines().count();
-    let (code, stdout, stderr) = peers.run(&sandbox, &["key", "rotate", "--business-unit", "fleet"]);
+    let (code, stdout, stderr) =
+        peers.run(&sandbox, &["key", "rotate", "--business-unit", "fleet"]);
     assert_eq!(code, 0, "{stderr}");
     let keys = peers.keys(&user("fleet"));
     let new = keys[1].split(' ').next().unwrap().to_owned();
@@ -509,17 +567,20 @@ fn rotation_writes_the_new_key_into_the_units_store_before_retiring_the_old() {
         "the rotation instructions carry the store: {stdout}"
     );
     let calls: Vec<String> = peers.calls().lines().skip(before).map(str::to_owned).collect();
-    let at = |action: &str| calls.iter().position(|c| c == action).unwrap_or_else(|| panic!("no {action}: {calls:?}"));
+    let at = |action: &str| {
+        calls.iter().position(|c| c == action).unwrap_or_else(|| panic!("no {action}: {calls:?}"))
+    };
     assert!(at("GetSecretValue") < at("CreateAccessKey"), "the store was checked first: {calls:?}");
     assert!(at("PutSecretValue") < at("UpdateAccessKey"), "stored before retiring: {calls:?}");
 
     // A secret that vanished: refused, the key untouched.
-    let (code, _, stderr) = peers.run(
-        &sandbox,
-        &["key", "delete", "--business-unit", "fleet", "--key-id", &old, "--yes"],
-    );
+    let (code, _, stderr) = peers
+        .run(&sandbox, &["key", "delete", "--business-unit", "fleet", "--key-id", &old, "--yes"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(peers.tags(&user("fleet")).get(format!("bedprov-store:{old}")).is_none(), "its record went with it");
+    assert!(
+        peers.tags(&user("fleet")).get(format!("bedprov-store:{old}")).is_none(),
+        "its record went with it"
+    );
     peers.aws.boto("sm = boto3.client('secretsmanager', **kw)\nsm.delete_secret(SecretId='bedprov/fleet', ForceDeleteWithoutRecovery=True)");
     let (code, _, stderr) = peers.run(&sandbox, &["key", "rotate", "--business-unit", "fleet"]);
     assert_eq!(code, 9, "{stderr}");
@@ -532,7 +593,16 @@ fn keys_made_before_stores_were_recorded_are_found_in_their_store() {
     let (sandbox, peers) = setup("");
     let (code, stdout, _) = peers.run(
         &sandbox,
-        &["key", "create", "--business-unit", "legacy-sm", "--store", "secretsmanager", "--format", "json"],
+        &[
+            "key",
+            "create",
+            "--business-unit",
+            "legacy-sm",
+            "--store",
+            "secretsmanager",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0);
     let old = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();
@@ -569,7 +639,13 @@ fn rotation_of_a_keyring_unit_stores_the_new_key_in_the_keyring() {
     assert!(body["stored_in"].as_str().unwrap().contains(&format!("desk-bedrock-user/{new}")));
     let lookup = |id: &str| {
         let mut command = sandbox.command("secret-tool");
-        command.args(["lookup", "service", "bedprov", "username", &format!("desk-bedrock-user/{id}")]);
+        command.args([
+            "lookup",
+            "service",
+            "bedprov",
+            "username",
+            &format!("desk-bedrock-user/{id}"),
+        ]);
         run(&mut command)
     };
     let (code, stored, _) = lookup(&new);
@@ -582,7 +658,16 @@ fn rotation_of_a_keyring_unit_stores_the_new_key_in_the_keyring() {
 #[test]
 fn a_secret_scheduled_for_deletion_is_restored_before_a_key_goes_into_it() {
     let (sandbox, peers) = setup("");
-    let create = ["key", "create", "--business-unit", "phoenix", "--store", "secretsmanager", "--format", "json"];
+    let create = [
+        "key",
+        "create",
+        "--business-unit",
+        "phoenix",
+        "--store",
+        "secretsmanager",
+        "--format",
+        "json",
+    ];
     assert_eq!(peers.run(&sandbox, &create).0, 0);
     let (code, _, stderr) =
         peers.run(&sandbox, &["key", "delete", "--business-unit", "phoenix", "--user", "--yes"]);
@@ -590,21 +675,29 @@ fn a_secret_scheduled_for_deletion_is_restored_before_a_key_goes_into_it() {
     let deleted = "sm = boto3.client('secretsmanager', **kw)\nprint(json.dumps('DeletedDate' in sm.describe_secret(SecretId='bedprov/phoenix')))";
     assert_eq!(json(&peers.aws.boto(deleted)), true);
 
-    let (code, stdout, stderr) =
-        peers.run(&sandbox, &["key", "create", "--business-unit", "phoenix", "--store", "secretsmanager"]);
+    let (code, stdout, stderr) = peers.run(
+        &sandbox,
+        &["key", "create", "--business-unit", "phoenix", "--store", "secretsmanager"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("restore secret: Secrets Manager secret `bedprov/phoenix` was scheduled for deletion"),
+        stdout.contains(
+            "restore secret: Secrets Manager secret `bedprov/phoenix` was scheduled for deletion"
+        ),
         "{stdout}"
     );
     assert_eq!(json(&peers.aws.boto(deleted)), false, "restored");
     let id = peers.keys(&user("phoenix"))[0].split(' ').next().unwrap().to_owned();
     assert_eq!(peers.secret_holds("phoenix"), id);
-    assert!(peers.calls().find("RestoreSecret") < peers.calls().rfind("CreateAccessKey"), "restored before the key was made");
+    assert!(
+        peers.calls().find("RestoreSecret") < peers.calls().rfind("CreateAccessKey"),
+        "restored before the key was made"
+    );
 
     // Rotation restores it too, rather than writing into a secret about to be destroyed.
     peers.aws.boto("sm = boto3.client('secretsmanager', **kw)\nsm.delete_secret(SecretId='bedprov/phoenix', RecoveryWindowInDays=7)");
-    let (code, stdout, stderr) = peers.run(&sandbox, &["key", "rotate", "--business-unit", "phoenix"]);
+    let (code, stdout, stderr) =
+        peers.run(&sandbox, &["key", "rotate", "--business-unit", "phoenix"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("restored it"), "{stdout}");
     assert_eq!(json(&peers.aws.boto(deleted)), false);
@@ -626,7 +719,16 @@ fn a_store_that_refuses_the_new_key_leaves_no_new_key_and_the_old_one_in_place()
     };
     let (code, stdout, stderr) = peers.run(
         &sandbox,
-        &["key", "create", "--business-unit", "down", "--store", "secretsmanager", "--format", "json"],
+        &[
+            "key",
+            "create",
+            "--business-unit",
+            "down",
+            "--store",
+            "secretsmanager",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let old = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();

@@ -28,7 +28,9 @@ pub async fn to_stdout(text: &[u8]) -> io::Result<()> {
     if kind.is_file() {
         match file.sync_data() {
             // Some file systems cannot sync; the write itself succeeded.
-            Err(e) if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported) => {}
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported) => {
+            }
             other => other?,
         }
     } else if kind.is_fifo() {
@@ -43,10 +45,9 @@ async fn taken(pipe: &File) -> io::Result<()> {
     let started = Instant::now();
     loop {
         match rustix::io::ioctl_fionread(pipe) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            // This system cannot tell: written and flushed is all that is known.
-            Err(_) => return Ok(()),
+            Ok(unread) if unread > 0 => {}
+            // All read; or this system cannot tell, and written and flushed is all we know.
+            _ => return Ok(()),
         }
         if reader_gone(pipe) {
             return Err(io::Error::new(

@@ -156,7 +156,7 @@ async fn connect(target: &AwsTarget) -> Result<Aws> {
 
 pub async fn run(command: KeyCommand) -> Result<Output> {
     match command {
-        KeyCommand::Create(args) => create(args).await,
+        KeyCommand::Create(args) => Box::pin(create(args)).await,
         KeyCommand::List(args) => {
             let unit = args.business_unit.as_deref().map(unit).transpose()?;
             let aws = connect(&args.target).await?;
@@ -177,7 +177,8 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             };
             let aws = connect(&args.target).await?;
             let mut stdout = Stdout { format: args.credential.format };
-            let result = spin("rotating", provision::rotate(&aws, &request, &mut stdout)).await?;
+            let result =
+                Box::pin(spin("rotating", provision::rotate(&aws, &request, &mut stdout))).await?;
             // A rotation that could not verify its new key fails before this point.
             Ok(render_created(&result, args.credential.format, "", ""))
         }
@@ -227,7 +228,8 @@ async fn create(args: CreateArgs) -> Result<Output> {
     };
     let aws = connect(&args.target).await?;
     let mut stdout = Stdout { format: args.credential.format };
-    let result = spin("provisioning", provision::create(&aws, &request, &mut stdout)).await?;
+    let result =
+        Box::pin(spin("provisioning", provision::create(&aws, &request, &mut stdout))).await?;
     Ok(render_created(
         &result,
         args.credential.format,

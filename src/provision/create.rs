@@ -98,7 +98,10 @@ pub async fn create<P: Printer>(
         step(
             &mut result.steps,
             "interrupted",
-            format!("{} came after the secret was delivered: nothing was left to stop", signal.name()),
+            format!(
+                "{} came after the secret was delivered: nothing was left to stop",
+                signal.name()
+            ),
         );
     }
     Ok(result)

@@ -15,6 +15,7 @@ use crate::aws::Aws;
 use crate::wire::exit;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::time::SystemTime;
 
@@ -58,7 +59,8 @@ pub(super) async fn issue<P: Printer>(
     interrupt: &mut Interrupt,
 ) -> Result<()> {
     let kind = result.kind;
-    let before = Pending::Creating { before: result.existing.iter().map(|c| c.id.clone()).collect() };
+    let before =
+        Pending::Creating { before: result.existing.iter().map(|c| c.id.clone()).collect() };
     let pending = BTreeMap::from([(markers::pending_tag(kind), before.value())]);
     markers::set(new.iam, &mut result.user, pending).await?;
     // If this fails, the pending record stays: the next run clears it, or finds the key if
@@ -68,7 +70,11 @@ pub(super) async fn issue<P: Printer>(
         Store::Secretsmanager => Location::SecretsManager { name: new.secret_name.clone() },
         other => Location::new(other, result.unit.as_str(), &result.user.name, &credential.id),
     };
-    step(&mut result.steps, "create credential", format!("created {} {}", kind.describe(), credential.id));
+    step(
+        &mut result.steps,
+        "create credential",
+        format!("created {} {}", kind.describe(), credential.id),
+    );
     let created = Pending::Created { id: credential.id.clone(), location: location.clone() };
     let pending = BTreeMap::from([(markers::pending_tag(kind), created.value())]);
     if let Err(error) = markers::set(new.iam, &mut result.user, pending).await {
@@ -123,7 +129,9 @@ pub(super) async fn issue<P: Printer>(
                     step(&mut result.steps, "store secret", format!("stored in {place}"));
                     result.stored_in = Some(place);
                 }
-                Err(error) => return Err(undo(new, result, credential, Failure::Store(error)).await),
+                Err(error) => {
+                    return Err(undo(new, result, credential, Failure::Store(error)).await);
+                }
             }
             result.credential = Some(credential);
             result.location = Some(location.clone());
@@ -184,11 +192,11 @@ async fn undo(
     if let Some(replaced) = &result.replaced {
         let old = &replaced.credential;
         let status = if old.active { "active" } else { "inactive" };
-        state.push_str(&format!("; the old key {} is untouched ({status})", old.id));
+        let _ = write!(state, "; the old key {} is untouched ({status})", old.id);
         if let Some(place) = markers::location(&result.user.tags, &old.id)
             .filter(|place| *place != Location::Printed)
         {
-            state.push_str(&format!(" and {place} still holds it"));
+            let _ = write!(state, " and {place} still holds it");
         }
     }
     let (code, message, hint) = match failure {

@@ -61,7 +61,11 @@ pub(super) async fn settle(
         step(
             steps,
             "remove undelivered key",
-            format!("deleted {} {}, left by a run that never delivered it", kind.describe(), key.id),
+            format!(
+                "deleted {} {}, left by a run that never delivered it",
+                kind.describe(),
+                key.id
+            ),
         );
     }
     if !leftovers.is_empty() {

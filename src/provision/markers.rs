@@ -129,7 +129,10 @@ pub fn last_delivered<'a>(
     tags: &BTreeMap<String, String>,
     credentials: &'a [Credential],
 ) -> Option<&'a Credential> {
-    credentials.iter().filter(|c| delivery(tags, c) != Delivery::Undelivered).max_by_key(|c| c.created)
+    credentials
+        .iter()
+        .filter(|c| delivery(tags, c) != Delivery::Undelivered)
+        .max_by_key(|c| c.created)
 }
 
 /// Adds or replaces tags on the user, and in `user.tags`.
@@ -141,7 +144,8 @@ pub async fn set(iam: &Iam, user: &mut User, tags: BTreeMap<String, String>) -> 
 
 /// Removes tags from the user (those it has), and from `user.tags`.
 pub async fn remove(iam: &Iam, user: &mut User, keys: &[String]) -> Result<()> {
-    let present: Vec<String> = keys.iter().filter(|k| user.tags.contains_key(*k)).cloned().collect();
+    let present: Vec<String> =
+        keys.iter().filter(|k| user.tags.contains_key(*k)).cloned().collect();
     if present.is_empty() {
         return Ok(());
     }

@@ -225,8 +225,9 @@ fn at_limit(
         .map(|c| format!("{} ({})", c.id, if c.active { "active" } else { "inactive" }))
         .collect();
     // Never the key whose secret was handed out last: that is the one people use.
-    let last = markers::last_delivered(tags, existing).map(|c| c.id.as_str());
-    let others: Vec<&Credential> = existing.iter().filter(|c| Some(c.id.as_str()) != last).collect();
+    let in_use = markers::last_delivered(tags, existing).map(|c| c.id.as_str());
+    let others: Vec<&Credential> =
+        existing.iter().filter(|c| Some(c.id.as_str()) != in_use).collect();
     let candidate = markers::undelivered(tags, existing)
         .first()
         .copied()

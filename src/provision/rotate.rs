@@ -194,7 +194,9 @@ async fn discover(
     }
     let name = store::secret_name(unit.as_str());
     let in_secrets_manager = match store::secret_state(aws, &name).await {
-        Ok(SecretState::Live) => store::secrets_manager_holds(aws, &name).await.map(|held| held.as_deref() == Some(old.id.as_str())),
+        Ok(SecretState::Live) => store::secrets_manager_holds(aws, &name)
+            .await
+            .map(|held| held.as_deref() == Some(old.id.as_str())),
         Ok(_) => Ok(false),
         Err(error) => Err(error),
     };

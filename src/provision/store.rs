@@ -285,8 +285,12 @@ pub async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<Strin
 fn scheduled_for_deletion(name: &str) -> Error {
     Error::other(
         exit::AWS,
-        format!("Secrets Manager secret `{name}` is scheduled for deletion; the key was not written into it"),
-        format!("restore it first (`aws secretsmanager restore-secret --secret-id {name}`), then run the command again"),
+        format!(
+            "Secrets Manager secret `{name}` is scheduled for deletion; the key was not written into it"
+        ),
+        format!(
+            "restore it first (`aws secretsmanager restore-secret --secret-id {name}`), then run the command again"
+        ),
     )
 }
 

@@ -7,7 +7,7 @@
 
 use super::time::{human_duration, human_utc, rfc3339};
 use crate::provision::iam::{Credential, Kind, NewCredential};
-use crate::provision::markers::Delivery;
+use crate::provision::markers::{self, Delivery};
 use crate::provision::store::Location;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::{Deleted, Listed, Provisioned, Step};
@@ -54,7 +54,8 @@ pub fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
 pub fn after_delivery(result: &Provisioned, format: Format) -> String {
     let mut out = String::new();
     if format != Format::Json {
-        let later = result.steps.get(result.printed_steps.unwrap_or_default()..).unwrap_or_default();
+        let later =
+            result.steps.get(result.printed_steps.unwrap_or_default()..).unwrap_or_default();
         step_lines(&mut out, later, &Style { markdown: format == Format::Markdown });
     }
     out
@@ -277,7 +278,7 @@ fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
     style.code_block(out, "bash", &rotation);
     let _ = writeln!(out, "\n## Cost Tracking");
     let _ = writeln!(out, "This IAM user is tagged with:");
-    for (key, value) in &result.user.tags {
+    for (key, value) in result.user.tags.iter().filter(|(key, _)| !markers::is_marker(key)) {
         let _ = writeln!(out, "- {key}: {value}");
     }
     let _ = writeln!(out, "\nQuery costs in AWS Cost Explorer by filtering on these tags.");
@@ -349,7 +350,9 @@ pub fn list_human(listed: &[Listed]) -> String {
             let unit = BusinessUnit::from_user_name(&entry.user.name)
                 .map_or_else(|| entry.user.name.clone(), |u| u.to_string());
             let delivery = match &key.delivery {
-                Delivery::Delivered(place @ (Location::Keyring { .. } | Location::SecretsManager { .. })) => {
+                Delivery::Delivered(
+                    place @ (Location::Keyring { .. } | Location::SecretsManager { .. }),
+                ) => {
                     format!(" · kept in {place}")
                 }
                 Delivery::Undelivered => format!(
