@@ -445,11 +445,10 @@ fn a_rotation_killed_half_way_never_gets_the_held_key_named_for_deletion() {
     assert!(stderr.contains(&format!("--key-id {orphan}")), "{stderr}");
     assert!(!stderr.contains(&format!("--key-id {held}")), "{stderr}");
 
-    // With --yes it removes the orphan and rotates the held key.
-    let (code, stdout, stderr) = peers.run(
-        &sandbox,
-        &["key", "rotate", "--business-unit", "rotkill", "--yes", "--format", "json"],
-    );
+    // With --yes (here through a plain-language request, which passes it on) it removes the
+    // orphan and rotates the held key.
+    let (code, stdout, stderr) = peers
+        .run(&sandbox, &["request", "rotate the key for rotkill", "--yes", "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let new = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();
     assert_eq!(peers.keys(&user("rotkill")), [format!("{held} Inactive"), format!("{new} Active")]);
