@@ -122,8 +122,9 @@ pub fn undelivered<'a>(
     credentials.iter().filter(|c| delivery(tags, c) == Delivery::Undelivered).collect()
 }
 
-/// The newest key whose secret someone holds (as far as the records tell): the one a hint
-/// must never suggest deleting.
+/// The key whose secret was handed out last and is in use: the newest active key that was
+/// delivered (or, with none active, the newest delivered). A hint must never suggest
+/// deleting it.
 #[must_use]
 pub fn last_delivered<'a>(
     tags: &BTreeMap<String, String>,
@@ -132,7 +133,7 @@ pub fn last_delivered<'a>(
     credentials
         .iter()
         .filter(|c| delivery(tags, c) != Delivery::Undelivered)
-        .max_by_key(|c| c.created)
+        .max_by_key(|c| (c.active, c.created))
 }
 
 /// Adds or replaces tags on the user, and in `user.tags`.

@@ -443,6 +443,35 @@ mod tests {
     }
 
     #[test]
+    fn the_limit_hint_never_names_the_key_in_use() {
+        let unit = BusinessUnit::parse("ops").unwrap();
+        let key = |id: &str, age: u64, active: bool| Credential {
+            id: id.to_owned(),
+            kind: Kind::AccessKey,
+            active,
+            created: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age),
+            expires: None,
+            alias: None,
+        };
+        let hint = |keys: &[Credential], tags: &BTreeMap<String, String>| {
+            at_limit(&unit, Kind::AccessKey, keys, tags).hint()
+        };
+        let none = BTreeMap::new();
+        // An inactive key goes first, unless it is the one in use.
+        let keys = [key("AKIAOLD", 100, true), key("AKIANEW", 10, false)];
+        assert!(hint(&keys, &none).contains("--key-id AKIANEW"));
+        let keys = [key("AKIAOLD", 100, true), key("AKIANEW", 10, true)];
+        assert!(hint(&keys, &none).contains("--key-id AKIAOLD"));
+        // A key nobody was given goes before both, even when it is the newest.
+        let pending = BTreeMap::from([(
+            markers::pending_tag(Kind::AccessKey),
+            markers::Pending::Created { id: "AKIANEW".into(), location: Location::Printed }.value(),
+        )]);
+        let keys = [key("AKIAOLD", 100, false), key("AKIANEW", 10, true)];
+        assert!(hint(&keys, &pending).contains("--key-id AKIANEW"), "{}", hint(&keys, &pending));
+    }
+
+    #[test]
     fn tags_for_cost_tracking() {
         let unit = BusinessUnit::parse("Marketing Team").unwrap();
         let owner = Owner::parse("jane@corp.com").unwrap();
