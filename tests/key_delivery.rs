@@ -282,6 +282,42 @@ fn sigint_and_sigterm_during_verification_delete_the_new_key_and_the_next_run_co
 }
 
 #[test]
+fn a_signal_before_the_new_key_exists_creates_nothing_and_the_next_run_completes() {
+    let (sandbox, peers) = setup("ListAccessKeys@1=600 TagUser@1=600");
+    // While the user and policy are set up: the signal's default effect, nothing to undo.
+    let child = spawn(peers.bedprov(&sandbox, &["key", "create", "--business-unit", "early-int"]));
+    peers.wait_for("ListAccessKeys", 1);
+    signal(&child, "INT");
+    let (exit, stdout, _) = finish(child);
+    assert_eq!(exit, -1, "ended by the signal");
+    assert!(stdout.is_empty());
+    assert!(peers.keys(&user("early-int")).is_empty());
+
+    // While the pending record is written: caught, and nothing was created.
+    let child = spawn(peers.bedprov(&sandbox, &["key", "create", "--business-unit", "early-term"]));
+    peers.wait_for("TagUser", 1);
+    signal(&child, "TERM");
+    let (exit, _, stderr) = finish(child);
+    assert_eq!(exit, 143, "{stderr}");
+    assert!(
+        stderr
+            .contains("interrupted by SIGTERM before the new key was created: nothing was created"),
+        "{stderr}"
+    );
+    assert!(peers.keys(&user("early-term")).is_empty());
+    assert!(!peers.calls().contains("CreateAccessKey"), "{}", peers.calls());
+
+    // The next run completes what the first one started.
+    let (exit, stdout, stderr) = peers.run(
+        &sandbox,
+        &["key", "create", "--business-unit", "early-int", "--no-verify", "--format", "json"],
+    );
+    assert_eq!(exit, 0, "{stderr}");
+    assert_eq!(json(&stdout)["user_created"], false);
+    assert_eq!(peers.keys(&user("early-int")).len(), 1);
+}
+
+#[test]
 fn an_interrupted_bedrock_api_key_is_deleted_too() {
     // Listing the keys comes first; the second list is the new key's verification.
     let (sandbox, peers) = setup("ListServiceSpecificCredentials@2=600");

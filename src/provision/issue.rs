@@ -62,7 +62,21 @@ pub(super) async fn issue<P: Printer>(
     let before =
         Pending::Creating { before: result.existing.iter().map(|c| c.id.clone()).collect() };
     let pending = BTreeMap::from([(markers::pending_tag(kind), before.value())]);
-    markers::set(new.iam, &mut result.user, pending).await?;
+    // Nothing exists yet, so a signal may stop this at once (a record that lands anyway
+    // names no new key, and the next run drops it).
+    match interrupt.or(markers::set(new.iam, &mut result.user, pending)).await {
+        Ok(marked) => marked?,
+        Err(signal) => {
+            return Err(Error::other(
+                signal.exit_code(),
+                format!(
+                    "interrupted by {} before the new key was created: nothing was created",
+                    signal.name()
+                ),
+                "run the command again when you are ready",
+            ));
+        }
+    }
     // If this fails, the pending record stays: the next run clears it, or finds the key if
     // IAM made one after all.
     let credential = new.iam.create(&result.user.name, kind, new.age_days).await?;
@@ -98,51 +112,63 @@ pub(super) async fn issue<P: Printer>(
         return Err(undo(new, result, credential, Failure::Interrupted(signal)).await);
     }
 
-    // Deliver.
-    match &location {
-        Location::Printed => {
-            result.printed_steps = Some(result.steps.len());
-            result.credential = Some(credential);
-            result.location = Some(location.clone());
-            let failure = match interrupt.or(printer.print(result)).await {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some(Failure::Print(error)),
-                Err(signal) => Some(Failure::Interrupted(signal)),
-            };
-            if let Some(failure) = failure {
-                result.printed_steps = None;
-                result.location = None;
-                let credential = result.credential.take().expect("put in the result just above");
-                return Err(undo(new, result, credential, failure).await);
-            }
-        }
-        Location::Keyring { .. } | Location::SecretsManager { .. } => {
-            // Not abandoned half-way on a signal: a store write either lands or fails.
-            let saved = match &location {
-                Location::SecretsManager { name } => {
-                    store::save_secrets_manager(new.aws, name, &result.user.tags, &credential).await
-                }
-                _ => store::save_keyring(&result.user.name, &credential).await,
-            };
-            match saved {
-                Ok(place) => {
-                    step(&mut result.steps, "store secret", format!("stored in {place}"));
-                    result.stored_in = Some(place);
-                }
-                Err(error) => {
-                    return Err(undo(new, result, credential, Failure::Store(error)).await);
-                }
-            }
-            result.credential = Some(credential);
-            result.location = Some(location.clone());
-        }
-    }
+    deliver(new, result, credential, location.clone(), printer, interrupt).await?;
+    record_delivery(new.iam, result, &location).await;
+    Ok(())
+}
 
-    // Delivered: from here on nothing deletes the key.
+/// Hands the secret over: prints the output that carries it, or stores it. On failure the
+/// key is taken back (see [`undo`]).
+async fn deliver<P: Printer>(
+    new: &NewKey<'_>,
+    result: &mut Provisioned,
+    credential: NewCredential,
+    location: Location,
+    printer: &mut P,
+    interrupt: &mut Interrupt,
+) -> Result<()> {
+    if location == Location::Printed {
+        result.printed_steps = Some(result.steps.len());
+        result.credential = Some(credential);
+        result.location = Some(location);
+        let failure = match interrupt.or(printer.print(result)).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => Failure::Print(error),
+            Err(signal) => Failure::Interrupted(signal),
+        };
+        result.printed_steps = None;
+        result.location = None;
+        let credential = result.credential.take().expect("put in the result just above");
+        return Err(undo(new, result, credential, failure).await);
+    }
+    // Not abandoned half-way on a signal: a store write either lands or fails.
+    let saved = match &location {
+        Location::SecretsManager { name } => {
+            store::save_secrets_manager(new.aws, name, &result.user.tags, &credential).await
+        }
+        _ => store::save_keyring(&result.user.name, &credential).await,
+    };
+    match saved {
+        Ok(place) => {
+            step(&mut result.steps, "store secret", format!("stored in {place}"));
+            result.stored_in = Some(place);
+            result.credential = Some(credential);
+            result.location = Some(location);
+            Ok(())
+        }
+        Err(error) => Err(undo(new, result, credential, Failure::Store(error)).await),
+    }
+}
+
+/// Records on the IAM user where the delivered key went, and that it is no longer pending.
+/// A failure here takes nothing back (the key was delivered): it is reported as a step.
+async fn record_delivery(iam: &Iam, result: &mut Provisioned, location: &Location) {
     let id = result.credential.as_ref().map(|c| c.id.clone()).unwrap_or_default();
     let record = BTreeMap::from([(markers::store_tag(&id), location.record())]);
-    let recorded = match markers::set(new.iam, &mut result.user, record).await {
-        Ok(()) => markers::remove(new.iam, &mut result.user, &[markers::pending_tag(kind)]).await,
+    let recorded = match markers::set(iam, &mut result.user, record).await {
+        Ok(()) => {
+            markers::remove(iam, &mut result.user, &[markers::pending_tag(result.kind)]).await
+        }
         Err(error) => Err(error),
     };
     if let Err(error) = recorded {
@@ -155,7 +181,6 @@ pub(super) async fn issue<P: Printer>(
             ),
         );
     }
-    Ok(())
 }
 
 /// Deletes the new key (and its pending record) and explains, in the returned error, what
