@@ -18,9 +18,10 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum KeyCommand {
     /// Create (idempotently) the unit's IAM user, policy and a long-term credential.
     Create(CreateArgs),
-    /// List bedprov-managed users and their keys (status, age, last use, rotation due).
+    /// List bedprov-managed users and their keys (status, age, last use, store, rotation due).
     List(ListArgs),
-    /// Replace the unit's key: create, verify, then deactivate (or delete) the old one.
+    /// Replace the unit's key: create, verify, deliver where the old one is kept, then
+    /// deactivate (or delete) the old one.
     Rotate(RotateArgs),
     /// Delete one key, or the whole user with its keys, policies and stored secret.
     Delete(DeleteArgs),
@@ -84,9 +85,8 @@ pub struct CredentialArgs {
     /// API keys only: days until the key expires (1–36600).
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub age_days: u32,
-    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager. create:
-    /// print unless told; rotate: where the unit's key is kept now unless told (and telling
-    /// it otherwise is refused).
+    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager (create:
+    /// print unless told; rotate: where the unit's key is kept now, and another is refused).
     #[arg(long, value_enum)]
     pub store: Option<Store>,
     #[arg(long, value_enum, default_value_t = Format::Human)]

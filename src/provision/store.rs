@@ -20,7 +20,7 @@ pub const KEYRING_SERVICE: &str = "bedprov";
 /// Where the secret is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Store {
-    /// Shown once on stdout (the default).
+    /// Shown once on stdout.
     Print,
     /// The OS keyring (Secret Service on Linux).
     Keyring,
