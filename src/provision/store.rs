@@ -83,18 +83,23 @@ impl Location {
         }
     }
 
-    /// Reads [`Location::record`] back; `None` for anything else.
+    /// Reads [`Location::record`] back; `None` for anything else (a tag anyone with
+    /// `iam:TagUser` could have written, so only the characters bedprov writes are taken).
     #[must_use]
     pub fn parse(record: &str) -> Option<Self> {
+        let plain = |text: &str| {
+            !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
+        };
         if record == "print" {
             return Some(Self::Printed);
         }
         if let Some(rest) = record.strip_prefix("keyring:") {
             let account = rest.strip_prefix(KEYRING_SERVICE)?.strip_prefix('/')?;
-            return (!account.is_empty()).then(|| Self::Keyring { account: account.to_owned() });
+            return plain(account).then(|| Self::Keyring { account: account.to_owned() });
         }
         let name = record.strip_prefix("secretsmanager:")?;
-        (!name.is_empty()).then(|| Self::SecretsManager { name: name.to_owned() })
+        plain(name).then(|| Self::SecretsManager { name: name.to_owned() })
     }
 }
 
@@ -349,5 +354,26 @@ pub async fn forget_secrets_manager(aws: &Aws, unit: &str) -> Result<bool> {
         Ok(_) => Ok(true),
         Err(e) if aws::code(&e) == Some("ResourceNotFoundException") => Ok(false),
         Err(e) => Err(aws::error("secretsmanager:DeleteSecret", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_read_back_and_odd_records_are_refused() {
+        for location in [
+            Location::Printed,
+            Location::Keyring { account: "ops-bedrock-user/AKIA1".into() },
+            Location::SecretsManager { name: "bedprov/ops".into() },
+        ] {
+            assert_eq!(Location::parse(&location.record()), Some(location));
+        }
+        for odd in
+            ["", "keyring:", "keyring:other/x", "secretsmanager:", "secretsmanager:a b", "vault:x"]
+        {
+            assert_eq!(Location::parse(odd), None, "{odd:?}");
+        }
     }
 }
