@@ -1,13 +1,12 @@
 //! A spinner on stderr while slow AWS calls run — only when stderr is a terminal; nothing at
-//! all otherwise, so logs and pipes stay clean. [`pause`] clears it while something is
-//! printed or asked in the middle of the work.
+//! all otherwise, so logs and pipes stay clean.
 
 use std::future::Future;
 use std::io::IsTerminal as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// The spinner on screen, if any, so output and questions can clear it first.
+/// The spinner on screen, if any, so a question to the person at the terminal can hide it.
 static SHOWN: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
 /// Runs `work`, showing `message` with a spinner meanwhile (on a terminal).
@@ -19,22 +18,18 @@ pub async fn spin<T>(message: &str, work: impl Future<Output = T>) -> T {
     spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     spinner.set_message(message.to_owned());
     spinner.enable_steady_tick(Duration::from_millis(90));
-    set_shown(Some(spinner.clone()));
+    *SHOWN.lock().unwrap_or_else(PoisonError::into_inner) = Some(spinner.clone());
     let result = work.await;
-    set_shown(None);
+    SHOWN.lock().unwrap_or_else(PoisonError::into_inner).take();
     spinner.finish_and_clear();
     result
 }
 
-fn set_shown(spinner: Option<indicatif::ProgressBar>) {
-    *SHOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = spinner;
-}
-
-/// Runs `f` (printing, asking) with the spinner, if one is shown, cleared meanwhile.
-pub fn pause<T>(f: impl FnOnce() -> T) -> T {
-    let shown = SHOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+/// Runs `interaction` (a question and its answer) with any spinner hidden meanwhile.
+pub fn suspend<R>(interaction: impl FnOnce() -> R) -> R {
+    let shown = SHOWN.lock().unwrap_or_else(PoisonError::into_inner).clone();
     match shown {
-        Some(spinner) => spinner.suspend(f),
-        None => f(),
+        Some(spinner) => spinner.suspend(interaction),
+        None => interaction(),
     }
 }

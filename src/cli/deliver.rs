@@ -18,7 +18,7 @@ const UNREAD_GRACE: Duration = Duration::from_secs(3);
 /// Writes `text` to stdout; `Ok` once it has arrived as far as can be told.
 pub async fn to_stdout(text: &[u8]) -> io::Result<()> {
     let stdout = io::stdout();
-    crate::progress::pause(|| {
+    crate::progress::suspend(|| {
         let mut locked = stdout.lock();
         locked.write_all(text)?;
         locked.flush()

@@ -183,7 +183,7 @@ fn confirm_additional(request: &CreateRequest, existing: &[super::Credential]) -
         request.kind.describe(),
         existing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
     );
-    Ok(crate::progress::pause(|| crate::prompt::confirm(&question, false))
+    Ok(crate::prompt::confirm(&question, false)
         .map_err(Error::io("cannot read the answer"))?
         .unwrap_or(false))
 }

@@ -95,7 +95,7 @@ fn remove_it(what: &str, yes: bool) -> Result<bool> {
         return Ok(false);
     }
     let question = format!("{what}. Delete it?");
-    Ok(crate::progress::pause(|| crate::prompt::confirm(&question, true))
+    Ok(crate::prompt::confirm(&question, true)
         .map_err(Error::io("cannot read the answer"))?
         .unwrap_or(false))
 }

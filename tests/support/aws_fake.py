@@ -137,6 +137,14 @@ def handle_ssc(action, params, headers):
         return 200, body.encode()
 
 
+SSC_ACTIONS = {
+    "CreateServiceSpecificCredential",
+    "ListServiceSpecificCredentials",
+    "UpdateServiceSpecificCredential",
+    "DeleteServiceSpecificCredential",
+}
+
+
 SLOW = {}  # "Action" or "Action@n" -> seconds
 for rule in os.environ.get("FAKE_SLOW", "").split():
     name, seconds = rule.split("=")
@@ -156,14 +164,6 @@ def arrived(action, note=""):
     delay = SLOW.get(f"{action}@{count}", SLOW.get(action, 0))
     if delay:
         time.sleep(delay)
-
-
-SSC_ACTIONS = {
-    "CreateServiceSpecificCredential",
-    "ListServiceSpecificCredentials",
-    "UpdateServiceSpecificCredential",
-    "DeleteServiceSpecificCredential",
-}
 
 
 class Fake(BaseHTTPRequestHandler):
