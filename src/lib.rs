@@ -32,7 +32,8 @@
 //! - [`clock`]: the injectable wall clock.
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
-//! - [`cli`]: the `bedprov` command line; prints what `render` produced.
+//! - [`cli`]: the `bedprov` command line; prints what `render` produced (a new long-term
+//!   secret at the workflow's delivery step, checked to have arrived).
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
 pub mod aws;

@@ -306,6 +306,43 @@ fn long_term_bedrock_api_keys() {
 }
 
 #[test]
+fn the_api_key_test_command_keeps_the_key_off_every_command_line() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let log = sandbox.dir.path().join("calls.log");
+    let peers = AwsPeers::start_with(&[("FAKE_LOG", log.to_str().unwrap())]);
+    let (code, human, stderr) = bedprov(
+        &peers,
+        &sandbox,
+        &["key", "create", "--business-unit", "curl-test", "--kind", "api-key"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let key = human
+        .lines()
+        .find_map(|l| l.strip_prefix("export AWS_BEARER_TOKEN_BEDROCK='"))
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_owned();
+    let test = human.lines().skip_while(|l| *l != "## Test Command").nth(1).unwrap();
+    // printf is a shell builtin: the one program started, curl, gets the key on its stdin.
+    let (feed, curl) = test.split_once(" | ").unwrap();
+    assert_eq!(feed, "printf 'Authorization: Bearer %s\\n' \"$AWS_BEARER_TOKEN_BEDROCK\"");
+    assert!(curl.starts_with("curl -sS -H @- ") && !curl.contains("BEARER"), "{curl}");
+
+    // It works, in sh and in bash, pointed at the local Bedrock stand-in.
+    let local = test.replace("https://bedrock.us-east-1.amazonaws.com", &peers.fake.endpoint);
+    for shell in ["sh", "bash"] {
+        let mut command = sandbox.command(shell);
+        command.args(["-c", &local]).env("AWS_BEARER_TOKEN_BEDROCK", &key);
+        let (code, stdout, stderr) = run(&mut command);
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(stdout.contains("anthropic.claude-test-sonnet-v1:0"), "{shell}: {stdout}");
+    }
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.matches(&format!("auth=Bearer {key}\n")).count(), 2, "{calls}");
+}
+
+#[test]
 fn secrets_manager_holds_the_secret_and_stdout_does_not() {
     let (peers, sandbox) = setup();
     let (code, stdout, stderr) = bedprov(

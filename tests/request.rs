@@ -36,34 +36,68 @@ fn dry_run_json_is_exactly_the_plan() {
                 "marketing-team",
                 null,
                 "jane@corp.com",
-                "eu-west-1"
+                "eu-west-1",
+                "print"
             ]),
         ),
         (
             "Quick Bedrock access for 30 minutes",
-            serde_json::json!(["generate_token", "short_term", null, 1800, null, null]),
+            serde_json::json!(["generate_token", "short_term", null, 1800, null, null, null]),
         ),
         (
             "I need an API key for Bedrock",
-            serde_json::json!(["generate_token", "short_term", null, 43200, null, null]),
+            serde_json::json!(["generate_token", "short_term", null, 43200, null, null, null]),
         ),
         (
             "rotate the key for data-science",
-            serde_json::json!(["rotate_key", "long_term", "data-science", null, null, null]),
+            serde_json::json!(["rotate_key", "long_term", "data-science", null, null, null, null]),
         ),
         (
             "Refresh my Bedrock token, region: us-west-2",
-            serde_json::json!(["generate_token", "short_term", null, 43200, null, "us-west-2"]),
+            serde_json::json!([
+                "generate_token",
+                "short_term",
+                null,
+                43200,
+                null,
+                "us-west-2",
+                null
+            ]),
+        ),
+        (
+            "Bedrock key for fleet in Secrets Manager",
+            serde_json::json!([
+                "create_key",
+                "long_term",
+                "fleet",
+                null,
+                null,
+                null,
+                "secretsmanager"
+            ]),
+        ),
+        (
+            "rotate the key for fleet in the keyring",
+            serde_json::json!(["rotate_key", "long_term", "fleet", null, null, null, "keyring"]),
         ),
     ];
     for (text, expected) in rows {
         let plan = dry_json(&sandbox, text);
         let keys: Vec<&str> = plan.as_object().unwrap().keys().map(String::as_str).collect();
-        let mut want =
-            ["action", "key_type", "business_unit", "ttl_seconds", "owner", "region", "notes"];
+        let mut want = [
+            "action",
+            "key_type",
+            "business_unit",
+            "ttl_seconds",
+            "owner",
+            "region",
+            "store",
+            "notes",
+        ];
         want.sort_unstable();
         assert_eq!(keys, want, "{text}");
-        let fields = ["action", "key_type", "business_unit", "ttl_seconds", "owner", "region"];
+        let fields =
+            ["action", "key_type", "business_unit", "ttl_seconds", "owner", "region", "store"];
         let got: Vec<serde_json::Value> = fields.iter().map(|f| plan[f].clone()).collect();
         assert_eq!(serde_json::Value::from(got), *expected, "{text}");
         let notes = plan["notes"].as_array().unwrap();
@@ -84,12 +118,30 @@ fn dry_run_human_shows_the_plan_and_the_equivalent_command() {
         stdout.contains("Business unit: marketing-team (IAM user marketing-team-bedrock-user)")
     );
     assert!(stdout.contains("Owner:         jane@corp.com"));
+    assert!(stdout.contains("Store:         printed once on stdout"));
     assert!(stdout.contains("rotate it every 30-90 days"));
     assert!(stdout.ends_with(
         "Equivalent: bedprov key create --business-unit marketing-team --owner jane@corp.com --region eu-west-1\n"
     ));
     // A dry run never asks, even for a long-term key without --yes.
     assert!(!stdout.contains("[y/N]") && !stderr.contains("[y/N]"));
+
+    // The store goes into the plan and its command.
+    let (code, stdout, stderr) = request(
+        &sandbox,
+        &["Bedrock key for the fleet team, stored in Secrets Manager", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Store:         AWS Secrets Manager secret bedprov/fleet"), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "Equivalent: bedprov key create --business-unit fleet --store secretsmanager\n"
+        ),
+        "{stdout}"
+    );
+    let (code, stdout, _) = request(&sandbox, &["rotate the key for fleet", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Store:         where the unit's key is kept now"), "{stdout}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! the environment, and a `credential_process` that prints secrets on its stderr and
 //! sometimes fails), a detached daemon serving the helper (also with a shell's own
 //! credentials) and curl through refreshes and failures, `bedprov key create|rotate|list`
-//! against moto with every store, `bedprov check` and `bedprov decode`.
+//! against moto with every store (and a create stopped by SIGTERM, whose key is taken back),
+//! `bedprov check` and `bedprov decode`.
 //!
 //! Every token, signature, secret access key, session token and API key produced is
 //! collected from where it legitimately appears (the stdout of the command that prints it, the
@@ -486,6 +487,31 @@ fn long_term_keys(run: &mut Run) {
         Kind::SecretKey,
     );
 
+    // Taken back: a create stopped by SIGTERM while its output sat unread in a pipe. Its
+    // secret is collected from the pipe; the run's stderr and logs may not hold it.
+    let mut command = run.bedprov(&[&create[..], &["leak-undone"]].concat());
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let mut fds = [PollFd::new(&pipe, PollFlags::IN)];
+        if poll(&mut fds, Some(&Timespec { tv_sec: 0, tv_nsec: 10_000_000 })).unwrap() > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the interrupted create wrote nothing");
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut written = String::new();
+    std::io::Read::read_to_string(&mut pipe, &mut written).unwrap();
+    let family = run.secrets.family();
+    run.secrets.add(family, Kind::SecretKey, json(&written)["secret_access_key"].as_str().unwrap());
+    run.places.push(Place::new("stderr of key create (interrupted)", output.stderr, &[]));
+
     // Stored: the stdout must not hold the secret; it is read back from the store.
     let command = run.bedprov(&[&create[..], &["leak-keyring", "--store", "keyring"]].concat());
     let (code, stdout) = run.run("key create --store keyring", command, &[]);
@@ -537,7 +563,7 @@ fn no_secret_reaches_a_log_a_stderr_or_a_file_at_trace_level() {
     assert!(issued >= 8, "credential_process ran {issued} times");
     assert!(secrets.count(Kind::Token) >= 10, "{} tokens", secrets.count(Kind::Token));
     assert!(secrets.count(Kind::Signature) >= 10);
-    assert!(secrets.count(Kind::SecretKey) >= issued + 5);
+    assert!(secrets.count(Kind::SecretKey) >= issued + 6);
     assert!(secrets.count(Kind::SessionToken) >= issued);
     assert!(secrets.count(Kind::ApiKey) >= 1);
     assert!(secrets.count(Kind::StderrNoise) >= issued);

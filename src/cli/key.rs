@@ -1,4 +1,6 @@
 //! `bedprov key create|list|rotate|delete`: long-term credentials per business unit.
+//! `create` and `rotate` print the output that carries a new secret at the workflow's
+//! delivery step (see `deliver`); what follows it is printed at exit as usual.
 
 use super::{AwsTarget, Output};
 use crate::aws::Aws;
@@ -6,7 +8,7 @@ use crate::progress::spin;
 use crate::provision::iam::Kind;
 use crate::provision::store::Store;
 use crate::provision::unit::{BusinessUnit, Owner};
-use crate::provision::{self, CreateRequest, DeleteTarget, Policy, RotateRequest};
+use crate::provision::{self, CreateRequest, DeleteTarget, Policy, Provisioned, RotateRequest};
 use crate::render::key::{self as render, Format};
 use crate::wire::exit;
 use crate::{Error, Result};
@@ -16,9 +18,10 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum KeyCommand {
     /// Create (idempotently) the unit's IAM user, policy and a long-term credential.
     Create(CreateArgs),
-    /// List bedprov-managed users and their keys (status, age, last use, rotation due).
+    /// List bedprov-managed users and their keys (status, age, last use, store, rotation due).
     List(ListArgs),
-    /// Replace the unit's key: create, verify, then deactivate (or delete) the old one.
+    /// Replace the unit's key: create, verify, deliver where the old one is kept, then
+    /// deactivate (or delete) the old one.
     Rotate(RotateArgs),
     /// Delete one key, or the whole user with its keys, policies and stored secret.
     Delete(DeleteArgs),
@@ -66,7 +69,7 @@ pub struct CreateArgs {
     /// Create another key when the unit already has one (two at most).
     #[arg(long)]
     pub additional: bool,
-    /// Answer yes to questions.
+    /// Answer yes to questions (and remove a key an interrupted run left undelivered).
     #[arg(long, short = 'y')]
     pub yes: bool,
     #[command(flatten)]
@@ -82,9 +85,10 @@ pub struct CredentialArgs {
     /// API keys only: days until the key expires (1–36600).
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub age_days: u32,
-    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager.
-    #[arg(long, value_enum, default_value_t = Store::Print)]
-    pub store: Store,
+    /// Where the secret goes: printed once, the OS keyring, or AWS Secrets Manager (create:
+    /// print unless told; rotate: where the unit's key is kept now, and another is refused).
+    #[arg(long, value_enum)]
+    pub store: Option<Store>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -106,6 +110,9 @@ pub struct RotateArgs {
     /// Delete the old key instead of deactivating it (only after the new one is verified).
     #[arg(long)]
     pub delete_old: bool,
+    /// Remove a key an interrupted run left undelivered without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub credential: CredentialArgs,
     #[command(flatten)]
@@ -149,7 +156,7 @@ async fn connect(target: &AwsTarget) -> Result<Aws> {
 
 pub async fn run(command: KeyCommand) -> Result<Output> {
     match command {
-        KeyCommand::Create(args) => create(args).await,
+        KeyCommand::Create(args) => Box::pin(create(args)).await,
         KeyCommand::List(args) => {
             let unit = args.business_unit.as_deref().map(unit).transpose()?;
             let aws = connect(&args.target).await?;
@@ -166,18 +173,14 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
                 age_days: args.credential.age_days,
                 store: args.credential.store,
                 delete_old: args.delete_old,
+                yes: args.yes,
             };
             let aws = connect(&args.target).await?;
-            let result = spin("rotating", provision::rotate(&aws, &request)).await?;
-            let new_id = result.credential.as_ref().map_or("", |c| c.id.as_str());
-            Ok(render_created(
-                &result,
-                args.credential.format,
-                &format!(
-                    "the new key {new_id} could not be verified, so the old one was left active"
-                ),
-                "check it with `aws sts get-caller-identity` using the new key, then delete the old one with `bedprov key delete`",
-            ))
+            let mut stdout = Stdout { format: args.credential.format };
+            let result =
+                Box::pin(spin("rotating", provision::rotate(&aws, &request, &mut stdout))).await?;
+            // A rotation that could not verify its new key fails before this point.
+            Ok(render_created(&result, args.credential.format, "", ""))
         }
         KeyCommand::Delete(args) => {
             let unit = unit(&args.business_unit)?;
@@ -213,18 +216,20 @@ async fn create(args: CreateArgs) -> Result<Output> {
         policy: Policy::parse(&args.policy)?,
         kind: args.credential.kind.into(),
         age_days: args.credential.age_days,
-        store: args.credential.store,
+        store: args.credential.store.unwrap_or(Store::Print),
         verify: if args.no_verify {
             false
         } else {
-            args.verify || args.credential.store != Store::Secretsmanager
+            args.verify || args.credential.store != Some(Store::Secretsmanager)
         },
         adopt: args.adopt,
         additional: args.additional,
         yes: args.yes,
     };
     let aws = connect(&args.target).await?;
-    let result = spin("provisioning", provision::create(&aws, &request)).await?;
+    let mut stdout = Stdout { format: args.credential.format };
+    let result =
+        Box::pin(spin("provisioning", provision::create(&aws, &request, &mut stdout))).await?;
     Ok(render_created(
         &result,
         args.credential.format,
@@ -233,18 +238,28 @@ async fn create(args: CreateArgs) -> Result<Output> {
     ))
 }
 
-/// The rendered result; a key that failed verification also fails the command (exit 5)
-/// after its output, which may hold the only copy of the secret.
-fn render_created(
-    result: &provision::Provisioned,
+/// The delivery step for `--store print`: the output that carries the new secret, rendered
+/// and written to stdout before the workflow goes on.
+#[derive(Debug)]
+struct Stdout {
     format: Format,
-    unverified: &str,
-    hint: &str,
-) -> Output {
-    let mut output = Output::from(match format {
-        Format::Json => render::json(result),
-        Format::Human => render::human(result, false),
-        Format::Markdown => render::human(result, true),
+}
+
+impl provision::Printer for Stdout {
+    async fn print(&mut self, result: &Provisioned) -> std::io::Result<()> {
+        let text = render::delivery(result, self.format);
+        super::deliver::to_stdout(text.as_bytes()).await
+    }
+}
+
+/// What is left to print: all of it when the secret was stored (or nothing was made), what
+/// came after the printed part otherwise. A key that failed verification also fails the
+/// command (exit 5) after its output, which may hold the only copy of the secret.
+fn render_created(result: &Provisioned, format: Format, unverified: &str, hint: &str) -> Output {
+    let mut output = Output::from(if result.printed_steps.is_some() {
+        render::after_delivery(result, format)
+    } else {
+        render::shown(result, format)
     });
     if result.verified == Some(false) {
         output.failure = Some(Error::other(exit::AWS, unverified, hint));

@@ -5,6 +5,7 @@
 mod check;
 mod daemon;
 mod decode;
+mod deliver;
 mod key;
 mod login;
 mod request;
@@ -126,6 +127,7 @@ pub fn main() -> ExitCode {
             }
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`bedprov token | head -c 10`) is not an error worth a message.
+            // (A new long-term secret is not printed here: see `deliver`.)
             let _ = stdout.write_all(output.stdout.as_bytes()).and_then(|()| stdout.flush());
             match output.failure {
                 Some(error) => {

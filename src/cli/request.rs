@@ -70,7 +70,9 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
     if args.format == Format::Json {
         command.extend(["--format".to_owned(), "json".to_owned()]);
     }
-    if args.yes && plan.action == intent::Action::CreateKey {
+    // A yes to the plan is a yes to the command's own questions too (another key; removing
+    // a key an interrupted run left undelivered).
+    if args.yes && plan.key_type() == KeyType::LongTerm {
         command.push("--yes".to_owned());
     }
     dispatch(&command, socket, verbose)

@@ -1,7 +1,7 @@
 //! Stage one: request text → [`RawIntent`]. Finds what was said and where; decides nothing.
 //!
 //! Each pass claims the words it reads, so later passes never read them twice: emails and
-//! owners first, then regions, durations, verbs, business units, and last the words about
+//! owners first, then regions, stores, durations, verbs, business units, and last the words about
 //! the kind of key (so "for the *dev* team" names a unit rather than asking for a token).
 //! Values are kept as typed; `plan` validates them. Work is linear in the number of words,
 //! and the text is bounded by [`MAX_CHARS`](super::MAX_CHARS).
@@ -47,6 +47,7 @@ pub fn extract(text: &str) -> crate::Result<RawIntent> {
     let mut reader = Reader::new(text);
     reader.emails_and_owner();
     reader.regions();
+    reader.stores();
     reader.durations();
     reader.verbs();
     reader.units();
@@ -167,6 +168,43 @@ impl<'t> Reader<'t> {
                 self.claim(marker.min(value)..value + 1);
             }
         }
+    }
+
+    /// "in Secrets Manager", "stored in the OS keyring": where the secret should go. The
+    /// words leading up to the name are claimed with it.
+    fn stores(&mut self) {
+        let mut index = 0;
+        while index < self.words.len() {
+            let Some((store, width)) = self.store_at(index) else {
+                index += 1;
+                continue;
+            };
+            let mut start = index;
+            while start > 0
+                && self.free(start - 1)
+                && !self.words[start - 1].clause_end
+                && lexicon::is_store_lead(self.lower(start - 1))
+            {
+                start -= 1;
+            }
+            self.raw.stores.push(self.said(index..index + width, store));
+            self.claim(start..index + width);
+            index += width;
+        }
+    }
+
+    /// A store named at word `index`, and how many words name it.
+    fn store_at(&self, index: usize) -> Option<(crate::provision::store::Store, usize)> {
+        if !self.free(index) {
+            return None;
+        }
+        if !self.words[index].clause_end && self.free(index + 1) {
+            let pair = format!("{} {}", self.lower(index), self.lower(index + 1));
+            if let Some(store) = lexicon::store(&pair) {
+                return Some((store, 2));
+            }
+        }
+        lexicon::store(self.lower(index)).map(|store| (store, 1))
     }
 
     /// "6 hours", "90 min", "1.5h", "1h30m", "a 12-hour token", "half an hour", "2 days";
@@ -500,7 +538,8 @@ impl<'t> Reader<'t> {
             || !raw.verbs.is_empty()
             || !raw.units.is_empty()
             || !raw.durations.is_empty()
-            || !raw.regions.is_empty();
+            || !raw.regions.is_empty()
+            || !raw.stores.is_empty();
     }
 }
 

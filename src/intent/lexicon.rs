@@ -230,6 +230,50 @@ pub fn is_unit_marker(word: &str) -> bool {
     matches!(word, "unit" | "business-unit" | "bu" | "team" | "department" | "dept")
 }
 
+/// Where a long-term key's secret goes, by name ("Secrets Manager", "the keyring"); one
+/// word, or two joined by a space.
+#[must_use]
+pub fn store(phrase: &str) -> Option<crate::provision::store::Store> {
+    use crate::provision::store::Store;
+    match phrase {
+        "secrets manager" | "secret manager" | "secretsmanager" | "secrets-manager" => {
+            Some(Store::Secretsmanager)
+        }
+        "keyring" | "key-ring" | "keyrings" => Some(Store::Keyring),
+        _ => None,
+    }
+}
+
+/// Words that lead up to a store's name ("stored *in the* OS keyring", "*keep it in* Secrets
+/// Manager"): read along with it, so no other pass takes them.
+#[must_use]
+pub fn is_store_lead(word: &str) -> bool {
+    matches!(
+        word,
+        "in" | "into"
+            | "to"
+            | "from"
+            | "using"
+            | "via"
+            | "with"
+            | "the"
+            | "a"
+            | "an"
+            | "my"
+            | "our"
+            | "aws"
+            | "os"
+            | "it"
+            | "store"
+            | "stored"
+            | "save"
+            | "saved"
+            | "keep"
+            | "kept"
+            | "put"
+    )
+}
+
 /// Words that say the value after them is the owner ("owner: jane@corp.com").
 #[must_use]
 pub fn is_owner_marker(word: &str) -> bool {

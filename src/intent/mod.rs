@@ -3,7 +3,8 @@
 //!
 //! Two stages, like a well-built argument parser:
 //! 1. [`extract`]: text → [`RawIntent`], what was *said*, each piece with its span in the text
-//!    (words about the kind of key, verbs, a business unit, durations, emails, regions).
+//!    (words about the kind of key, verbs, a business unit, durations, emails, regions, a
+//!    store for the secret).
 //!    Extraction never judges; it only finds.
 //! 2. [`plan::validate`]: [`RawIntent`] → [`Plan`], what will *run*: it checks every value
 //!    (`Ttl`, `Region`, [`crate::provision::unit::BusinessUnit`], [`crate::provision::unit::Owner`]), settles the key type
@@ -81,6 +82,8 @@ pub struct RawIntent {
     pub owner_not_email: Option<Said<()>>,
     /// Candidate region names as typed.
     pub regions: Vec<Said<()>>,
+    /// Where the secret should go ("in Secrets Manager", "in the keyring").
+    pub stores: Vec<Said<crate::provision::store::Store>>,
     /// The word "token" appears (a token is refreshed, never rotated).
     pub mentions_token: bool,
     /// Something Bedrock-related was recognised at all; otherwise the text is not a request.

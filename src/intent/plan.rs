@@ -9,6 +9,7 @@ use super::lexicon::{Lean, Strength, VerbKind};
 use super::words::shown;
 use super::{DurationSaid, RawIntent, Said};
 use crate::Error;
+use crate::provision::store::Store;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::unit::Owner;
 use crate::region::Region;
@@ -74,6 +75,9 @@ pub struct Plan {
     pub owner: Option<Owner>,
     /// `None`: the usual precedence decides (`AWS_REGION`, the profile's, `us-east-1`).
     pub region: Option<Region>,
+    /// Long-term plans only: where the secret goes. `None`: printed once (`create_key`), or
+    /// wherever the unit's key is kept now (`rotate_key`).
+    pub store: Option<Store>,
     /// Why this key type, in a sentence (the first note in JSON).
     pub reason: String,
     /// Everything else worth knowing before it runs.
@@ -105,6 +109,7 @@ impl Plan {
         flag("--ttl", self.ttl.filter(|ttl| *ttl != Ttl::default()).map(|ttl| ttl.to_string()));
         flag("--owner", self.owner.as_ref().map(ToString::to_string));
         flag("--region", self.region.as_ref().map(ToString::to_string));
+        flag("--store", self.store.map(|store| store.as_arg().to_owned()));
         argv
     }
 
@@ -148,6 +153,13 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
     let region = region(raw)?;
     let ttl = ttl(raw)?;
     let unit = business_unit(raw)?;
+    let store = single(
+        &raw.stores,
+        "store",
+        "a key's secret goes to one place: name one store",
+        |said| Ok(said.value),
+        |a: &Store, b: &Store| a == b,
+    )?;
     let mut notes: Vec<String> = raw
         .negated
         .iter()
@@ -169,12 +181,18 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
                 "owner {email} is not used: owners are tags on long-term keys, and tokens carry no tags"
             ));
         }
+        if let Some((_, said)) = &store {
+            notes.push(format!(
+                "\"{said}\" is not used: a token is shown, never stored (stores are for long-term keys)"
+            ));
+        }
         return Ok(Plan {
             action: Action::GenerateToken,
             business_unit: None,
             ttl: Some(ttl.map_or_else(Ttl::default, |(ttl, _)| ttl)),
             owner: None,
             region: region.map(|(region, _)| region),
+            store: None,
             reason,
             notes,
         });
@@ -209,7 +227,7 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
             ));
         }
         notes.push(format!(
-            "rotation makes a new key for {unit} and retires the old one once the new one works"
+            "rotation makes a new key for {unit}, delivers it where the old one is kept, and retires the old one once the new one works"
         ));
     }
     notes.push(SECURITY_NOTE.into());
@@ -219,6 +237,7 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
         ttl: None,
         owner: owner.map(|(email, _)| email).filter(|_| action == Action::CreateKey),
         region: region.map(|(region, _)| region),
+        store: store.map(|(store, _)| store),
         reason,
         notes,
     })

@@ -1,6 +1,6 @@
 //! The phrasing table: every row is a request and the plan (or the error) it must give, with
 //! no terminal to ask on. Plans are compared in a compact form:
-//! `action [unit=…] [ttl=seconds] [owner=…] [region=…]`; errors as `error: <part of the
+//! `action [unit=…] [ttl=seconds] [owner=…] [region=…] [store=…]`; errors as `error: <part of the
 //! message>` (and every error must carry a hint and exit with `USAGE`).
 
 use super::lexicon::{Lean, Strength, VerbKind};
@@ -21,6 +21,9 @@ fn summary(plan: &Plan) -> String {
     }
     if let Some(region) = &plan.region {
         let _ = write!(out, " region={region}");
+    }
+    if let Some(store) = plan.store {
+        let _ = write!(out, " store={}", store.as_arg());
     }
     out
 }
@@ -216,6 +219,25 @@ const ROWS: &[(&str, &str)] = &[
     // The phrasing the hints suggest works as suggested.
     ("long-term Bedrock key for production for the payments team", "create_key unit=payments"),
     ("I need a Bedrock API key for our customer support chatbot", NO_UNIT),
+    // Where the secret goes.
+    ("Bedrock key for fleet in Secrets Manager", "create_key unit=fleet store=secretsmanager"),
+    (
+        "Bedrock key for the fleet team, stored in AWS Secrets Manager",
+        "create_key unit=fleet store=secretsmanager",
+    ),
+    (
+        "Bedrock key for marketing, keep it in the OS keyring",
+        "create_key unit=marketing store=keyring",
+    ),
+    (
+        "rotate the key for laptop-tools in the keyring, in eu-west-1",
+        "rotate_key unit=laptop-tools region=eu-west-1 store=keyring",
+    ),
+    ("Bedrock token for 6 hours in secrets manager", "generate_token ttl=21600"),
+    (
+        "Bedrock key for ops in secrets manager and in the keyring",
+        "error: the request names two stores",
+    ),
 ];
 
 fn outcome(text: &str) -> String {

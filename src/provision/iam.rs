@@ -183,6 +183,17 @@ impl Iam {
         Ok(())
     }
 
+    pub async fn untag_user(&self, name: &str, keys: &[String]) -> Result<()> {
+        self.client
+            .untag_user()
+            .user_name(name)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws::error("iam:UntagUser", &e))?;
+        Ok(())
+    }
+
     /// ARNs of the managed policies attached to the user.
     pub async fn attached_policies(&self, name: &str) -> Result<Vec<String>> {
         let policies = self

@@ -4,24 +4,44 @@
 //! working key, and removal. Short-term tokens stay the recommendation; this is the path for
 //! what runs longer than 12 hours unattended.
 //!
+//! No key is left that nobody holds: a new key is delivered (its output written, or its
+//! secret stored) before anything irreversible happens, and deleted again when delivery
+//! fails or the run is interrupted; a key a killed run left undelivered is recognised by the
+//! next run.
+//!
 //! - [`unit`]: business-unit and owner names.
 //! - [`iam`]: the IAM calls, mapped to domain types and action-naming errors.
-//! - [`store`]: the OS keyring and AWS Secrets Manager.
-//! - this module: the workflows `create`, `rotate`, `delete`, `list`.
+//! - [`store`]: the OS keyring and AWS Secrets Manager, and where a key went.
+//! - [`markers`]: what bedprov records on the IAM user about its keys.
+//! - `issue`: from creating a key to delivering it, undone on any failure.
+//! - `leftovers`: keys an interrupted run left undelivered, offered for removal.
+//! - [`interrupt`]: SIGINT and SIGTERM while a new key is undelivered.
+//! - `create`, `rotate`: those workflows; this module: `delete`, `list` and shared types.
 
+mod create;
 pub mod iam;
+pub mod interrupt;
+mod issue;
+mod leftovers;
+pub mod markers;
+mod rotate;
 pub mod store;
 pub mod unit;
 mod verify;
+
+pub use create::create;
+pub use issue::Printer;
+pub use rotate::rotate;
 
 use crate::aws::Aws;
 use crate::region::Region;
 use crate::wire::exit;
 use crate::{Error, Result};
 use iam::{Credential, Iam, Kind, LastUsed, NewCredential, User};
+use markers::Delivery;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
-use store::Store;
+use store::{Location, Store};
 use unit::{BusinessUnit, Owner};
 
 /// IAM allows two access keys per user; bedprov holds API keys to the same limit.
@@ -121,7 +141,8 @@ pub struct CreateRequest {
     pub adopt: bool,
     /// Create another key when one exists (at most two).
     pub additional: bool,
-    /// Answer yes to questions on a terminal.
+    /// Answer yes to questions on a terminal; without one, remove a key an interrupted run
+    /// left undelivered.
     pub yes: bool,
 }
 
@@ -138,12 +159,19 @@ pub struct Provisioned {
     pub credential: Option<NewCredential>,
     /// Keys that already existed (metadata only).
     pub existing: Vec<Credential>,
+    /// Where the new key's secret went. When nothing was made: where the key a rotation
+    /// would replace is kept, if recorded.
+    pub location: Option<Location>,
+    /// The store that holds the new secret, described (`None` when it was printed).
     pub stored_in: Option<String>,
     /// `Some(true)` verified with STS; `Some(false)` tried and failed; `None` not tried.
     pub verified: Option<bool>,
     pub steps: Vec<Step>,
-    /// Rotation: the key that was replaced, and what happened to it.
+    /// Rotation: the key that is replaced.
     pub replaced: Option<Replaced>,
+    /// Set once the output carrying the secret was printed: how many steps it showed (the
+    /// rest are printed after it).
+    pub printed_steps: Option<usize>,
 }
 
 /// The old key in a rotation.
@@ -151,8 +179,27 @@ pub struct Provisioned {
 pub struct Replaced {
     pub credential: Credential,
     pub last_used: Option<LastUsed>,
-    /// "deactivated", "deleted", or "left active" (when the new key could not be verified).
-    pub outcome: &'static str,
+    pub retire: Retire,
+    /// True once it was retired (the new key's output is printed before that).
+    pub done: bool,
+}
+
+/// What rotation does to the old key once the new one is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retire {
+    Deactivate,
+    Delete,
+}
+
+impl Retire {
+    /// The past participle: "deactivated", "deleted".
+    #[must_use]
+    pub fn done(self) -> &'static str {
+        match self {
+            Self::Deactivate => "deactivated",
+            Self::Delete => "deleted",
+        }
+    }
 }
 
 impl Provisioned {
@@ -162,125 +209,31 @@ impl Provisioned {
     }
 }
 
-/// `bedprov key create`.
-pub async fn create(aws: &Aws, request: &CreateRequest) -> Result<Provisioned> {
-    if request.kind == Kind::ApiKey && !(1..=36_600).contains(&request.age_days) {
-        return Err(Error::usage(
-            format!("--age-days {} is outside 1–36600", request.age_days),
-            "pass --age-days between 1 and 36600 (default 30)",
-        ));
-    }
-    if request.store == Store::Keyring {
-        // Fail before anything exists in AWS, not after a key was made.
-        store::probe_keyring().await?;
-    }
-    let iam = Iam::new(aws.iam());
-    let user_name = request.unit.user_name();
-    let mut steps = Vec::new();
-    let (user, user_created) = ensure_user(&iam, request, &user_name, &mut steps).await?;
-    let policy_arn = request.policy.arn(&aws.region);
-    if iam.attached_policies(&user_name).await?.contains(&policy_arn) {
-        step(&mut steps, "attach policy", format!("{policy_arn} already attached"));
-    } else {
-        iam.attach_policy(&user_name, &policy_arn).await?;
-        step(&mut steps, "attach policy", format!("attached {policy_arn}"));
-    }
-    let existing = iam.credentials(&user_name, request.kind).await?;
-    let mut result = Provisioned {
-        unit: request.unit.clone(),
-        user,
-        user_created,
-        policy_arn: Some(policy_arn),
-        kind: request.kind,
-        region: aws.region.clone(),
-        credential: None,
-        existing: existing.clone(),
-        stored_in: None,
-        verified: None,
-        steps,
-        replaced: None,
-    };
-    if existing.len() >= MAX_KEYS {
-        return Err(at_limit(&request.unit, request.kind, &existing));
-    }
-    if !existing.is_empty() && !request.additional && !confirm_additional(request, &existing)? {
-        let ids: Vec<&str> = existing.iter().map(|c| c.id.as_str()).collect();
-        step(
-            &mut result.steps,
-            "create credential",
-            format!("already provisioned ({}); nothing created", ids.join(", ")),
-        );
-        return Ok(result);
-    }
-    let credential = iam.create(&user_name, request.kind, request.age_days).await?;
-    step(
-        &mut result.steps,
-        "create credential",
-        format!("created {} {}", request.kind.describe(), credential.id),
-    );
-    result.stored_in = keep(aws, &iam, request.store, &result, &credential).await?;
-    if let Some(place) = &result.stored_in {
-        step(&mut result.steps, "store secret", format!("stored in {place}"));
-    }
-    if request.verify {
-        result.verified = Some(verify::new_credential(aws, &iam, &user_name, &credential).await);
-        step(&mut result.steps, "verify", verify_text(result.verified));
-    }
-    result.credential = Some(credential);
-    Ok(result)
+/// The key that `key rotate` replaces: the newest active one (or the newest at all).
+fn rotation_target(existing: &[Credential]) -> Option<&Credential> {
+    existing.iter().rev().find(|c| c.active).or(existing.last())
 }
 
-async fn ensure_user(
-    iam: &Iam,
-    request: &CreateRequest,
-    user_name: &str,
-    steps: &mut Vec<Step>,
-) -> Result<(User, bool)> {
-    match iam.user(user_name).await? {
-        None => {
-            let tags = user_tags(&request.unit, request.owner.as_ref(), true);
-            let user = iam.create_user(user_name, &tags).await?;
-            step(steps, "create user", format!("created IAM user {user_name}"));
-            Ok((user, true))
-        }
-        Some(mut user) if user.managed() => {
-            step(steps, "create user", format!("IAM user {user_name} exists (managed by bedprov)"));
-            if let Some(owner) = &request.owner
-                && user.tags.get("owner") != Some(&owner.as_str().to_owned())
-            {
-                let tags = BTreeMap::from([("owner".to_owned(), owner.as_str().to_owned())]);
-                iam.tag_user(user_name, &tags).await?;
-                user.tags.extend(tags);
-                step(steps, "tag user", format!("owner set to {owner}"));
-            }
-            Ok((user, false))
-        }
-        Some(mut user) if request.adopt => {
-            let tags = user_tags(&request.unit, request.owner.as_ref(), false);
-            iam.tag_user(user_name, &tags).await?;
-            user.tags.extend(tags);
-            step(
-                steps,
-                "adopt user",
-                format!("adopted existing IAM user {user_name} (tagged managed-by=bedprov)"),
-            );
-            Ok((user, false))
-        }
-        Some(_) => Err(Error::usage(
-            format!(
-                "IAM user {user_name} already exists and was not created by bedprov; it was left untouched"
-            ),
-            "pass --adopt to let bedprov manage it (it adds tags and attaches the policy), or choose another --business-unit",
-        )),
-    }
-}
-
-fn at_limit(unit: &BusinessUnit, kind: Kind, existing: &[Credential]) -> Error {
+fn at_limit(
+    unit: &BusinessUnit,
+    kind: Kind,
+    existing: &[Credential],
+    tags: &BTreeMap<String, String>,
+) -> Error {
     let list: Vec<String> = existing
         .iter()
         .map(|c| format!("{} ({})", c.id, if c.active { "active" } else { "inactive" }))
         .collect();
-    let candidate = existing.iter().find(|c| !c.active).unwrap_or(&existing[0]);
+    // Never the key whose secret was handed out last: that is the one people use.
+    let in_use = markers::last_delivered(tags, existing).map(|c| c.id.as_str());
+    let others: Vec<&Credential> =
+        existing.iter().filter(|c| Some(c.id.as_str()) != in_use).collect();
+    let candidate = markers::undelivered(tags, existing)
+        .first()
+        .copied()
+        .or_else(|| others.iter().find(|c| !c.active).copied())
+        .or_else(|| others.first().copied())
+        .unwrap_or(&existing[0]);
     Error::other(
         exit::LIMIT,
         format!(
@@ -294,64 +247,6 @@ fn at_limit(unit: &BusinessUnit, kind: Kind, existing: &[Credential]) -> Error {
             candidate.id
         ),
     )
-}
-
-fn confirm_additional(request: &CreateRequest, existing: &[Credential]) -> Result<bool> {
-    if !crate::prompt::interactive() {
-        return Ok(false);
-    }
-    if request.yes {
-        return Ok(true);
-    }
-    let question = format!(
-        "{} already has {} {} ({}). Create another one?",
-        request.unit,
-        existing.len(),
-        request.kind.describe(),
-        existing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
-    );
-    Ok(crate::prompt::confirm(&question, false)
-        .map_err(Error::io("cannot read the answer"))?
-        .unwrap_or(false))
-}
-
-/// Stores the new secret where asked. If storing fails, the new credential is deleted again,
-/// so no key exists that nobody holds.
-async fn keep(
-    aws: &Aws,
-    iam: &Iam,
-    place: Store,
-    result: &Provisioned,
-    credential: &NewCredential,
-) -> Result<Option<String>> {
-    let saved = match place {
-        Store::Print => return Ok(None),
-        Store::Keyring => store::save_keyring(&result.user.name, credential).await,
-        Store::Secretsmanager => {
-            store::save_secrets_manager(aws, result.unit.as_str(), &result.user.tags, credential)
-                .await
-        }
-    };
-    match saved {
-        Ok(place) => Ok(Some(place)),
-        Err(error) => {
-            let metadata = Credential {
-                id: credential.id.clone(),
-                kind: credential.kind,
-                active: true,
-                created: SystemTime::now(),
-                expires: None,
-                alias: None,
-            };
-            let cleanup = iam.delete(&result.user.name, &metadata).await;
-            let what = if cleanup.is_ok() {
-                "the new key was deleted again"
-            } else {
-                "the new key could not be deleted: remove it with `bedprov key delete`"
-            };
-            Err(Error::other(error.exit_code(), format!("{error} ({what})"), error.hint()))
-        }
-    }
 }
 
 fn verify_text(verified: Option<bool>) -> &'static str {
@@ -368,71 +263,11 @@ pub struct RotateRequest {
     pub unit: BusinessUnit,
     pub kind: Kind,
     pub age_days: u32,
-    pub store: Store,
+    /// `None`: wherever the unit's key is kept now.
+    pub store: Option<Store>,
     pub delete_old: bool,
-}
-
-/// `bedprov key rotate`: new key → store → verify → only then deactivate (or delete) the old.
-pub async fn rotate(aws: &Aws, request: &RotateRequest) -> Result<Provisioned> {
-    if request.store == Store::Keyring {
-        store::probe_keyring().await?;
-    }
-    let iam = Iam::new(aws.iam());
-    let user = managed_user(&iam, &request.unit).await?;
-    let existing = iam.credentials(&user.name, request.kind).await?;
-    let Some(old) = existing.iter().rev().find(|c| c.active).or(existing.last()).cloned() else {
-        return Err(Error::other(
-            exit::NOT_FOUND,
-            format!("{} has no {} to rotate", request.unit, request.kind.describe()),
-            format!("create one: bedprov key create --business-unit {}", request.unit),
-        ));
-    };
-    if existing.len() >= MAX_KEYS {
-        return Err(at_limit(&request.unit, request.kind, &existing));
-    }
-    let last_used = iam.last_used(&old).await?;
-    let mut steps = Vec::new();
-    let credential = iam.create(&user.name, request.kind, request.age_days).await?;
-    step(
-        &mut steps,
-        "create credential",
-        format!("created {} {}", request.kind.describe(), credential.id),
-    );
-    let mut result = Provisioned {
-        unit: request.unit.clone(),
-        user,
-        user_created: false,
-        policy_arn: None,
-        kind: request.kind,
-        region: aws.region.clone(),
-        credential: None,
-        existing,
-        stored_in: None,
-        verified: None,
-        steps,
-        replaced: None,
-    };
-    result.stored_in = keep(aws, &iam, request.store, &result, &credential).await?;
-    if let Some(place) = &result.stored_in {
-        step(&mut result.steps, "store secret", format!("stored in {place}"));
-    }
-    let verified = verify::new_credential(aws, &iam, &result.user.name, &credential).await;
-    result.verified = Some(verified);
-    step(&mut result.steps, "verify", verify_text(Some(verified)));
-    let outcome = if !verified {
-        "left active"
-    } else if request.delete_old {
-        iam.delete(&result.user.name, &old).await?;
-        store::forget_keyring(&result.user.name, &old.id).await;
-        "deleted"
-    } else {
-        iam.set_active(&result.user.name, &old, false).await?;
-        "deactivated"
-    };
-    step(&mut result.steps, "retire old credential", format!("{} {outcome}", old.id));
-    result.replaced = Some(Replaced { credential: old, last_used, outcome });
-    result.credential = Some(credential);
-    Ok(result)
+    /// Remove a key an interrupted run left undelivered without asking.
+    pub yes: bool,
 }
 
 async fn managed_user(iam: &Iam, unit: &BusinessUnit) -> Result<User> {
@@ -471,7 +306,7 @@ pub struct Deleted {
 /// `bedprov key delete`. The caller has already confirmed.
 pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Result<Deleted> {
     let iam = Iam::new(aws.iam());
-    let user = managed_user(&iam, unit).await?;
+    let mut user = managed_user(&iam, unit).await?;
     let mut steps = Vec::new();
     let mut credentials = iam.credentials(&user.name, Kind::AccessKey).await?;
     credentials.extend(iam.credentials(&user.name, Kind::ApiKey).await?);
@@ -498,6 +333,14 @@ pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Re
             if store::forget_keyring(&user.name, id).await {
                 step(&mut steps, "forget secret", "removed its OS keyring entry");
             }
+            // Its records go with it (and records of keys deleted outside bedprov).
+            let kind = credential.kind;
+            credentials.retain(|c| &c.id != id);
+            let mut stale = markers::stale_stores(&user.tags, &credentials);
+            let same_kind: Vec<Credential> =
+                credentials.iter().filter(|c| c.kind == kind).cloned().collect();
+            stale.extend(markers::stale_pending(&user.tags, &same_kind, kind));
+            markers::remove(&iam, &mut user, &stale).await?;
         }
         DeleteTarget::User => {
             for credential in &credentials {
@@ -548,6 +391,8 @@ pub struct ListedKey {
     pub credential: Credential,
     pub last_used: Option<LastUsed>,
     pub rotation_due: bool,
+    /// Where its secret went, or that an interrupted run never delivered it.
+    pub delivery: Delivery,
 }
 
 /// `bedprov key list`: bedprov-made users, or one unit's.
@@ -566,7 +411,8 @@ pub async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Vec<Listed>>
                 let last_used = iam.last_used(&credential).await?;
                 let rotation_due =
                     now.duration_since(credential.created).unwrap_or_default() > ROTATION_AGE;
-                keys.push(ListedKey { credential, last_used, rotation_due });
+                let delivery = markers::delivery(&user.tags, &credential);
+                keys.push(ListedKey { credential, last_used, rotation_due, delivery });
             }
         }
         listed.push(Listed { user, keys });
@@ -594,6 +440,35 @@ mod tests {
             "arn:aws:iam::123456789012:policy/x"
         );
         assert!(Policy::parse("admin").unwrap_err().hint().contains("limited"));
+    }
+
+    #[test]
+    fn the_limit_hint_never_names_the_key_in_use() {
+        let unit = BusinessUnit::parse("ops").unwrap();
+        let key = |id: &str, age: u64, active: bool| Credential {
+            id: id.to_owned(),
+            kind: Kind::AccessKey,
+            active,
+            created: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age),
+            expires: None,
+            alias: None,
+        };
+        let hint = |keys: &[Credential], tags: &BTreeMap<String, String>| {
+            at_limit(&unit, Kind::AccessKey, keys, tags).hint()
+        };
+        let none = BTreeMap::new();
+        // An inactive key goes first, unless it is the one in use.
+        let keys = [key("AKIAOLD", 100, true), key("AKIANEW", 10, false)];
+        assert!(hint(&keys, &none).contains("--key-id AKIANEW"));
+        let keys = [key("AKIAOLD", 100, true), key("AKIANEW", 10, true)];
+        assert!(hint(&keys, &none).contains("--key-id AKIAOLD"));
+        // A key nobody was given goes before both, even when it is the newest.
+        let pending = BTreeMap::from([(
+            markers::pending_tag(Kind::AccessKey),
+            markers::Pending::Created { id: "AKIANEW".into(), location: Location::Printed }.value(),
+        )]);
+        let keys = [key("AKIAOLD", 100, false), key("AKIANEW", 10, true)];
+        assert!(hint(&keys, &pending).contains("--key-id AKIANEW"), "{}", hint(&keys, &pending));
     }
 
     #[test]

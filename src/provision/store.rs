@@ -1,6 +1,10 @@
 //! Where a new long-term secret goes when it is not printed: the OS keyring (the Secret
 //! Service over D-Bus, via keyring-core) or AWS Secrets Manager. A missing keyring fails
 //! fast with a clear message; nothing ever falls back to printing or writing plain text.
+//! [`Location`] names the place one key went (recorded on the IAM user, so rotation puts
+//! the next key there too), and the checks here tell whether a store holds a given key.
+//! A Secrets Manager secret scheduled for deletion is never written into: it is restored
+//! first, and saying so is the caller's job.
 
 use super::iam::{Kind, NewCredential};
 use crate::aws::{self, Aws};
@@ -8,6 +12,7 @@ use crate::wire::exit;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The keyring service name for every bedprov entry.
 pub const KEYRING_SERVICE: &str = "bedprov";
@@ -15,12 +20,99 @@ pub const KEYRING_SERVICE: &str = "bedprov";
 /// Where the secret is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Store {
-    /// Shown once on stdout (the default).
+    /// Shown once on stdout.
     Print,
     /// The OS keyring (Secret Service on Linux).
     Keyring,
     /// AWS Secrets Manager, secret `bedprov/<unit>` (for fleets).
     Secretsmanager,
+}
+
+impl Store {
+    /// The `--store` value that selects it.
+    #[must_use]
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Self::Print => "print",
+            Self::Keyring => "keyring",
+            Self::Secretsmanager => "secretsmanager",
+        }
+    }
+}
+
+/// Where one key's secret was delivered. Recorded on the IAM user when the key is delivered
+/// (as `print`, `keyring:bedprov/<account>` or `secretsmanager:<secret name>`), so rotation
+/// finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// Shown once on stdout.
+    Printed,
+    /// The OS keyring, service [`KEYRING_SERVICE`], this account.
+    Keyring { account: String },
+    /// AWS Secrets Manager, this secret.
+    SecretsManager { name: String },
+}
+
+impl Location {
+    /// Where a new credential of `user_name` (unit `unit`) goes for `store`.
+    #[must_use]
+    pub fn new(store: Store, unit: &str, user_name: &str, credential_id: &str) -> Self {
+        match store {
+            Store::Print => Self::Printed,
+            Store::Keyring => Self::Keyring { account: keyring_account(user_name, credential_id) },
+            Store::Secretsmanager => Self::SecretsManager { name: secret_name(unit) },
+        }
+    }
+
+    #[must_use]
+    pub fn store(&self) -> Store {
+        match self {
+            Self::Printed => Store::Print,
+            Self::Keyring { .. } => Store::Keyring,
+            Self::SecretsManager { .. } => Store::Secretsmanager,
+        }
+    }
+
+    /// The form kept in an IAM tag value (letters, digits and `_.:/=+-@` only).
+    #[must_use]
+    pub fn record(&self) -> String {
+        match self {
+            Self::Printed => "print".to_owned(),
+            Self::Keyring { account } => format!("keyring:{KEYRING_SERVICE}/{account}"),
+            Self::SecretsManager { name } => format!("secretsmanager:{name}"),
+        }
+    }
+
+    /// Reads [`Location::record`] back; `None` for anything else (a tag anyone with
+    /// `iam:TagUser` could have written, so only the characters bedprov writes are taken).
+    #[must_use]
+    pub fn parse(record: &str) -> Option<Self> {
+        let plain = |text: &str| {
+            !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
+        };
+        if record == "print" {
+            return Some(Self::Printed);
+        }
+        if let Some(rest) = record.strip_prefix("keyring:") {
+            let account = rest.strip_prefix(KEYRING_SERVICE)?.strip_prefix('/')?;
+            return plain(account).then(|| Self::Keyring { account: account.to_owned() });
+        }
+        let name = record.strip_prefix("secretsmanager:")?;
+        plain(name).then(|| Self::SecretsManager { name: name.to_owned() })
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Printed => f.write_str("stdout (shown once)"),
+            Self::Keyring { account } => {
+                write!(f, "the OS keyring (service `{KEYRING_SERVICE}`, account `{account}`)")
+            }
+            Self::SecretsManager { name } => write!(f, "AWS Secrets Manager secret `{name}`"),
+        }
+    }
 }
 
 /// The keyring account for one credential: `<user>/<credential id>`.
@@ -130,19 +222,97 @@ pub async fn keyring_value(
     .flatten()
 }
 
-/// Saves `credential` as the unit's secret in Secrets Manager (created with the user's tags,
-/// or given a new version on rotation); returns where it went.
+/// The credential id a stored value names (`AccessKeyId`, or `CredentialId` for API keys).
+fn stored_id(value: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(value).ok()?;
+    let id = value.get("AccessKeyId").or_else(|| value.get("CredentialId"))?;
+    id.as_str().map(str::to_owned)
+}
+
+/// True when the keyring holds `credential_id` under its account.
+pub async fn keyring_holds(user_name: &str, credential_id: &str) -> bool {
+    keyring_value(user_name, credential_id)
+        .await
+        .and_then(|value| stored_id(&value))
+        .is_some_and(|id| id == credential_id)
+}
+
+/// What Secrets Manager knows of a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretState {
+    Missing,
+    Live,
+    /// `DeleteSecret` ran: the secret is destroyed at this time unless restored.
+    ScheduledForDeletion(Option<SystemTime>),
+}
+
+/// Whether the secret exists, and whether it is scheduled for deletion.
+pub async fn secret_state(aws: &Aws, name: &str) -> Result<SecretState> {
+    match aws.secrets().describe_secret().secret_id(name).send().await {
+        Ok(found) => Ok(match found.deleted_date {
+            Some(date) => SecretState::ScheduledForDeletion(
+                u64::try_from(date.secs()).ok().map(|secs| UNIX_EPOCH + Duration::from_secs(secs)),
+            ),
+            None => SecretState::Live,
+        }),
+        Err(e) if aws::code(&e) == Some("ResourceNotFoundException") => Ok(SecretState::Missing),
+        Err(e) => Err(aws::error("secretsmanager:DescribeSecret", &e)),
+    }
+}
+
+/// Cancels the scheduled deletion of a secret.
+pub async fn restore_secret(aws: &Aws, name: &str) -> Result<()> {
+    aws.secrets()
+        .restore_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws::error("secretsmanager:RestoreSecret", &e))
+}
+
+/// The credential id the secret's current value names (`None`: a value bedprov did not
+/// write).
+pub async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<String>> {
+    let value = aws
+        .secrets()
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .map_err(|e| aws::error("secretsmanager:GetSecretValue", &e))?;
+    let text = zeroize::Zeroizing::new(value.secret_string.unwrap_or_default());
+    Ok(stored_id(&text))
+}
+
+/// Refuses to write into a secret that is scheduled for deletion (the caller restores it
+/// first, or stops).
+fn scheduled_for_deletion(name: &str) -> Error {
+    Error::other(
+        exit::AWS,
+        format!(
+            "Secrets Manager secret `{name}` is scheduled for deletion; the key was not written into it"
+        ),
+        format!(
+            "restore it first (`aws secretsmanager restore-secret --secret-id {name}`), then run the command again"
+        ),
+    )
+}
+
+/// Saves `credential` as secret `name` in Secrets Manager (created with the user's tags, or
+/// given a new version on rotation); returns where it went.
 pub async fn save_secrets_manager(
     aws: &Aws,
-    unit: &str,
+    name: &str,
     tags: &BTreeMap<String, String>,
     credential: &NewCredential,
 ) -> Result<String> {
     use aws_sdk_secretsmanager::types::Tag;
     let client = aws.secrets();
-    let name = secret_name(unit);
+    let name = name.to_owned();
     let value = payload(credential);
     let existing = match client.describe_secret().secret_id(&name).send().await {
+        Ok(found) if found.deleted_date.is_some() => return Err(scheduled_for_deletion(&name)),
         Ok(found) => Some(found.arn.unwrap_or_else(|| name.clone())),
         Err(e) if aws::code(&e) == Some("ResourceNotFoundException") => None,
         Err(e) => return Err(aws::error("secretsmanager:DescribeSecret", &e)),
@@ -157,8 +327,12 @@ pub async fn save_secrets_manager(
             .map_err(|e| aws::error("secretsmanager:PutSecretValue", &e))?;
         arn
     } else {
-        let tags: Vec<Tag> =
-            tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        // The cost-tracking tags, not bedprov's records about the user's keys.
+        let tags: Vec<Tag> = tags
+            .iter()
+            .filter(|(k, _)| !super::markers::is_marker(k))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         let created = client
             .create_secret()
             .name(&name)
@@ -180,5 +354,26 @@ pub async fn forget_secrets_manager(aws: &Aws, unit: &str) -> Result<bool> {
         Ok(_) => Ok(true),
         Err(e) if aws::code(&e) == Some("ResourceNotFoundException") => Ok(false),
         Err(e) => Err(aws::error("secretsmanager:DeleteSecret", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_read_back_and_odd_records_are_refused() {
+        for location in [
+            Location::Printed,
+            Location::Keyring { account: "ops-bedrock-user/AKIA1".into() },
+            Location::SecretsManager { name: "bedprov/ops".into() },
+        ] {
+            assert_eq!(Location::parse(&location.record()), Some(location));
+        }
+        for odd in
+            ["", "keyring:", "keyring:other/x", "secretsmanager:", "secretsmanager:a b", "vault:x"]
+        {
+            assert_eq!(Location::parse(odd), None, "{odd:?}");
+        }
     }
 }

@@ -1,14 +1,21 @@
 //! Long-term credentials, in the seed's shareable formats: human (plain text), Markdown (the
 //! seed's layout, for tickets and wikis) and JSON. The secret appears exactly once, in the
-//! copy-paste snippet, and only when it was asked to be printed.
+//! copy-paste snippet, and only when it was asked to be printed. That output is printed in
+//! two parts: [`delivery`] (everything known when the secret is handed over, written by the
+//! workflow before the old key is retired) and [`after_delivery`] (the steps that followed).
+//! No suggested command puts a secret on a command line.
 
 use super::time::{human_duration, human_utc, rfc3339};
 use crate::provision::iam::{Credential, Kind, NewCredential};
-use crate::provision::{Deleted, Listed, Provisioned};
+use crate::provision::markers::{self, Delivery};
+use crate::provision::store::Location;
+use crate::provision::unit::BusinessUnit;
+use crate::provision::{Deleted, Listed, Provisioned, Step};
 use crate::wire::shell::{self, Shell};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::SystemTime;
+use zeroize::Zeroizing;
 
 /// `--format` for the key commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,10 +43,43 @@ struct CreatedBody<'a> {
     pub verified: Option<bool>,
 }
 
+/// The output that carries a new secret, as it is when the secret is handed over.
+#[must_use]
+pub fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
+    Zeroizing::new(shown(result, format))
+}
+
+/// What follows [`delivery`]: the steps done after it (nothing in JSON, a single document).
+#[must_use]
+pub fn after_delivery(result: &Provisioned, format: Format) -> String {
+    let mut out = String::new();
+    if format != Format::Json {
+        let later =
+            result.steps.get(result.printed_steps.unwrap_or_default()..).unwrap_or_default();
+        step_lines(&mut out, later, &Style { markdown: format == Format::Markdown });
+    }
+    out
+}
+
+/// The whole output in `format`.
+#[must_use]
+pub fn shown(result: &Provisioned, format: Format) -> String {
+    match format {
+        Format::Json => json(result),
+        Format::Human => human(result, false),
+        Format::Markdown => human(result, true),
+    }
+}
+
+/// True when the new secret is to be printed (not stored).
+fn printed(result: &Provisioned) -> bool {
+    result.credential.is_some() && result.location == Some(Location::Printed)
+}
+
 #[must_use]
 pub fn json(result: &Provisioned) -> String {
     let credential = result.credential.as_ref();
-    let printed = result.stored_in.is_none();
+    let printed = printed(result);
     let secret = credential.filter(|_| printed).map(|c| c.secret.expose());
     let body = CreatedBody {
         business_unit: result.unit.as_str(),
@@ -103,14 +143,12 @@ fn already_provisioned(out: &mut String, result: &Provisioned, style: &Style) {
         let _ = writeln!(out, "{} {}", style.bold("Existing key:"), describe_existing(existing));
     }
     let _ = writeln!(out, "\nSecrets are shown only once, at creation. To get a new one:");
+    let kind = if result.kind == Kind::ApiKey { " --kind api-key" } else { "" };
     let _ = writeln!(
         out,
-        "  bedprov key create --business-unit {unit} --additional    # a second key (two at most)"
+        "  bedprov key create --business-unit {unit}{kind} --additional  # a second key (two at most)"
     );
-    let _ = writeln!(
-        out,
-        "  bedprov key rotate --business-unit {unit}                 # replace the old one safely"
-    );
+    let _ = writeln!(out, "  {}  # replace the old one safely", rotate_command(result));
 }
 
 fn header(out: &mut String, result: &Provisioned, credential: &NewCredential, style: &Style) {
@@ -145,12 +183,17 @@ fn header(out: &mut String, result: &Provisioned, credential: &NewCredential, st
             || "never used (as far as IAM records)".to_owned(),
             |u| format!("last used {} ({}, {})", human_utc(u.at), u.service, u.region),
         );
+        // Printed before the old key is retired: then it says what comes next.
+        let outcome = if replaced.done {
+            replaced.retire.done().to_owned()
+        } else {
+            format!("to be {} next", replaced.retire.done())
+        };
         let _ = writeln!(
             out,
-            "{} {} {} — {last_use}",
+            "{} {} {outcome} — {last_use}",
             style.bold("Old key:"),
             replaced.credential.id,
-            replaced.outcome
         );
     }
     out.push('\n');
@@ -158,7 +201,8 @@ fn header(out: &mut String, result: &Provisioned, credential: &NewCredential, st
 
 /// The snippet with the secret (the only place it appears), or where it was stored.
 fn secret(out: &mut String, result: &Provisioned, credential: &NewCredential, style: &Style) {
-    if let Some(place) = &result.stored_in {
+    if !printed(result) {
+        let place = result.stored_in.as_deref().unwrap_or("a store");
         let _ = writeln!(out, "🔒 The secret was stored in {place} and is not shown.\n");
         return;
     }
@@ -193,8 +237,10 @@ fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
         Kind::AccessKey => format!(
             "aws sts get-caller-identity && aws bedrock list-foundation-models --by-provider anthropic --region {region} --query 'modelSummaries[].modelId'\n"
         ),
+        // printf is a shell builtin: the key reaches curl on its stdin (-H @-), never on a
+        // command line, where any local user can read it while curl runs.
         Kind::ApiKey => format!(
-            "curl -sS -H \"Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK\" \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
+            "printf 'Authorization: Bearer %s\\n' \"$AWS_BEARER_TOKEN_BEDROCK\" | curl -sS -H @- \"https://bedrock.{region}.amazonaws.com/foundation-models?byProvider=anthropic\"\n"
         ),
     };
     style.code_block(out, "bash", &test);
@@ -219,21 +265,47 @@ fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
         "- Prefer short-term tokens where you can: `bedprov token`, or the daemon and `bedprov-helper`"
     );
     let _ = writeln!(out, "\n## Rotation Instructions");
+    let into = match &result.location {
+        Some(place @ (Location::Keyring { .. } | Location::SecretsManager { .. })) => {
+            format!(" into {place}")
+        }
+        _ => String::new(),
+    };
     let rotation = format!(
-        "bedprov key rotate --business-unit {unit}              # new key, verified, old one deactivated\n# update every system, then remove the old key:\nbedprov key delete --business-unit {unit} --key-id OLD_KEY_ID\n"
+        "{}  # a new key{into}, verified, then the old one deactivated\n# update every system, then remove the old key:\nbedprov key delete --business-unit {unit} --key-id OLD_KEY_ID\n",
+        rotate_command(result)
     );
     style.code_block(out, "bash", &rotation);
     let _ = writeln!(out, "\n## Cost Tracking");
     let _ = writeln!(out, "This IAM user is tagged with:");
-    for (key, value) in &result.user.tags {
+    for (key, value) in result.user.tags.iter().filter(|(key, _)| !markers::is_marker(key)) {
         let _ = writeln!(out, "- {key}: {value}");
     }
     let _ = writeln!(out, "\nQuery costs in AWS Cost Explorer by filtering on these tags.");
 }
 
+/// `bedprov key rotate` for this unit, its kind of key and the store its key is kept in.
+fn rotate_command(result: &Provisioned) -> String {
+    let mut command = format!("bedprov key rotate --business-unit {}", result.unit);
+    if result.kind == Kind::ApiKey {
+        command.push_str(" --kind api-key");
+    }
+    if let Some(place @ (Location::Keyring { .. } | Location::SecretsManager { .. })) =
+        &result.location
+    {
+        command.push_str(" --store ");
+        command.push_str(place.store().as_arg());
+    }
+    command
+}
+
 fn steps(out: &mut String, result: &Provisioned, style: &Style) {
     let _ = writeln!(out, "\n## Steps");
-    for step in &result.steps {
+    step_lines(out, &result.steps, style);
+}
+
+fn step_lines(out: &mut String, steps: &[Step], style: &Style) {
+    for step in steps {
         let _ = writeln!(out, "- {} {}", style.bold(&format!("{}:", step.step)), step.result);
     }
 }
@@ -275,9 +347,23 @@ pub fn list_human(listed: &[Listed]) -> String {
             let due = if key.rotation_due { " · ROTATION DUE (over 90 days)" } else { "" };
             let expires =
                 c.expires.map_or(String::new(), |e| format!(" · expires {}", human_utc(e)));
+            let unit = BusinessUnit::from_user_name(&entry.user.name)
+                .map_or_else(|| entry.user.name.clone(), |u| u.to_string());
+            let delivery = match &key.delivery {
+                Delivery::Delivered(
+                    place @ (Location::Keyring { .. } | Location::SecretsManager { .. }),
+                ) => {
+                    format!(" · kept in {place}")
+                }
+                Delivery::Undelivered => format!(
+                    " · NOT DELIVERED: a run that stopped half-way made it, and nobody holds its secret; remove it: bedprov key delete --business-unit {unit} --key-id {} --yes",
+                    c.id
+                ),
+                Delivery::Delivered(_) | Delivery::Unrecorded => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "    {} {} · {} · age {age} · {used}{expires}{due}",
+                "    {} {} · {} · age {age} · {used}{expires}{due}{delivery}",
                 c.kind.describe(),
                 c.id,
                 if c.active { "active" } else { "inactive" }
@@ -305,6 +391,11 @@ pub fn list_json(listed: &[Listed]) -> String {
                     "expires_at": k.credential.expires.map(rfc3339),
                     "last_used_at": k.last_used.as_ref().map(|u| rfc3339(u.at)),
                     "rotation_due": k.rotation_due,
+                    "delivered": k.delivery != Delivery::Undelivered,
+                    "store": match &k.delivery {
+                        Delivery::Delivered(place) => Some(place.record()),
+                        Delivery::Undelivered | Delivery::Unrecorded => None,
+                    },
                 })).collect::<Vec<_>>(),
             })
         })

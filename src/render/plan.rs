@@ -1,8 +1,9 @@
 //! A plan from a plain-language request (`bedprov request`): the seed's minimal human form,
 //! ending in the equivalent command so people learn the CLI, and the JSON form
-//! `{"action","key_type","business_unit","ttl_seconds","owner","region","notes"}`.
+//! `{"action","key_type","business_unit","ttl_seconds","owner","region","store","notes"}`.
 
 use crate::intent::{Action, Plan};
+use crate::provision::store::{self, Store};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -15,6 +16,9 @@ pub struct PlanBody<'a> {
     pub ttl_seconds: Option<u64>,
     pub owner: Option<&'a str>,
     pub region: Option<&'a str>,
+    /// `create_key`: where the secret goes; `rotate_key`: the store named, or `null` for
+    /// wherever the unit's key is kept now.
+    pub store: Option<&'static str>,
     pub notes: Vec<&'a str>,
 }
 
@@ -30,6 +34,11 @@ pub fn body(plan: &Plan) -> PlanBody<'_> {
         ttl_seconds: plan.ttl.map(crate::ttl::Ttl::as_secs),
         owner: plan.owner.as_ref().map(crate::provision::unit::Owner::as_str),
         region: plan.region.as_ref().map(crate::region::Region::as_str),
+        store: match plan.action {
+            Action::GenerateToken => None,
+            Action::CreateKey => Some(plan.store.unwrap_or(Store::Print).as_arg()),
+            Action::RotateKey => plan.store.map(Store::as_arg),
+        },
         notes: plan.all_notes(),
     }
 }
@@ -74,6 +83,24 @@ pub fn human(plan: &Plan) -> String {
     }
     if let Some(owner) = &plan.owner {
         line("Owner", owner.as_str());
+    }
+    let unit_name = unit.map_or("UNIT", |u| u.as_str());
+    let place = |store: Store| match store {
+        Store::Print => "printed once on stdout".to_owned(),
+        Store::Keyring => "the OS keyring".to_owned(),
+        Store::Secretsmanager => {
+            format!("AWS Secrets Manager secret {}", store::secret_name(unit_name))
+        }
+    };
+    match (plan.action, plan.store) {
+        (Action::GenerateToken, _) => {}
+        (Action::CreateKey, store) => line("Store", &place(store.unwrap_or(Store::Print))),
+        (Action::RotateKey, None) => {
+            line("Store", "where the unit's key is kept now (recorded on its IAM user)");
+        }
+        (Action::RotateKey, Some(store)) => {
+            line("Store", &format!("{} (must be where the unit's key is kept now)", place(store)));
+        }
     }
     match (&plan.region, plan.action) {
         (Some(region), _) => line("Region", region.as_str()),
@@ -123,11 +150,22 @@ mod tests {
         let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["action", "business_unit", "key_type", "notes", "owner", "region", "ttl_seconds"]
+            [
+                "action",
+                "business_unit",
+                "key_type",
+                "notes",
+                "owner",
+                "region",
+                "store",
+                "ttl_seconds"
+            ]
         );
         assert!(out.find("\"action\"") < out.find("\"key_type\""));
-        assert!(out.find("\"region\"") < out.find("\"notes\""));
+        assert!(out.find("\"region\"") < out.find("\"store\""));
+        assert!(out.find("\"store\"") < out.find("\"notes\""));
         assert_eq!(value["action"], "create_key");
+        assert_eq!(value["store"], "print");
         assert_eq!(value["key_type"], "long_term");
         assert!(value["ttl_seconds"].is_null());
         assert!(out.ends_with("}\n"));

@@ -26,3 +26,7 @@ pub const NOT_FOUND: i32 = 9;
 pub const DECLINED: i32 = 10;
 /// A limit stops the action (e.g. two keys already exist): rotate or delete first.
 pub const LIMIT: i32 = 11;
+/// Stopped by SIGINT (128 + 2), after undoing what the run had started.
+pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (128 + 15), after undoing what the run had started.
+pub const TERMINATED: i32 = 143;

@@ -13,6 +13,18 @@
   trust policy requires MFA: AccessDenied without SerialNumber/TokenCode, and AccessDenied
   for a wrong code.
 
+For tests that need to catch bedprov in the middle of a step (a signal, a kill), two hooks
+make the peer behave like a slow AWS, without changing what any call does:
+
+- FAKE_LOG=path: one line per request as it arrives: the action (`CreateAccessKey`,
+  `GetCallerIdentity`, `PutSecretValue`, ...) or `GET /path`, and for Bedrock the
+  Authorization header it carried.
+- FAKE_SLOW="Action=seconds Action@n=seconds ...": holds every call of Action (or only its
+  n-th, counting from 1) that long before answering.
+
+And FAKE_DENY="Action ..." answers those calls AccessDenied, as AWS does when the caller
+lacks the permission.
+
 Usage: python aws_fake.py MOTO_ENDPOINT. Prints its port, serves until stdin closes."""
 
 import base64
@@ -22,6 +34,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -163,6 +176,27 @@ SSC_ACTIONS = {
 }
 
 
+SLOW = {}  # "Action" or "Action@n" -> seconds
+for rule in os.environ.get("FAKE_SLOW", "").split():
+    name, seconds = rule.split("=")
+    SLOW[name] = float(seconds)
+CALLS = {}  # action -> how many arrived
+
+
+def arrived(action, note=""):
+    """Logs the request and holds it as FAKE_SLOW says."""
+    with LOCK:
+        CALLS[action] = CALLS.get(action, 0) + 1
+        count = CALLS[action]
+        log = os.environ.get("FAKE_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{action}{note}\n")
+    delay = SLOW.get(f"{action}@{count}", SLOW.get(action, 0))
+    if delay:
+        time.sleep(delay)
+
+
 class Fake(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -175,6 +209,8 @@ class Fake(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         url = urllib.parse.urlsplit(self.path)
+        auth = self.headers.get("Authorization", "")
+        arrived(f"GET {url.path}", f" auth={auth}" if url.path == "/foundation-models" else "")
         if url.path == "/foundation-models":
             if os.environ.get("FAKE_BEDROCK_DENY") == "1":
                 body = json.dumps({"message": "User is not authorized to perform: bedrock:ListFoundationModels"}).encode()
@@ -201,11 +237,26 @@ class Fake(BaseHTTPRequestHandler):
             return
         self._forward(None)
 
+    def _deny(self, action, query_protocol):
+        message = f"User is not authorized to perform: {action}"
+        if query_protocol:
+            status, body = xml_error("AccessDenied", message, 403)
+            self._send(status, body, "text/xml")
+        else:
+            body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+            self._send(400, body, "application/x-amz-json-1.1")
+
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("content-length", "0"))
         body = self.rfile.read(length)
         params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(errors="replace")).items()}
         action = params.get("Action", "")
+        target = self.headers.get("X-Amz-Target", "")
+        name = action or target.rpartition(".")[2] or f"POST {self.path}"
+        arrived(name)
+        if name in os.environ.get("FAKE_DENY", "").split():
+            self._deny(name, bool(action))
+            return
         if action in SSC_ACTIONS:
             status, answer = handle_ssc(action, params, {"Authorization": self.headers.get("Authorization", "")})
             self._send(status, answer, "text/xml")
