@@ -6,7 +6,7 @@
 //! Endpoints follow the SDK's own rules (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_IAM`, …), which
 //! is how the tests point bedprov at moto and at the local fakes.
 
-use crate::creds::{self, ProfileSelection};
+use crate::creds::{self, ProfileSelection, Target};
 use crate::region::{Region, RegionSource};
 use crate::wire::exit;
 use crate::{Error, Result};
@@ -30,21 +30,24 @@ pub struct Aws {
     pub region_source: RegionSource,
     /// The signing credentials (for the token self-check).
     pub credentials: Credentials,
+    /// Where they came from.
+    pub credential_source: crate::wire::api::CredentialSource,
 }
 
 impl Aws {
     /// Resolves credentials and region the same way `bedprov token` does.
     pub async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
-        let profile = ProfileSelection::select(profile);
+        let target = Target::from_process(profile, region)?;
         // Boxed: aws-config's futures are large, and every command awaits this one.
-        let resolved = Box::pin(creds::resolve(&profile, region)).await?;
+        let resolved = Box::pin(creds::resolve(&target)).await?;
         let config = Box::pin(sdk_config(resolved.credentials.clone(), &resolved.region)).await;
         Ok(Self {
             config,
-            profile,
+            profile: resolved.profile,
             region: resolved.region,
             region_source: resolved.region_source,
             credentials: resolved.credentials,
+            credential_source: resolved.credential_source,
         })
     }
 

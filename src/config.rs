@@ -3,16 +3,17 @@
 //! ```toml
 //! # Slots warmed at start and kept fresh even when unused.
 //! [[slot]]
-//! profile = "work"        # default: the daemon's AWS_PROFILE, else `default`
+//! profile = "work"        # default: the daemon's AWS_DEFAULT_PROFILE / AWS_PROFILE, else `default`
 //! region = "us-west-2"    # default: the profile's region, else us-east-1
 //! ttl = "12h"             # default: 12h
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently does nothing. SIGHUP re-reads it.
 
-use crate::region::Region;
+use crate::creds::Target;
 use crate::slot::SlotKey;
 use crate::ttl::Ttl;
+use crate::wire::aws_env::AwsEnv;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -51,16 +52,15 @@ impl Config {
         toml::from_str(text).map_err(|e| e.message().to_owned())
     }
 
-    /// The slots to warm, validated.
-    pub fn slot_keys(&self) -> crate::Result<Vec<SlotKey>> {
+    /// The slots to warm, validated; what a slot leaves out comes from `env` (the daemon's
+    /// own environment), as for a client that sends none.
+    pub fn slot_keys(&self, env: &AwsEnv) -> crate::Result<Vec<SlotKey>> {
         self.slots
             .iter()
             .map(|slot| {
-                Ok(SlotKey {
-                    profile: slot.profile.clone().filter(|p| !p.is_empty()),
-                    region: slot.region.as_deref().map(Region::parse).transpose()?,
-                    ttl: slot.ttl.as_deref().map(Ttl::parse).transpose()?.unwrap_or_default(),
-                })
+                let target = Target::new(slot.profile.as_deref(), slot.region.as_deref(), env)?;
+                let ttl = slot.ttl.as_deref().map(Ttl::parse).transpose()?.unwrap_or_default();
+                Ok(SlotKey::new(target, ttl))
             })
             .collect()
     }
@@ -76,7 +76,7 @@ mod tests {
             "[[slot]]\nprofile = \"work\"\nregion = \"us-west-2\"\n\n[[slot]]\nttl = \"1h\"\n",
         )
         .unwrap();
-        let keys = config.slot_keys().unwrap();
+        let keys = config.slot_keys(&AwsEnv::default()).unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[0].profile.as_deref(), Some("work"));
         assert_eq!(keys[0].ttl, Ttl::default());
@@ -88,7 +88,7 @@ mod tests {
     fn refuses_typos_and_bad_values() {
         assert!(Config::parse("[[slot]]\nprofle = \"x\"\n").unwrap_err().contains("profle"));
         let bad_ttl = Config::parse("[[slot]]\nttl = \"2d\"\n").unwrap();
-        assert!(bad_ttl.slot_keys().is_err());
+        assert!(bad_ttl.slot_keys(&AwsEnv::default()).is_err());
         assert!(Config::parse("").unwrap().slots.is_empty());
     }
 }

@@ -93,7 +93,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Creds(CredsError::NeedsLogin { .. }) => ErrorCode::NeedsLogin,
-            Self::Creds(CredsError::NotFound { .. }) => ErrorCode::NoCredentials,
+            Self::Creds(CredsError::NotFound { .. } | CredsError::EnvironmentPartial { .. }) => {
+                ErrorCode::NoCredentials
+            }
             Self::Creds(CredsError::UnknownProfile { .. }) => ErrorCode::UnknownProfile,
             Self::Creds(_) | Self::Mint(MintError::CredentialsExpired(_)) => {
                 ErrorCode::CredentialsFailed

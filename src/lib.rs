@@ -9,9 +9,11 @@
 //!   exit codes. std + serde only: `bedprov-helper` links nothing else.
 //! - [`token`]: the redacted [`token::Token`], minting (pure) and decoding (offline).
 //! - [`ttl`], [`region`]: parsing and validating the two inputs every token needs.
-//! - [`creds`]: profile selection, credentials and region: a profile's chain in botocore's
-//!   order (roles with every AWS CLI setting, MFA, SSO), aws-config for the rest, and the
-//!   bounded `credential_process` runner every such process goes through.
+//! - [`creds`]: credentials and region as an AWS SDK in a given shell would choose them:
+//!   botocore's rules applied to a snapshot of the shell's AWS variables (its own
+//!   credentials first), then a profile's chain in botocore's order (roles with every AWS
+//!   CLI setting, MFA, SSO), aws-config for the rest, and the bounded `credential_process`
+//!   runner every such process goes through.
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.

@@ -38,11 +38,17 @@ pub fn daemon_log() -> PathBuf {
     state_dir().join("daemon.log")
 }
 
+/// `~/.aws`: where the AWS config files live unless the environment says otherwise.
+#[must_use]
+pub fn aws_dir() -> PathBuf {
+    home().join(".aws")
+}
+
 /// The AWS config and credentials files (honouring `AWS_CONFIG_FILE` and
 /// `AWS_SHARED_CREDENTIALS_FILE`), and the SSO token cache.
 #[must_use]
 pub fn aws_files() -> AwsFiles {
-    let aws_dir = home().join(".aws");
+    let aws_dir = aws_dir();
     let from_env = |var: &str, default: PathBuf| {
         std::env::var_os(var)
             .map(PathBuf::from)

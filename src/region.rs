@@ -81,22 +81,45 @@ pub fn choose(
     env_default_region: Option<&str>,
     profile: Option<(&str, &str)>,
 ) -> Result<(Region, RegionSource), RegionError> {
-    fn non_empty(value: Option<&str>) -> Option<&str> {
-        value.filter(|s| !s.trim().is_empty())
+    or_profile(requested(flag, env_region, env_default_region)?, profile)
+}
+
+/// The region asked for before any profile is read: the flag, else `AWS_REGION`, else
+/// `AWS_DEFAULT_REGION`. `None` when none names one.
+pub fn requested(
+    flag: Option<&str>,
+    env_region: Option<&str>,
+    env_default_region: Option<&str>,
+) -> Result<Option<(Region, RegionSource)>, RegionError> {
+    let candidates = [
+        (flag, RegionSource::Flag),
+        (env_region, RegionSource::EnvAwsRegion),
+        (env_default_region, RegionSource::EnvAwsDefaultRegion),
+    ];
+    for (value, source) in candidates {
+        if let Some(value) = non_empty(value) {
+            return Ok(Some((Region::parse(value)?, source)));
+        }
     }
-    if let Some(value) = non_empty(flag) {
-        return Ok((Region::parse(value)?, RegionSource::Flag));
-    }
-    if let Some(value) = non_empty(env_region) {
-        return Ok((Region::parse(value)?, RegionSource::EnvAwsRegion));
-    }
-    if let Some(value) = non_empty(env_default_region) {
-        return Ok((Region::parse(value)?, RegionSource::EnvAwsDefaultRegion));
+    Ok(None)
+}
+
+/// The requested region, else the profile's `region`, else [`DEFAULT`].
+pub fn or_profile(
+    requested: Option<(Region, RegionSource)>,
+    profile: Option<(&str, &str)>,
+) -> Result<(Region, RegionSource), RegionError> {
+    if let Some(chosen) = requested {
+        return Ok(chosen);
     }
     if let Some((name, value)) = profile.filter(|(_, v)| !v.trim().is_empty()) {
         return Ok((Region::parse(value)?, RegionSource::Profile(name.to_owned())));
     }
     Ok((Region(DEFAULT.to_owned()), RegionSource::Default))
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|s| !s.trim().is_empty())
 }
 
 #[cfg(test)]

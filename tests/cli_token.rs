@@ -58,14 +58,23 @@ fn every_format_renders() {
 
     let (_, env, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "bash"]));
     let lines: Vec<&str> = env.lines().collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     assert!(lines[0].starts_with("export AWS_BEARER_TOKEN_BEDROCK='bedrock-api-key-"));
     assert_eq!(lines[1], "export AWS_REGION='us-east-1'");
+    // boto3 reads only AWS_DEFAULT_REGION.
+    assert_eq!(lines[2], "export AWS_DEFAULT_REGION='us-east-1'");
+    assert!(human.contains("export AWS_DEFAULT_REGION='eu-west-1'"), "{human}");
 
     let (_, fish, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "fish"]));
     assert!(fish.starts_with("set -gx AWS_BEARER_TOKEN_BEDROCK '"));
+    assert!(
+        fish.ends_with("set -gx AWS_REGION 'us-east-1'\nset -gx AWS_DEFAULT_REGION 'us-east-1'\n")
+    );
     let (_, pwsh, _) = run(&mut sandbox.bedprov(&["token", "--format", "env", "--shell", "pwsh"]));
     assert!(pwsh.starts_with("$env:AWS_BEARER_TOKEN_BEDROCK = '"));
+    assert!(
+        pwsh.ends_with("$env:AWS_REGION = 'us-east-1'\n$env:AWS_DEFAULT_REGION = 'us-east-1'\n")
+    );
 
     let (_, raw, _) = run(&mut sandbox.bedprov(&["token", "--format", "raw"]));
     assert!(raw.starts_with("bedrock-api-key-") && raw.ends_with('\n') && raw.lines().count() == 1);

@@ -36,7 +36,7 @@ fn which(program: &str) -> bool {
 }
 
 #[test]
-fn eval_sets_exactly_the_two_variables_in_every_shell() {
+fn eval_sets_exactly_the_token_and_region_variables_in_every_shell() {
     let sandbox = Sandbox::new();
     sandbox.static_default_profile();
     let _daemon = sandbox.daemon();
@@ -44,7 +44,12 @@ fn eval_sets_exactly_the_two_variables_in_every_shell() {
     assert!(shells.contains(&"bash") && shells.contains(&"dash"));
     for shell in shells {
         let (added, _) = env_diff(&sandbox, shell, r#"eval "$("$HELPER" env --shell sh)""#);
-        assert_eq!(added, ["AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION"], "{shell}");
+        // The region under both names: boto3 reads only AWS_DEFAULT_REGION.
+        assert_eq!(
+            added,
+            ["AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION", "AWS_REGION"],
+            "{shell}"
+        );
         let (_, stderr) = env_diff(
             &sandbox,
             shell,
@@ -55,12 +60,12 @@ fn eval_sets_exactly_the_two_variables_in_every_shell() {
     if which("fish") {
         let mut command = sandbox.command("fish");
         command.env("BEDPROV_NO_AUTOSTART", "1").arg("-c").arg(format!(
-            "{} env --shell fish | source; echo $AWS_REGION; string match -q 'bedrock-api-key-*' $AWS_BEARER_TOKEN_BEDROCK; and echo ok",
+            "{} env --shell fish | source; echo $AWS_REGION $AWS_DEFAULT_REGION; string match -q 'bedrock-api-key-*' $AWS_BEARER_TOKEN_BEDROCK; and echo ok",
             common::helper_bin()
         ));
         let (code, stdout, stderr) = run(&mut command);
         assert_eq!(code, 0, "{stderr}");
-        assert_eq!(stdout, "us-east-1\nok\n");
+        assert_eq!(stdout, "us-east-1 us-east-1\nok\n");
     }
 }
 
@@ -214,4 +219,54 @@ fn a_missing_daemon_is_started_on_demand() {
     assert!(stdout.starts_with("export AWS_BEARER_TOKEN_BEDROCK='bedrock-api-key-"));
     assert!(stderr.contains("started the bedprov daemon"));
     assert!(stopped.1.contains("stopped"), "{stopped:?}");
+}
+
+/// boto3 reads its region only from `AWS_DEFAULT_REGION` (or the config file, which has
+/// none here): after `eval "$(bedprov-helper env)"`, under `bedprov-helper exec`, and after
+/// `eval "$(bedprov token --format env)"`, a real boto3 client gets the token's region.
+#[test]
+fn a_boto3_client_gets_the_region_in_every_shell_and_through_exec() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+    let probe = "import boto3; print(boto3.client('bedrock-runtime').meta.region_name)";
+    let shell_run = |shell: &str, script: &str| {
+        let mut command = sandbox.command(shell);
+        command
+            .env("BEDPROV_NO_AUTOSTART", "1")
+            .env("HELPER", common::helper_bin())
+            .env("BEDPROV", common::bedprov_bin())
+            .env("PY", common::python())
+            .env("PROBE", probe)
+            .arg("-c")
+            .arg(script);
+        run(&mut command)
+    };
+    // Without the helper, boto3 has no region at all here.
+    let (code, _, stderr) = shell_run("sh", r#""$PY" -c "$PROBE""#);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("NoRegionError"), "{stderr}");
+    for shell in shells() {
+        let (code, stdout, stderr) = shell_run(
+            shell,
+            r#"eval "$("$HELPER" env --shell sh --region eu-central-1)"; "$PY" -c "$PROBE""#,
+        );
+        assert_eq!((code, stdout.as_str()), (0, "eu-central-1\n"), "{shell}: {stderr}");
+        let (code, stdout, stderr) = shell_run(
+            shell,
+            r#"eval "$("$BEDPROV" token --format env --shell sh --region sa-east-1)"; "$PY" -c "$PROBE""#,
+        );
+        assert_eq!((code, stdout.as_str()), (0, "sa-east-1\n"), "{shell}: {stderr}");
+    }
+    if which("fish") {
+        let (code, stdout, stderr) = shell_run(
+            "fish",
+            "$HELPER env --shell fish --region ca-central-1 | source; $PY -c $PROBE",
+        );
+        assert_eq!((code, stdout.as_str()), (0, "ca-central-1\n"), "fish: {stderr}");
+    }
+    let mut exec = sandbox.helper(&["exec", "--region", "ap-northeast-1", "--"]);
+    exec.arg(common::python()).args(["-c", probe]);
+    let (code, stdout, stderr) = run(&mut exec);
+    assert_eq!((code, stdout.as_str()), (0, "ap-northeast-1\n"), "{stderr}");
 }

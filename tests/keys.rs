@@ -441,6 +441,7 @@ fn check_reports_identity_models_from_aws_and_the_token_self_check() {
     let report = json(&stdout);
     assert_eq!(report["ok"], true);
     assert_eq!(report["identity"]["account"], "123456789012");
+    assert_eq!(report["credential_source"], "static_keys");
     let ids: Vec<&str> = report["models"]
         .as_array()
         .unwrap()
@@ -459,6 +460,7 @@ fn check_reports_identity_models_from_aws_and_the_token_self_check() {
     let (_, human, _) = bedprov(&peers, &sandbox, &["check"]);
     assert!(
         human.contains("✓ Identity:")
+            && human.contains("Signed by: profile default (access keys)")
             && human.contains("anthropic.claude-test-legacy-v1:0 (LEGACY)"),
         "{human}"
     );

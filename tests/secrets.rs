@@ -1,9 +1,10 @@
 //! No secret goes anywhere the user did not send it. Representative flows run as real
-//! processes with `RUST_LOG=trace` and `-vvv`: `bedprov token` (static keys, and a
-//! `credential_process` that prints secrets on its stderr and sometimes fails), a detached
-//! daemon serving the helper and curl through refreshes and failures, `bedprov key
-//! create|rotate|list` against moto with every store (and a create stopped by SIGTERM, whose
-//! key is taken back), `bedprov check` and `bedprov decode`.
+//! processes with `RUST_LOG=trace` and `-vvv`: `bedprov token` (static keys, credentials in
+//! the environment, and a `credential_process` that prints secrets on its stderr and
+//! sometimes fails), a detached daemon serving the helper (also with a shell's own
+//! credentials) and curl through refreshes and failures, `bedprov key create|rotate|list`
+//! against moto with every store (and a create stopped by SIGTERM, whose key is taken back),
+//! `bedprov check` and `bedprov decode`.
 //!
 //! Every token, signature, secret access key, session token and API key produced is
 //! collected from where it legitimately appears (the stdout of the command that prints it, the
@@ -262,6 +263,17 @@ impl Run {
     }
 }
 
+/// Temporary credentials made up for a shell's environment, collected as secrets.
+fn shell_credentials(run: &mut Run) -> (String, String, String) {
+    let family = run.secrets.family();
+    let key = format!("ASIA{}", random_secret(16).to_ascii_uppercase().replace(['+', '/'], "Q"));
+    let secret = random_secret(40);
+    let session = random_secret(360);
+    run.secrets.add(family, Kind::SecretKey, &secret);
+    run.secrets.add(family, Kind::SessionToken, &session);
+    (key, secret, session)
+}
+
 fn random_secret(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     (0..len).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])).collect()
@@ -346,6 +358,15 @@ fn cli_tokens(run: &mut Run) {
     let command = run.bedprov(&["token", "--profile", "proc", "--format", "env"]);
     run.token("bedprov token --profile proc --format env", command, env_token);
 
+    // Credentials in the environment, as aws-vault or granted leave them.
+    let (key, secret, session) = shell_credentials(run);
+    let mut command = run.bedprov(&["token", "--format", "json"]);
+    command
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .env("AWS_SESSION_TOKEN", &session);
+    run.token("bedprov token (shell credentials)", command, json_token);
+
     run.set_helper_mode("fail");
     let command = run.bedprov(&["token", "--profile", "proc"]);
     let (code, _) = run.run("bedprov token with a failing credential_process", command, &[]);
@@ -392,6 +413,19 @@ fn daemon_tokens(run: &mut Run) {
         let (code, _) = run.run(&format!("bedprov daemon refresh (round {round})"), command, &[]);
         assert_eq!(code, 0);
     }
+    // A shell with credentials of its own: they travel to the daemon in a request body and
+    // sign its tokens, and show up nowhere (log, status, stderr).
+    let (key, secret, session) = shell_credentials(run);
+    for mode in ["json", "token"] {
+        let mut command = helper(run, &[mode]);
+        command
+            .env("AWS_ACCESS_KEY_ID", &key)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .env("AWS_SESSION_TOKEN", &session);
+        let extract = if mode == "json" { json_token } else { raw_token };
+        run.token(&format!("bedprov-helper {mode} (shell credentials)"), command, extract);
+    }
+
     // The source fails: the refresh fails (the helper's stderr is full of secrets), the old
     // tokens are still served, status shows the error.
     run.set_helper_mode("fail");

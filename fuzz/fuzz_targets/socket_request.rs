@@ -12,7 +12,8 @@ use bedprov::creds::{CredsError, ProfileSelection, ProfileSource, Resolved};
 use bedprov::daemon::http;
 use bedprov::daemon::state::Daemon;
 use bedprov::region::{Region, RegionSource};
-use bedprov::slot::{BoxFuture, CredentialSource, SlotKey};
+use bedprov::slot::{BoxFuture, CredentialSource as Source, SlotKey};
+use bedprov::wire::api::CredentialSource;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 #[derive(Debug)]
 struct Instant;
 
-impl CredentialSource for Instant {
+impl Source for Instant {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, bedprov::Result<Resolved>> {
         Box::pin(async move {
             let profile = key.profile.clone().unwrap_or_else(|| "default".into());
@@ -39,6 +40,7 @@ impl CredentialSource for Instant {
                     Some(UNIX_EPOCH + Duration::from_secs(1_800_003_600)),
                     "fuzz",
                 ),
+                credential_source: CredentialSource::StaticKeys,
                 profile: ProfileSelection { name: profile, source: ProfileSource::Flag },
                 region: key.region.clone().unwrap_or_else(|| Region::parse("us-east-1").unwrap()),
                 region_source: RegionSource::Default,

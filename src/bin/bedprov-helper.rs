@@ -4,8 +4,12 @@
 //!
 //! stdout is complete, valid output or empty; every problem goes to stderr with a hint and
 //! a documented exit code (`bedprov::wire::exit`).
+//!
+//! Every request carries the shell's AWS environment (`wire::aws_env`), credentials
+//! included, so the daemon signs with what an AWS SDK in this shell would sign with.
 
-use bedprov::wire::api::{REGION_VAR, TOKEN_VAR, TokenQuery};
+use bedprov::wire::api::{TokenRequest, token_vars};
+use bedprov::wire::aws_env::{self, AwsEnv};
 use bedprov::wire::client::{Client, ClientError};
 use bedprov::wire::shell::{self, Shell};
 use bedprov::wire::{exit, socket_path};
@@ -20,13 +24,20 @@ const USAGE: &str = "\
 bedprov-helper: a fresh Amazon Bedrock token from the bedprov daemon, in about a millisecond
 
 Usage:
-  eval \"$(bedprov-helper env)\"            export AWS_BEARER_TOKEN_BEDROCK and AWS_REGION
+  eval \"$(bedprov-helper env)\"            export AWS_BEARER_TOKEN_BEDROCK, AWS_REGION and
+                                          AWS_DEFAULT_REGION
   bedprov-helper token                    print the bare token (for tools that run a key command)
   bedprov-helper json                     print the token and its expiry as JSON
   bedprov-helper exec -- CMD [ARGS...]    run CMD with the variables set
 
+The token is signed with what an AWS SDK in this shell would use: its own credentials
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, until AWS_CREDENTIAL_EXPIRATION),
+else the profile in AWS_DEFAULT_PROFILE or AWS_PROFILE (else \"default\"), read from
+AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (else ~/.aws). They go to the daemon over its
+private socket, for this shell's requests only.
+
 Options (before or after the command):
-  --profile NAME     AWS profile (default: $AWS_PROFILE, else the daemon's default)
+  --profile NAME     AWS profile; sets the shell's own credentials aside, as aws --profile does
   --region REGION    region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else the profile's)
   --ttl DURATION     token lifetime, 15m to 12h (default 12h)
   --shell SHELL      env syntax: sh, bash, zsh, fish, pwsh (default: from $SHELL)
@@ -52,7 +63,7 @@ enum Mode {
 #[derive(Debug)]
 struct Args {
     mode: Mode,
-    query: TokenQuery,
+    request: TokenRequest,
     shell: Option<Shell>,
     socket: Option<PathBuf>,
 }
@@ -104,7 +115,7 @@ fn main() -> ExitCode {
 
 fn parse(raw: Vec<OsString>) -> Result<Args, Failure> {
     let mut mode = None;
-    let mut query = TokenQuery::default();
+    let mut request = TokenRequest::default();
     let mut shell = None;
     let mut socket = None;
     let mut iter = raw.into_iter();
@@ -124,9 +135,9 @@ fn parse(raw: Vec<OsString>) -> Result<Args, Failure> {
                 .ok_or_else(|| usage_error(format!("{name} needs a value")))
         };
         match flag.as_str() {
-            "--profile" => query.profile = Some(value("--profile")?),
-            "--region" => query.region = Some(value("--region")?),
-            "--ttl" => query.ttl = Some(value("--ttl")?),
+            "--profile" => request.profile = Some(value("--profile")?),
+            "--region" => request.region = Some(value("--region")?),
+            "--ttl" => request.ttl = Some(value("--ttl")?),
             "--shell" => shell = Some(Shell::parse(&value("--shell")?).map_err(usage_error)?),
             "--socket" => socket = Some(PathBuf::from(value("--socket")?)),
             "env" | "token" | "json" | "exec" if mode.is_none() => {
@@ -154,11 +165,10 @@ fn parse(raw: Vec<OsString>) -> Result<Args, Failure> {
     if mode == Mode::Exec(Vec::new()) {
         return Err(usage_error("exec needs `-- CMD [ARGS...]`"));
     }
-    // The shell's own choices, as the AWS SDKs would read them.
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    query.profile = query.profile.or_else(|| env("AWS_PROFILE"));
-    query.region = query.region.or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
-    Ok(Args { mode, query, shell, socket })
+    // The shell's own choices, as the AWS SDKs would read them; the daemon applies the flags
+    // to them by the SDKs' rules.
+    request.environment = Some(AwsEnv::from_process());
+    Ok(Args { mode, request, shell, socket })
 }
 
 fn timeout() -> Duration {
@@ -174,35 +184,31 @@ fn run(args: Args) -> Result<(), Failure> {
     let client = Client::new(&socket, timeout());
     match args.mode {
         Mode::Token => {
-            let token = with_autostart(&client, |c| c.token_plain(&args.query))?;
+            let token = with_autostart(&client, |c| c.token_plain_for(&args.request))?;
             print_all(&format!("{}\n", token.expose()))
         }
         Mode::Json => {
-            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let body = with_autostart(&client, |c| c.token_for(&args.request))?;
             let mut text = serde_json::to_string(&body).expect("TokenBody serializes");
             text.push('\n');
             print_all(&text)
         }
         Mode::Env => {
-            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let body = with_autostart(&client, |c| c.token_for(&args.request))?;
             let shell = args.shell.unwrap_or_else(Shell::from_env);
-            let lines = shell::export_lines(
-                shell,
-                &[(TOKEN_VAR, body.token.expose()), (REGION_VAR, &body.region)],
-            )
-            .map_err(|e| Failure {
-                message: e.to_string(),
-                hint: String::new(),
-                code: exit::USAGE,
-            })?;
+            let lines = shell::export_lines(shell, &token_vars(body.token.expose(), &body.region))
+                .map_err(|e| Failure {
+                    message: e.to_string(),
+                    hint: String::new(),
+                    code: exit::USAGE,
+                })?;
             print_all(&lines)
         }
         Mode::Exec(command) => {
-            let body = with_autostart(&client, |c| c.token(&args.query))?;
+            let body = with_autostart(&client, |c| c.token_for(&args.request))?;
             let error = Command::new(&command[0])
                 .args(&command[1..])
-                .env(TOKEN_VAR, body.token.expose())
-                .env(REGION_VAR, &body.region)
+                .envs(token_vars(body.token.expose(), &body.region))
                 .exec();
             let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
             Err(Failure {
@@ -254,9 +260,15 @@ fn bedprov_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("bedprov"))
 }
 
+/// Starts `bedprov daemon start` without this shell's AWS credentials, profile, region or
+/// config files: the daemon serves every shell, and each one's own reach it per request.
 fn start_daemon(client: &Client) -> Result<(), Failure> {
     let program = bedprov_program();
-    let mut child = Command::new(&program)
+    let mut command = Command::new(&program);
+    for name in aws_env::NOT_INHERITED {
+        command.env_remove(name);
+    }
+    let mut child = command
         .arg("--socket")
         .arg(client.socket())
         .args(["daemon", "start"])

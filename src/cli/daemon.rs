@@ -55,8 +55,13 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
             Output::default()
         }
         DaemonCommand::Start(args) => {
+            let environment = crate::wire::aws_env::AwsEnv::from_process();
             match detach::start(socket, config_path(args.config), verbosity)? {
-                detach::Started::Parent(message) => Output::from(message),
+                detach::Started::Parent(message) => Output {
+                    stdout: message,
+                    notes: daemon::shell_credentials_warning(&environment).into_iter().collect(),
+                    failure: None,
+                },
                 detach::Started::DaemonExited(code) => {
                     return Ok(DaemonOutcome::DaemonExited(code));
                 }

@@ -33,9 +33,20 @@ pub fn run(args: &DecodeArgs) -> crate::Result<String> {
         }
     };
     let decoded = crate::token::decode(&input)?;
+    let credential_expires_at = shell_credential_expiry(&decoded.access_key_id);
     let now = SystemTime::now();
     Ok(match args.format {
-        Format::Human => render::human(&decoded, now),
-        Format::Json => render::json(&decoded, now),
+        Format::Human => render::human(&decoded, credential_expires_at, now),
+        Format::Json => render::json(&decoded, credential_expires_at, now),
     })
+}
+
+/// `AWS_CREDENTIAL_EXPIRATION`, when this shell holds the credentials that signed the token
+/// (its `AWS_ACCESS_KEY_ID` is the token's key): the token dies with them.
+fn shell_credential_expiry(access_key_id: &str) -> Option<SystemTime> {
+    let environment = crate::wire::aws_env::AwsEnv::from_process();
+    if environment.access_key_id.as_deref() != Some(access_key_id) {
+        return None;
+    }
+    crate::creds::environment::parse_expiration(&environment.credential_expiration?)
 }

@@ -3,7 +3,7 @@
 //! profile's tokens from it until it expires (the daemon itself can never ask for a code).
 
 use super::Output;
-use crate::creds::ProfileSelection;
+use crate::creds::Target;
 use crate::creds::mfa::{self, RoleSession};
 use crate::wire::api::RefreshBody;
 use crate::wire::exit;
@@ -22,8 +22,9 @@ pub struct LoginArgs {
 }
 
 pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
-    let profile = ProfileSelection::select(args.profile.as_deref());
-    let session = mfa::login(&profile, args.region.as_deref()).await?;
+    let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
+    let profile = &target.profile;
+    let session = mfa::login(&target).await?;
     let expires = session.expires_at();
     let taken = hand_over(socket, session)?;
     let until = expires.map_or_else(

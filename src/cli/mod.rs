@@ -78,10 +78,13 @@ pub enum Format {
 /// The identity and region AWS calls are made with (`check`, `key …`).
 #[derive(Debug, clap::Args)]
 pub struct AwsTarget {
-    /// AWS profile (default: $AWS_PROFILE, else "default").
+    /// AWS profile; credentials in the environment are then ignored (default as for bedprov
+    /// token: credentials in the environment, else $AWS_DEFAULT_PROFILE, $AWS_PROFILE,
+    /// "default").
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Region (default as for bedprov token: $AWS_REGION, the profile's, us-east-1).
+    /// Region (default as for bedprov token: $AWS_REGION, $AWS_DEFAULT_REGION, the
+    /// profile's, us-east-1).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 }

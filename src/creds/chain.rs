@@ -13,12 +13,14 @@
 //! Each network step is bounded on its own (a `credential_process` by its timeout): an MFA
 //! prompt waits for a person, not for a clock.
 
+use super::environment::{EnvCredentials, EnvironmentSource, ProfileFiles};
 use super::mfa::{Mfa, RoleSession};
 use super::profiles::CredentialKind;
 use super::role::{NamedSource, RoleSource, RoleStep};
 use super::sso::SsoSettings;
 use super::{CredsError, Login, MfaWhy, Profiles, RESOLVE_TIMEOUT};
 use crate::region::Region;
+use crate::wire::api::CredentialSource;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
@@ -36,6 +38,11 @@ pub struct Context<'a> {
     pub region: &'a Region,
     pub process_timeout: Duration,
     pub mfa: Mfa<'a>,
+    /// The files the profiles were read from (aws-config's providers read them again).
+    pub files: &'a ProfileFiles,
+    /// The shell's own credentials, for `credential_source = Environment`: never this
+    /// process's environment, which may belong to another shell.
+    pub environment: Option<&'a EnvCredentials>,
 }
 
 /// Credentials that need no other credentials: where a chain starts.
@@ -159,6 +166,32 @@ impl Plan {
             .find_map(|(i, role)| role.mfa_serial.as_deref().map(|serial| (i, role, serial)))
     }
 
+    /// Where the chain's credentials come from, for "signed by …": a role if any is assumed,
+    /// else the base (for aws-config's providers, what they mark on `credentials`).
+    #[must_use]
+    pub fn credential_source(
+        &self,
+        credentials: &Credentials,
+        profiles: &Profiles,
+    ) -> CredentialSource {
+        if !self.roles.is_empty() {
+            return CredentialSource::AssumeRole;
+        }
+        match &self.base {
+            Base::Static { .. } => CredentialSource::StaticKeys,
+            Base::Sso(_) => CredentialSource::Sso,
+            Base::Process { .. } => CredentialSource::CredentialProcess,
+            Base::Named { source: NamedSource::Environment, .. } => CredentialSource::Environment,
+            Base::Named { source: NamedSource::Ec2InstanceMetadata, .. } => {
+                CredentialSource::InstanceMetadata
+            }
+            Base::Named { source: NamedSource::EcsContainer, .. } => CredentialSource::Container,
+            Base::Sdk { profile } => {
+                super::source::of(credentials, &profiles.credential_kind(profile))
+            }
+        }
+    }
+
     /// True when some role of the chain needs an MFA code.
     #[must_use]
     pub fn needs_mfa(&self) -> bool {
@@ -221,9 +254,9 @@ impl Plan {
             }
             Base::Named { profile, source } => {
                 let provider: Box<dyn ProvideCredentials> = match source {
-                    NamedSource::Environment => Box::new(
-                        aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
-                    ),
+                    NamedSource::Environment => {
+                        Box::new(EnvironmentSource(ctx.environment.cloned()))
+                    }
                     NamedSource::Ec2InstanceMetadata => Box::new(
                         aws_config::imds::credentials::ImdsCredentialsProvider::builder()
                             .configure(&provider_config)
@@ -241,6 +274,7 @@ impl Plan {
             Base::Sdk { profile } => {
                 let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
                     .configure(&provider_config)
+                    .profile_files(ctx.files.sdk_files())
                     .profile_name(profile)
                     .build();
                 let answer = bounded(profile, provider.provide_credentials()).await?;
@@ -427,12 +461,15 @@ mod tests {
         let profiles = Profiles::parse(&config, "").await;
         let sessions = super::super::mfa::RoleSessions::default();
         let region = Region::parse("us-east-1").unwrap();
+        let files = ProfileFiles::default();
         let ctx = Context {
             profiles: &profiles,
             asked: "work",
             region: &region,
             process_timeout: Duration::from_secs(5),
             mfa: Mfa::Sessions(&sessions),
+            files: &files,
+            environment: None,
         };
         let err = work.resolve(&ctx).await.unwrap_err();
         assert!(err.needs_login());

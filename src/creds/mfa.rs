@@ -8,7 +8,7 @@
 
 use super::chain::{Context, Plan};
 use super::profiles::Profiles;
-use super::{CredsError, Login, MfaWhy, ProfileSelection, ProfileSource, process};
+use super::{CredsError, Login, MfaWhy, ProfileSource, Target, process};
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -93,14 +93,13 @@ impl RoleSessions {
     }
 }
 
-/// `bedprov login`: asks for the MFA code of the role in `profile`'s chain that needs one
-/// (the topmost, if several do) and returns that role's session, to hand to the daemon.
-pub async fn login(
-    profile: &ProfileSelection,
-    region_flag: Option<&str>,
-) -> Result<RoleSession, crate::Error> {
+/// `bedprov login`: asks for the MFA code of the role in the chain of `target`'s profile
+/// that needs one (the topmost, if several do) and returns that role's session, to hand to
+/// the daemon.
+pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
+    let profile = &target.profile;
     let process_timeout = process::timeout()?;
-    let profiles = Profiles::load().await?;
+    let profiles = Profiles::load(&target.files).await?;
     if profile.source != ProfileSource::Default && !profiles.contains(&profile.name) {
         return Err(CredsError::UnknownProfile {
             profile: profile.name.clone(),
@@ -108,7 +107,7 @@ pub async fn login(
         }
         .into());
     }
-    let (region, _) = super::choose_region(profile, region_flag, &profiles)?;
+    let (region, _) = super::choose_region(target, &profiles)?;
     let plan = Plan::for_profile(&profiles, &profile.name)?;
     let context = Context {
         profiles: &profiles,
@@ -116,6 +115,8 @@ pub async fn login(
         region: &region,
         process_timeout,
         mfa: Mfa::Ask,
+        files: &target.files,
+        environment: target.credentials.credentials(),
     };
     if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
         return Err(crate::Error::other(

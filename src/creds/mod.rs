@@ -1,33 +1,47 @@
-//! Credentials and region for a profile, through aws-config's chain.
+//! Credentials and region, as an AWS SDK in a given shell would choose them.
 //!
-//! Profile selection: `--profile` > `AWS_PROFILE` > `default`. With `--profile`, only that
-//! profile counts (environment keys are ignored, as the AWS CLI does); otherwise the default
-//! chain runs: environment, profile (static, SSO, assume-role, `credential_process`), web
-//! identity, ECS, IMDS. A profile's own chain — static keys, SSO, `credential_process`, and
-//! roles assumed from them with every setting botocore sends — is resolved by [`chain`], so
-//! each `credential_process`, direct or a role's source, runs through [`process`] (bounded
-//! time, stderr never repeated); aws-config resolves the rest (web identity, console login,
-//! ECS, IMDS).
+//! A [`Target`] is the CLI's flags (or a token request's fields) applied to a shell's AWS
+//! environment ([`AwsEnv`]) by botocore's rules:
+//! - profile: `--profile` > `AWS_DEFAULT_PROFILE` > `AWS_PROFILE` > `default` (botocore and
+//!   the AWS CLI read `AWS_DEFAULT_PROFILE` first); a named profile must exist.
+//! - credentials: the shell's own (`AWS_ACCESS_KEY_ID`…) sign first, even with
+//!   `AWS_PROFILE` set; an explicit `--profile` sets them aside (they then serve only a role
+//!   profile's `credential_source = Environment`). Otherwise a profile's own chain — static
+//!   keys, SSO, `credential_process`, and roles assumed from them with every setting
+//!   botocore sends — is resolved by [`chain`], so each `credential_process`, direct or a
+//!   role's source, runs through [`process`] (bounded time, stderr never repeated);
+//!   aws-config resolves the rest (web identity, console login, container, instance
+//!   metadata).
+//! - region: `--region` > `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's > `us-east-1`.
 //!
-//! Every call re-reads the files and re-runs the chain: nothing here caches, so a daemon that
-//! calls it at refresh time always gets current credentials. Errors say what to run next.
+//! The config files come from the target too, never from this process's environment, so the
+//! daemon resolves for each requesting shell what that shell would. Every call re-reads the
+//! files and re-runs the chain: nothing here caches, so a daemon that calls it at refresh
+//! time always gets current credentials. Errors say what to run next.
 
 pub mod chain;
+pub mod environment;
 mod login;
 pub mod mfa;
 pub mod process;
 pub mod profiles;
 mod role;
+pub mod source;
 mod sso;
 
 use crate::region::{self, Region, RegionSource};
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
-use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use crate::wire::api::CredentialSource;
+use crate::wire::aws_env::AwsEnv;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
+pub use environment::{EnvCredentials, ProfileFiles};
 pub use login::{Login, MfaWhy};
 use mfa::Mfa;
 use profiles::Profiles;
@@ -47,30 +61,114 @@ pub struct ProfileSelection {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProfileSource {
+    /// `--profile` (or a token request's `profile`).
     Flag,
+    /// `AWS_PROFILE`.
     Env,
+    /// `AWS_DEFAULT_PROFILE`.
+    EnvDefault,
+    /// None named: `default`, which may be missing (the chain goes on).
     Default,
 }
 
 impl ProfileSelection {
-    /// `--profile` > `AWS_PROFILE` > `default`.
+    /// `--profile` > `AWS_DEFAULT_PROFILE` > `AWS_PROFILE` > `default`, as botocore and the
+    /// AWS CLI choose.
     #[must_use]
-    pub fn select(flag: Option<&str>) -> Self {
-        let env = std::env::var("AWS_PROFILE").ok();
-        Self::choose(flag, env.as_deref())
-    }
-
-    #[must_use]
-    pub fn choose(flag: Option<&str>, env: Option<&str>) -> Self {
+    pub fn choose(flag: Option<&str>, env: &AwsEnv) -> Self {
         let non_empty =
             |v: Option<&str>| v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        if let Some(name) = non_empty(flag) {
-            return Self { name, source: ProfileSource::Flag };
-        }
-        if let Some(name) = non_empty(env) {
-            return Self { name, source: ProfileSource::Env };
+        for (value, source) in [
+            (flag, ProfileSource::Flag),
+            (env.default_profile.as_deref(), ProfileSource::EnvDefault),
+            (env.profile.as_deref(), ProfileSource::Env),
+        ] {
+            if let Some(name) = non_empty(value) {
+                return Self { name, source };
+            }
         }
         Self { name: "default".into(), source: ProfileSource::Default }
+    }
+
+    /// True when the profile was named (and so must exist).
+    #[must_use]
+    pub fn named(&self) -> bool {
+        self.source != ProfileSource::Default
+    }
+}
+
+/// The shell's own credentials, and what they are for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ShellCredentials {
+    /// The shell has none.
+    #[default]
+    None,
+    /// They sign: environment credentials come first in every AWS SDK's chain.
+    Sign(EnvCredentials),
+    /// A profile was named explicitly: they serve only a role profile's
+    /// `credential_source = Environment`, as on the AWS CLI.
+    SourceOnly(EnvCredentials),
+}
+
+impl ShellCredentials {
+    #[must_use]
+    pub fn credentials(&self) -> Option<&EnvCredentials> {
+        match self {
+            Self::None => None,
+            Self::Sign(credentials) | Self::SourceOnly(credentials) => Some(credentials),
+        }
+    }
+
+    /// The credentials, when they sign.
+    #[must_use]
+    pub fn signing(&self) -> Option<&EnvCredentials> {
+        match self {
+            Self::Sign(credentials) => Some(credentials),
+            _ => None,
+        }
+    }
+}
+
+/// What to resolve: everything that decides which credentials sign and in which region.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub profile: ProfileSelection,
+    /// The region asked for (flag or environment); `None`: the profile's, else `us-east-1`.
+    pub region: Option<(Region, RegionSource)>,
+    pub files: ProfileFiles,
+    pub credentials: ShellCredentials,
+}
+
+impl Target {
+    /// The flags applied to a shell's environment. Refuses what botocore refuses: a region
+    /// that cannot be one, `AWS_ACCESS_KEY_ID` without `AWS_SECRET_ACCESS_KEY`, an
+    /// `AWS_CREDENTIAL_EXPIRATION` that is not a time (unless an explicit profile sets the
+    /// environment's credentials aside).
+    pub fn new(
+        profile_flag: Option<&str>,
+        region_flag: Option<&str>,
+        env: &AwsEnv,
+    ) -> crate::Result<Self> {
+        let profile = ProfileSelection::choose(profile_flag, env);
+        let region =
+            region::requested(region_flag, env.region.as_deref(), env.default_region.as_deref())?;
+        let credentials = if profile.source == ProfileSource::Flag {
+            EnvCredentials::from_env(env)
+                .ok()
+                .flatten()
+                .map_or(ShellCredentials::None, ShellCredentials::SourceOnly)
+        } else {
+            EnvCredentials::from_env(env)?.map_or(ShellCredentials::None, ShellCredentials::Sign)
+        };
+        Ok(Self { profile, region, files: ProfileFiles::from_env(env), credentials })
+    }
+
+    /// This process's own flags and environment (the CLI).
+    pub fn from_process(
+        profile_flag: Option<&str>,
+        region_flag: Option<&str>,
+    ) -> crate::Result<Self> {
+        Self::new(profile_flag, region_flag, &AwsEnv::from_process())
     }
 }
 
@@ -78,6 +176,8 @@ impl ProfileSelection {
 #[derive(Debug)]
 pub struct Resolved {
     pub credentials: Credentials,
+    /// Where they came from.
+    pub credential_source: CredentialSource,
     pub profile: ProfileSelection,
     pub region: Region,
     pub region_source: RegionSource,
@@ -105,7 +205,18 @@ pub enum CredsError {
     Config { profile: String, problem: String, hint: String },
     #[error("could not assume role {role_arn} for profile `{profile}`: {problem}")]
     AssumeRole { profile: String, role_arn: String, problem: String, hint: String },
+    #[error("AWS_ACCESS_KEY_ID is set in the environment, but {missing} is not")]
+    EnvironmentPartial { missing: &'static str },
+    #[error("AWS_CREDENTIAL_EXPIRATION is not a time with a time zone (RFC 3339): `{value}`")]
+    EnvironmentExpiration { value: String },
+    #[error(
+        "the AWS credentials in the environment (AWS_ACCESS_KEY_ID {access_key_id}) expired at {expired_at}, as AWS_CREDENTIAL_EXPIRATION says"
+    )]
+    EnvironmentExpired { access_key_id: String, expired_at: String },
 }
+
+/// The hint for environment credentials that cannot sign.
+const ENVIRONMENT_HINT: &str = "get fresh ones from the tool that set them (aws-vault exec, granted, `aws configure export-credentials`), or unset AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION to sign with a profile";
 
 impl CredsError {
     /// What the user should do next.
@@ -133,6 +244,13 @@ impl CredsError {
             Self::Expired { profile } => {
                 format!("refresh them (for SSO: `aws sso login --profile {profile}`) and try again")
             }
+            Self::EnvironmentPartial { missing } => format!(
+                "set {missing} too (the tool that set AWS_ACCESS_KEY_ID sets both), or unset AWS_ACCESS_KEY_ID to sign with a profile"
+            ),
+            Self::EnvironmentExpiration { .. } => {
+                "write it like 2026-11-26T09:43:31Z (or with an offset such as +01:00), or unset it".into()
+            }
+            Self::EnvironmentExpired { .. } => ENVIRONMENT_HINT.into(),
             Self::Config { hint, .. } | Self::AssumeRole { hint, .. } => hint.clone(),
         }
     }
@@ -144,102 +262,84 @@ impl CredsError {
     }
 }
 
-/// Resolves credentials and region, asking the person at the terminal for any MFA code.
-/// `region_flag` wins over everything else.
-pub async fn resolve(
-    profile: &ProfileSelection,
-    region_flag: Option<&str>,
-) -> Result<Resolved, crate::Error> {
-    resolve_with(profile, region_flag, Mfa::Ask).await
+/// Resolves credentials and region for `target`, asking the person at the terminal for any
+/// MFA code.
+pub async fn resolve(target: &Target) -> Result<Resolved, crate::Error> {
+    resolve_with(target, Mfa::Ask).await
 }
 
 /// [`resolve`], with the MFA codes obtained as `mfa` says (the daemon never asks).
-pub async fn resolve_with(
-    profile: &ProfileSelection,
-    region_flag: Option<&str>,
-    mfa: Mfa<'_>,
-) -> Result<Resolved, crate::Error> {
+pub async fn resolve_with(target: &Target, mfa: Mfa<'_>) -> Result<Resolved, crate::Error> {
     let process_timeout = process::timeout()?;
-    let profiles = Profiles::load().await?;
-    let (region, region_source) = choose_region(profile, region_flag, &profiles)?;
-    let credentials = credentials(profile, &region, &profiles, process_timeout, mfa).await?;
-    Ok(Resolved { credentials, profile: profile.clone(), region, region_source })
+    let profiles = Profiles::load(&target.files).await?;
+    let (region, region_source) = choose_region(target, &profiles)?;
+    let (credentials, credential_source) =
+        credentials(target, &region, &profiles, process_timeout, mfa).await?;
+    Ok(Resolved {
+        credentials,
+        credential_source,
+        profile: target.profile.clone(),
+        region,
+        region_source,
+    })
 }
 
-/// The region for `profile` by bedprov's precedence.
+/// The region for `target` by bedprov's precedence.
 pub fn choose_region(
-    profile: &ProfileSelection,
-    region_flag: Option<&str>,
+    target: &Target,
     profiles: &Profiles,
 ) -> Result<(Region, RegionSource), region::RegionError> {
-    let env_region = std::env::var("AWS_REGION").ok();
-    let env_default = std::env::var("AWS_DEFAULT_REGION").ok();
-    let profile_region = profiles.region(&profile.name);
-    region::choose(
-        region_flag,
-        env_region.as_deref(),
-        env_default.as_deref(),
-        profile_region.as_deref().map(|r| (profile.name.as_str(), r)),
+    let profile = &target.profile.name;
+    let profile_region = profiles.region(profile);
+    region::or_profile(
+        target.region.clone(),
+        profile_region.as_deref().map(|r| (profile.as_str(), r)),
     )
 }
 
 async fn credentials(
-    profile: &ProfileSelection,
+    target: &Target,
     region: &Region,
     profiles: &Profiles,
     process_timeout: Duration,
     mfa: Mfa<'_>,
-) -> Result<Credentials, CredsError> {
-    let explicit = profile.source != ProfileSource::Default;
-    if explicit && !profiles.contains(&profile.name) {
+) -> Result<(Credentials, CredentialSource), CredsError> {
+    let profile = &target.profile;
+    // Also with environment credentials: botocore refuses a named profile that is missing.
+    if profile.named() && !profiles.contains(&profile.name) {
         return Err(CredsError::UnknownProfile {
             profile: profile.name.clone(),
             known: profiles.names(),
         });
     }
-    let sdk_region = aws_types::region::Region::new(region.as_str().to_owned());
-    let from_env =
-        profile.source != ProfileSource::Flag && std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
-    let plan = if from_env { None } else { chain::Plan::for_profile(profiles, &profile.name)? };
-    if let Some(plan) = &plan {
-        let context =
-            chain::Context { profiles, asked: &profile.name, region, process_timeout, mfa };
-        let credentials = plan.resolve(&context).await?;
-        return unexpired(credentials, profile, Some(plan));
+    if let Some(environment) = target.credentials.signing() {
+        environment.check_expiry(SystemTime::now())?;
+        return Ok((environment.credentials(), CredentialSource::Environment));
     }
-    let attempt = async {
-        if from_env {
-            return EnvironmentVariableCredentialsProvider::new()
-                .provide_credentials()
-                .await
-                .map_err(|e| classify(profile, &e));
-        }
-        let result = if profile.source == ProfileSource::Flag {
-            let config = ProviderConfig::without_region().with_region(Some(sdk_region));
-            ProfileFileCredentialsProvider::builder()
-                .configure(&config)
-                .profile_name(&profile.name)
-                .build()
-                .provide_credentials()
-                .await
-        } else {
-            DefaultCredentialsChain::builder()
-                .profile_name(&profile.name)
-                .region(sdk_region)
-                .build()
-                .await
-                .provide_credentials()
-                .await
+    if let Some(plan) = chain::Plan::for_profile(profiles, &profile.name)? {
+        let context = chain::Context {
+            profiles,
+            asked: &profile.name,
+            region,
+            process_timeout,
+            mfa,
+            files: &target.files,
+            environment: target.credentials.credentials(),
         };
-        result.map_err(|e| classify(profile, &e))
-    };
-    let credentials = tokio::time::timeout(RESOLVE_TIMEOUT, attempt).await.map_err(|_| {
-        CredsError::Failed {
+        let credentials = plan.resolve(&context).await?;
+        let source = plan.credential_source(&credentials, profiles);
+        return Ok((unexpired(credentials, profile, Some(&plan))?, source));
+    }
+    let sdk = sdk_chain(target, region);
+    let credentials = tokio::time::timeout(RESOLVE_TIMEOUT, sdk.provide_credentials())
+        .await
+        .map_err(|_| CredsError::Failed {
             profile: profile.name.clone(),
             detail: format!("no answer within {} s", RESOLVE_TIMEOUT.as_secs()),
-        }
-    })??;
-    unexpired(credentials, profile, None)
+        })?
+        .map_err(|e| classify(profile, &e))?;
+    let source = source::of(&credentials, &profiles.credential_kind(&profile.name));
+    Ok((unexpired(credentials, profile, None)?, source))
 }
 
 /// The credentials, unless they are already expired (for SSO: a login is needed).
@@ -259,6 +359,31 @@ fn unexpired(
         });
     }
     Ok(credentials)
+}
+
+/// aws-config's chain for what a profile's own keys do not resolve (web identity, console
+/// login, nothing): the profile (reading the target's files, with the target's own
+/// credentials as its `Environment` source), web identity, container, instance metadata.
+fn sdk_chain(target: &Target, region: &Region) -> CredentialsProviderChain {
+    let sdk_region = aws_types::region::Region::new(region.as_str().to_owned());
+    let config = ProviderConfig::without_region().with_region(Some(sdk_region));
+    let environment = environment::EnvironmentSource(target.credentials.credentials().cloned());
+    let profile = ProfileFileCredentialsProvider::builder()
+        .configure(&config)
+        .profile_files(target.files.sdk_files())
+        .profile_name(&target.profile.name)
+        .with_custom_provider("Environment", environment)
+        .build();
+    CredentialsProviderChain::first_try("Profile", profile)
+        .or_else(
+            "WebIdentityToken",
+            WebIdentityTokenCredentialsProvider::builder().configure(&config).build(),
+        )
+        .or_else("EcsContainer", EcsCredentialsProvider::builder().configure(&config).build())
+        .or_else(
+            "Ec2InstanceMetadata",
+            ImdsCredentialsProvider::builder().configure(&config).build(),
+        )
 }
 
 /// Maps an error of aws-config's chain (environment, web identity, console login, ECS,
@@ -314,14 +439,46 @@ impl fmt::Display for ProfileSelection {
 mod tests {
     use super::*;
 
+    fn env(profile: Option<&str>, default_profile: Option<&str>) -> AwsEnv {
+        AwsEnv {
+            profile: profile.map(str::to_owned),
+            default_profile: default_profile.map(str::to_owned),
+            ..AwsEnv::default()
+        }
+    }
+
     #[test]
-    fn profile_precedence() {
-        assert_eq!(ProfileSelection::choose(Some("a"), Some("b")).source, ProfileSource::Flag);
-        assert_eq!(ProfileSelection::choose(None, Some("b")).name, "b");
+    fn profile_precedence_is_botocores() {
+        let both = env(Some("b"), Some("c"));
+        assert_eq!(ProfileSelection::choose(Some("a"), &both).source, ProfileSource::Flag);
+        let chosen = ProfileSelection::choose(None, &both);
+        assert_eq!((chosen.name.as_str(), chosen.source), ("c", ProfileSource::EnvDefault));
+        assert_eq!(ProfileSelection::choose(None, &env(Some("b"), None)).name, "b");
         assert_eq!(
-            ProfileSelection::choose(Some(" "), None),
+            ProfileSelection::choose(Some(" "), &AwsEnv::default()),
             ProfileSelection { name: "default".into(), source: ProfileSource::Default }
         );
+    }
+
+    #[test]
+    fn an_explicit_profile_sets_environment_credentials_aside() {
+        use crate::wire::Secret;
+        let shell = AwsEnv {
+            profile: Some("dev".into()),
+            access_key_id: Some("ASIAEXAMPLE".into()),
+            secret_access_key: Some(Secret::new("secret".into())),
+            ..AwsEnv::default()
+        };
+        let target = Target::new(None, None, &shell).unwrap();
+        assert_eq!(target.profile.name, "dev");
+        assert_eq!(target.credentials.signing().unwrap().access_key_id(), "ASIAEXAMPLE");
+        let explicit = Target::new(Some("ops"), None, &shell).unwrap();
+        assert!(explicit.credentials.signing().is_none());
+        assert!(matches!(explicit.credentials, ShellCredentials::SourceOnly(_)));
+        // Partial credentials are refused, unless an explicit profile sets them aside.
+        let partial = AwsEnv { secret_access_key: None, ..shell };
+        assert!(Target::new(None, None, &partial).is_err());
+        assert!(Target::new(Some("ops"), None, &partial).is_ok());
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Reading `~/.aws/config` and `~/.aws/credentials` (honouring `AWS_CONFIG_FILE` and
-//! `AWS_SHARED_CREDENTIALS_FILE`) with aws-config's own parser, for the facts bedprov needs
-//! before it asks for credentials: which profiles exist, a profile's keys and region, its
-//! `[sso-session]` sections, and how a profile gets its credentials, in botocore's order.
+//! Reading the AWS config and credentials files a shell points at ([`ProfileFiles`]) with
+//! aws-config's own parser, for the facts bedprov needs before it asks for credentials:
+//! which profiles exist, a profile's keys and region, its `[sso-session]` sections, and how
+//! a profile gets its credentials, in botocore's order.
 
 use super::CredsError;
+use super::environment::ProfileFiles;
 use aws_config::profile::ProfileSet;
-use aws_runtime::env_config::file::EnvConfigFiles;
 // aws-config offers no other public way to load the profile files than with its shims.
 use aws_types::os_shim_internal::{Env, Fs};
 
@@ -38,9 +38,10 @@ pub enum CredentialKind {
 impl Profiles {
     /// Loads the profile files. Missing files are fine (no profiles); a file that does not
     /// parse is an error naming it.
-    pub async fn load() -> Result<Self, CredsError> {
+    pub async fn load(files: &ProfileFiles) -> Result<Self, CredsError> {
+        // The files are given by path: this process's environment plays no part.
         let set =
-            aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            aws_config::profile::load(&Fs::real(), &Env::from_slice(&[]), &files.sdk_files(), None)
                 .await
                 .map_err(|e| CredsError::ProfileFile { detail: super::error_chain(&e) })?;
         Ok(Self { set })
@@ -49,7 +50,7 @@ impl Profiles {
     /// Profiles from the given texts of the two files, for tests.
     #[cfg(test)]
     pub(crate) async fn parse(config: &str, credentials: &str) -> Self {
-        use aws_runtime::env_config::file::EnvConfigFileKind;
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
         let files = EnvConfigFiles::builder()
             .include_default_config_file(false)
             .include_default_credentials_file(false)

@@ -47,12 +47,12 @@ async fn warmed(clock: &ManualClock) -> (Arc<FakeSource>, Arc<Daemon>, TokenBody
     (source, daemon, first)
 }
 
-fn request() -> Request<()> {
-    Request::get("/v1/token?ttl=1h").body(()).unwrap()
+fn request() -> Request<http_body_util::Empty<bytes::Bytes>> {
+    Request::get("/v1/token?ttl=1h").body(http_body_util::Empty::new()).unwrap()
 }
 
 async fn get(daemon: &Arc<Daemon>) -> (StatusCode, bytes::Bytes) {
-    let (response, _) = routes::handle(daemon, &request()).await;
+    let (response, _) = routes::handle(daemon, request()).await;
     let status = response.status();
     (status, response.into_body().collect().await.unwrap().to_bytes())
 }

@@ -332,6 +332,8 @@ impl AsyncRead for Replay {
             buf.put_slice(&this.head[this.read..this.read + n]);
             this.read += n;
             if this.read == this.head.len() {
+                // A token request's body (a shell's credentials) may have come with the head.
+                zeroize::Zeroize::zeroize(&mut this.head);
                 this.head = Vec::new();
                 this.read = 0;
             }
@@ -414,7 +416,7 @@ pub fn service(
         let activity = activity.clone();
         async move {
             activity(true);
-            let (response, after) = routes::handle(&daemon, &request).await;
+            let (response, after) = routes::handle(&daemon, request).await;
             if after == After::Shutdown {
                 let _ = shutdown.send(true);
             }

@@ -24,6 +24,7 @@ pub mod state;
 
 use crate::Error;
 use crate::slot::{AwsChain, CredentialSource};
+use crate::wire::aws_env::AwsEnv;
 use state::Daemon;
 use std::io::Write as _;
 use std::os::fd::OwnedFd;
@@ -99,6 +100,31 @@ fn raise_fd_limit() {
     }
 }
 
+/// The daemon's own AWS environment, which serves clients that send none (curl, the
+/// config file's slots). `bedprov-helper` starts the daemon without the shell's AWS
+/// variables; a daemon started by hand in a shell that has credentials of its own says so.
+fn own_environment() -> AwsEnv {
+    let environment = AwsEnv::from_process();
+    if let Some(warning) = shell_credentials_warning(&environment) {
+        tracing::warn!("{warning}");
+    }
+    environment
+}
+
+/// What to tell the user when the daemon's environment holds AWS credentials.
+#[must_use]
+pub fn shell_credentials_warning(environment: &AwsEnv) -> Option<String> {
+    let key = environment.access_key_id.as_deref()?;
+    let until = environment
+        .credential_expiration
+        .as_deref()
+        .map_or_else(String::new, |at| format!(", valid until {}", crate::quote::shown(at)));
+    Some(format!(
+        "this daemon's environment holds AWS credentials (AWS_ACCESS_KEY_ID {}{until}): it signs with them for clients that send no environment of their own (curl, the config file's slots); bedprov-helper always sends its own shell's. To keep them out, start the daemon from a shell without them",
+        crate::quote::shown(key)
+    ))
+}
+
 fn report_ready(pipe: OwnedFd, message: &str) {
     let mut file = std::fs::File::from(pipe);
     let _ = file.write_all(message.as_bytes());
@@ -122,8 +148,11 @@ async fn serve(
         None => socket::claim(&socket_path)?,
     };
     let socket_path = bound.path.clone();
-    let daemon =
-        Arc::new(Daemon::new(source, crate::clock::system(), config_path, socket_path.clone()));
+    let environment = own_environment();
+    let daemon = Arc::new(
+        Daemon::new(source, crate::clock::system(), config_path, socket_path.clone())
+            .with_environment(environment),
+    );
     let warmed = match daemon.reload_config() {
         Ok(count) => count,
         Err(error) => {

@@ -2,17 +2,24 @@
 //! and `Cache-Control: no-store`; every error is `{"error":{code,message,hint}}`.
 
 use super::state::Daemon;
-use crate::wire::api::{self, ErrorBody, ErrorCode, ErrorEnvelope, HealthBody, TokenQuery};
+use crate::wire::api::{
+    self, ErrorBody, ErrorCode, ErrorEnvelope, HealthBody, TokenQuery, TokenRequest,
+};
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
-/// Requests that carry a body larger than this are refused (no route takes one).
+/// Requests that carry a body larger than this are refused, except `POST /v1/token`, whose
+/// body may hold a shell's credentials ([`api::MAX_TOKEN_REQUEST_BYTES`]).
 pub const MAX_REQUEST_BODY: u64 = 1024;
 
 pub type Body = Full<Bytes>;
+
+/// What a request body's errors must convert into (hyper's own error does).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the connection layer must do after answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,27 +29,44 @@ pub enum After {
 }
 
 /// Routes one request.
-pub async fn handle<B>(daemon: &Arc<Daemon>, request: &Request<B>) -> (Response<Body>, After) {
+pub async fn handle<B>(daemon: &Arc<Daemon>, request: Request<B>) -> (Response<Body>, After)
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    let path = request.uri().path();
+    let method = request.method();
+    let takes_body = path == api::PATH_TOKEN && method == Method::POST;
+    let limit = if takes_body { api::MAX_TOKEN_REQUEST_BYTES as u64 } else { MAX_REQUEST_BODY };
     let declared_body = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    if declared_body > MAX_REQUEST_BODY || request.headers().contains_key(header::TRANSFER_ENCODING)
-    {
-        let error = error(
-            ErrorCode::PayloadTooLarge,
-            "request bodies are not accepted",
-            "send requests without a body",
-        );
+    if declared_body > limit || request.headers().contains_key(header::TRANSFER_ENCODING) {
+        let error = if takes_body {
+            error(
+                ErrorCode::PayloadTooLarge,
+                &format!("token requests are limited to {limit} bytes, sent with Content-Length"),
+                "send the request with a Content-Length, and no more than the shell's AWS variables",
+            )
+        } else {
+            error(
+                ErrorCode::PayloadTooLarge,
+                "request bodies are not accepted",
+                "send requests without a body",
+            )
+        };
         return (error, After::Continue);
     }
-    let path = request.uri().path();
     let query = request.uri().query().unwrap_or("");
-    let method = request.method();
     let response = match (path, method) {
-        (api::PATH_TOKEN, &Method::GET) => token(daemon, query, wants_plain(request)).await,
+        (api::PATH_TOKEN, &Method::GET) => token(daemon, query, wants_plain(&request)).await,
+        (api::PATH_TOKEN, &Method::POST) => {
+            let plain = wants_plain(&request);
+            token_for(daemon, request.into_body(), limit, plain).await
+        }
         (api::PATH_STATUS, &Method::GET) => json(StatusCode::OK, &daemon.status()),
         (api::PATH_HEALTH, &Method::GET) => json(StatusCode::OK, &health()),
         (api::PATH_REFRESH, &Method::POST) => refresh(daemon, query).await,
@@ -50,12 +74,13 @@ pub async fn handle<B>(daemon: &Arc<Daemon>, request: &Request<B>) -> (Response<
             tracing::info!("shutdown requested over the socket");
             return (json(StatusCode::OK, &health()), After::Shutdown);
         }
-        (api::PATH_TOKEN | api::PATH_STATUS | api::PATH_HEALTH, _) => method_not_allowed("GET"),
+        (api::PATH_TOKEN, _) => method_not_allowed("GET, POST"),
+        (api::PATH_STATUS | api::PATH_HEALTH, _) => method_not_allowed("GET"),
         (api::PATH_REFRESH | api::PATH_SHUTDOWN, _) => method_not_allowed("POST"),
         _ => error(
             ErrorCode::NotFound,
             "no such endpoint",
-            "the API has GET /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh and POST /v1/shutdown",
+            "the API has GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh and POST /v1/shutdown",
         ),
     };
     (response, After::Continue)
@@ -80,7 +105,45 @@ async fn token(daemon: &Arc<Daemon>, query: &str, plain: bool) -> Response<Body>
             );
         }
     };
-    match daemon.token(&query).await {
+    serve_token(daemon, &TokenRequest::from(query), plain).await
+}
+
+/// `POST /v1/token`: the request (and the shell environment it may carry) is the body.
+async fn token_for<B>(daemon: &Arc<Daemon>, body: B, limit: u64, plain: bool) -> Response<Body>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    let bad = |message: &str| {
+        error(
+            ErrorCode::BadRequest,
+            message,
+            "send a JSON object such as {\"profile\":\"dev\",\"ttl\":\"6h\",\"environment\":{\"AWS_REGION\":\"eu-west-1\"}}",
+        )
+    };
+    let Ok(collected) =
+        Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect().await
+    else {
+        return bad("the request body could not be read in full (or is over the size limit)");
+    };
+    // The body may hold a shell's credentials: our copy is wiped once parsed.
+    let bytes = Zeroizing::new(collected.to_bytes().to_vec());
+    let request: TokenRequest = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        // Not serde's message: it can quote a value, and values may be secrets.
+        Err(e) => {
+            return bad(&format!(
+                "the token request is not a JSON object of this API's fields (error at line {}, column {})",
+                e.line(),
+                e.column()
+            ));
+        }
+    };
+    serve_token(daemon, &request, plain).await
+}
+
+async fn serve_token(daemon: &Arc<Daemon>, request: &TokenRequest, plain: bool) -> Response<Body> {
+    match daemon.token_for(request).await {
         Ok(served) if plain => {
             respond(StatusCode::OK, "text/plain; charset=utf-8", served.plain.clone())
         }
@@ -134,11 +197,13 @@ fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     respond(status, "application/json", Bytes::from(bytes))
 }
 
+/// `allow` as the `Allow` header lists methods: "GET" or "GET, POST".
 fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let methods = allow.replace(", ", " or ");
     let mut response = error(
         ErrorCode::MethodNotAllowed,
-        &format!("this endpoint takes {allow}"),
-        &format!("send {allow}"),
+        &format!("this endpoint takes {methods}"),
+        &format!("send {methods}"),
     );
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     response

@@ -1,19 +1,20 @@
 //! The daemon's shared state: its slots (created on first request for a profile the AWS
 //! files define, bounded, the failing ones making room first, dropped after a day idle
-//! unless declared in the config), which profiles exist, the background refresh loop, and the
-//! answers the routes need. No HTTP here.
+//! unless declared in the config, and at once when the shell credentials they hold expire),
+//! which profiles exist, the background refresh loop, and the answers the routes need. No
+//! HTTP here.
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::creds::CredsError;
 use crate::creds::chain::Plan;
 use crate::creds::mfa::RoleSession;
 use crate::creds::profiles::Profiles;
-use crate::region::Region;
+use crate::creds::{CredsError, ProfileFiles, Target};
 use crate::render::time::rfc3339;
 use crate::slot::{CredentialSource, Served, Slot, SlotKey};
 use crate::ttl::Ttl;
-use crate::wire::api::{ErrorBody, ErrorCode, RefreshBody, StatusBody, TokenQuery};
+use crate::wire::api::{ErrorBody, ErrorCode, RefreshBody, StatusBody, TokenQuery, TokenRequest};
+use crate::wire::aws_env::AwsEnv;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,7 +31,7 @@ pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// prompting `credential_process`) go on in the background; the answer says which.
 pub const REFRESH_WAIT: Duration = Duration::from_secs(10);
 
-/// Which profiles the AWS files define, as last read.
+/// Which profiles the daemon's own AWS files define, as last read.
 #[derive(Debug, Clone)]
 enum Catalog {
     Unread,
@@ -63,6 +64,8 @@ pub struct Daemon {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// [`REFRESH_WAIT`], shorter in tests.
     refresh_wait: Duration,
+    /// The daemon's own AWS environment: what a request that sends none (curl) gets.
+    environment: AwsEnv,
     /// Wakes the background loop early (new slot, files changed, config reloaded).
     pub wake: tokio::sync::Notify,
 }
@@ -87,8 +90,22 @@ impl Daemon {
             reloading: tokio::sync::Mutex::new(()),
             tasks: Mutex::new(Vec::new()),
             refresh_wait: REFRESH_WAIT,
+            environment: AwsEnv::default(),
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Uses `environment` for requests that send none (by default: a shell with no AWS
+    /// variables).
+    #[must_use]
+    pub fn with_environment(mut self, environment: AwsEnv) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// The AWS files the daemon's own environment names (the catalog's).
+    fn own_files(&self) -> ProfileFiles {
+        ProfileFiles::from_env(&self.environment)
     }
 
     #[cfg(test)]
@@ -108,25 +125,27 @@ impl Daemon {
         self.slots.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
     }
 
-    /// Parses a token query into a slot key (400 on bad input).
-    pub fn key_for(query: &TokenQuery) -> Result<SlotKey, ErrorBody> {
-        let bad = |e: crate::Error| e.to_body();
-        Ok(SlotKey {
-            profile: query.profile.clone(),
-            region: query
-                .region
-                .as_deref()
-                .map(Region::parse)
-                .transpose()
-                .map_err(|e| bad(e.into()))?,
-            ttl: query
-                .ttl
-                .as_deref()
-                .map(Ttl::parse)
-                .transpose()
-                .map_err(|e| bad(e.into()))?
-                .unwrap_or_default(),
-        })
+    /// The slot key for a request: its fields applied to its environment, or to the
+    /// daemon's own when it sends none. Bad input is a 400; credentials that cannot sign
+    /// (partial, or past their stated expiry) are refused before any slot is made for them.
+    pub fn key_for(&self, request: &TokenRequest) -> Result<SlotKey, ErrorBody> {
+        let environment = request.environment.as_ref().unwrap_or(&self.environment);
+        let target =
+            Target::new(request.profile.as_deref(), request.region.as_deref(), environment)
+                .map_err(|e| e.to_body())?;
+        let ttl = request
+            .ttl
+            .as_deref()
+            .map(Ttl::parse)
+            .transpose()
+            .map_err(|e| crate::Error::from(e).to_body())?
+            .unwrap_or_default();
+        if let Some(credentials) = target.credentials.signing() {
+            credentials
+                .check_expiry(self.clock.now())
+                .map_err(|e| crate::Error::from(e).to_body())?;
+        }
+        Ok(SlotKey::new(target, ttl))
     }
 
     /// The slot for `key`, created if new. When the table is full, a failing slot makes room
@@ -171,8 +190,10 @@ impl Daemon {
 
     fn verdict(&self, key: &SlotKey) -> Verdict {
         let selection = key.selection();
-        // The daemon's own default profile needs no entry: the chain also looks elsewhere.
-        if selection.source == crate::creds::ProfileSource::Default {
+        // The default profile needs no entry: the chain also looks elsewhere. A shell that
+        // reads other files is checked when its slot resolves (and retired if need be).
+        if selection.source == crate::creds::ProfileSource::Default || key.files != self.own_files()
+        {
             return Verdict::Defined;
         }
         match &*self.catalog.read().unwrap_or_else(std::sync::PoisonError::into_inner) {
@@ -196,7 +217,7 @@ impl Daemon {
     /// retired slots whose profile is back are refreshed.
     pub async fn reload_profiles(&self) {
         let _one = self.reloading.lock().await;
-        let catalog = match self.source.profiles().await {
+        let catalog = match self.source.profiles(&self.own_files()).await {
             Ok(Some(names)) => Catalog::Names(Arc::new(names.into_iter().collect())),
             Ok(None) => Catalog::Open,
             Err(error) => {
@@ -236,9 +257,14 @@ impl Daemon {
         }
     }
 
-    /// `GET /v1/token`.
+    /// `GET /v1/token`: a query, answered with the daemon's own environment.
     pub async fn token(&self, query: &TokenQuery) -> Result<Arc<Served>, ErrorBody> {
-        let key = Self::key_for(query)?;
+        self.token_for(&TokenRequest::from(query.clone())).await
+    }
+
+    /// `POST /v1/token`: a request with the client's environment (or none, as `GET`).
+    pub async fn token_for(&self, request: &TokenRequest) -> Result<Arc<Served>, ErrorBody> {
+        let key = self.key_for(request)?;
         let (slot, new) = match self.existing(&key) {
             Some(slot) if !slot.retired() => (slot, false),
             _ => {
@@ -285,7 +311,7 @@ impl Daemon {
         self.reload_profiles().await;
         let targets = match query {
             Some(query) => {
-                let key = Self::key_for(query)?;
+                let key = self.key_for(&TokenRequest::from(query.clone()))?;
                 if let Verdict::Refused(error) = self.verdict(&key) {
                     return Err(error);
                 }
@@ -334,7 +360,7 @@ impl Daemon {
         &self,
         session: RoleSession,
     ) -> Result<RefreshBody, ErrorBody> {
-        let profiles = Profiles::load().await.ok();
+        let profiles = Profiles::load(&self.own_files()).await.ok();
         self.take_role_session(session, profiles.as_ref()).await
     }
 
@@ -382,7 +408,7 @@ impl Daemon {
     /// changes: on error the previous configuration stays in force, untouched.
     pub fn reload_config(&self) -> crate::Result<usize> {
         let declared: BTreeSet<SlotKey> =
-            Config::load(&self.config_path)?.slot_keys()?.into_iter().collect();
+            Config::load(&self.config_path)?.slot_keys(&self.environment)?.into_iter().collect();
         if declared.len() > MAX_SLOTS {
             return Err(crate::Error::usage(
                 format!(
@@ -495,6 +521,10 @@ impl Daemon {
     fn drop_idle(&self, now: SystemTime) {
         let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         slots.retain(|key, slot| {
+            if key.expired(now) {
+                tracing::info!(slot = %key, "dropping a slot whose environment credentials expired");
+                return false;
+            }
             let idle = now.duration_since(slot.last_used()).unwrap_or_default();
             let keep = slot.pinned() || idle < IDLE_LIMIT;
             if !keep {
@@ -621,8 +651,9 @@ mod tests {
                 )?;
                 Ok(crate::creds::Resolved {
                     credentials,
+                    credential_source: crate::wire::api::CredentialSource::AssumeRole,
                     profile: asked,
-                    region: Region::parse("us-east-1").unwrap(),
+                    region: crate::region::Region::parse("us-east-1").unwrap(),
                     region_source: crate::region::RegionSource::Flag,
                 })
             })
@@ -858,7 +889,8 @@ mod tests {
             let daemon = Arc::clone(&daemon);
             async move { daemon.token(&for_profile("stuck")).await.map(|_| ()) }
         });
-        while daemon.status().slots.len() < 2 {
+        // The stuck slot exists and its resolve has begun (and been counted).
+        while daemon.status().slots.len() < 2 || source.calls() < 2 {
             tokio::task::yield_now().await;
         }
         // Hours later, the loop's pass returns at once and the other slot is refreshed.
@@ -881,6 +913,62 @@ mod tests {
         let stuck_status = body.slots.iter().find(|s| s.profile == "stuck").unwrap();
         assert!(stuck_status.refreshing);
         stuck.abort();
+    }
+
+    fn shell_with_credentials(expiration: Option<String>) -> TokenRequest {
+        TokenRequest {
+            environment: Some(AwsEnv {
+                access_key_id: Some("ASIAIOSFODNN7EXAMPLE".into()),
+                secret_access_key: Some(crate::wire::Secret::new("secret".into())),
+                session_token: Some(crate::wire::Secret::new("token".into())),
+                credential_expiration: expiration,
+                ..AwsEnv::default()
+            }),
+            ..TokenRequest::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slot_for_shell_credentials_goes_when_they_expire() {
+        let clock = start();
+        let source = FakeSource::new(&clock, None);
+        let daemon = daemon(&source);
+        let expires = rfc3339(clock.now() + Duration::from_secs(1800));
+        let shell = shell_with_credentials(Some(expires));
+        daemon.token_for(&shell).await.unwrap();
+        daemon.token_for(&TokenRequest::default()).await.unwrap();
+        let status = daemon.status();
+        assert_eq!(status.slots.len(), 2);
+        assert!(
+            status.slots.iter().any(|s| s.access_key_id.as_deref() == Some("ASIAIOSFODNN7EXAMPLE"))
+        );
+        clock.advance(Duration::from_secs(1800));
+        daemon.tick();
+        assert_eq!(daemon.status().slots.len(), 1, "dropped once its credentials expired");
+        let refused = daemon.token_for(&shell).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::CredentialsFailed);
+        assert!(refused.message.contains("expired at"), "{}", refused.message);
+        assert_eq!(daemon.status().slots.len(), 1, "no slot is made for dead credentials");
+    }
+
+    #[tokio::test]
+    async fn requests_that_mean_the_same_share_a_slot() {
+        let clock = start();
+        let daemon = daemon(&FakeSource::new(&clock, None));
+        let named =
+            |env: AwsEnv| TokenRequest { environment: Some(env), ..TokenRequest::default() };
+        // A plain shell and curl's GET; AWS_PROFILE=dev and --profile dev.
+        daemon.token_for(&TokenRequest::default()).await.unwrap();
+        daemon.token_for(&named(AwsEnv::default())).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 1);
+        let dev = AwsEnv { profile: Some("dev".into()), ..AwsEnv::default() };
+        daemon.token_for(&named(dev)).await.unwrap();
+        let flag = TokenRequest { profile: Some("dev".into()), ..TokenRequest::default() };
+        daemon.token_for(&flag).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 2);
+        // The shell's own credentials: a slot of their own.
+        daemon.token_for(&shell_with_credentials(None)).await.unwrap();
+        assert_eq!(daemon.status().slots.len(), 3);
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ pub fn json(check: &Check) -> String {
     let value = serde_json::json!({
         "ok": check.ok(),
         "profile": check.profile,
+        "credential_source": check.credential_source,
         "region": check.region,
         "identity": check.identity.as_ref().map_or_else(|p| serde_json::json!({ "error": problem(p) }), |i| serde_json::to_value(i).unwrap_or_default()),
         "models": check.models.as_ref().map_or_else(|p| serde_json::json!({ "error": problem(p) }), |m| serde_json::to_value(m).unwrap_or_default()),
@@ -27,11 +28,12 @@ pub fn human(check: &Check) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Profile: {}   Region: {} ({})\n",
+        "Profile: {}   Region: {} ({})",
         shown(&check.profile),
         check.region,
         check.region_source
     );
+    let _ = writeln!(out, "Signed by: {}\n", check.signed_by);
     match &check.identity {
         Ok(identity) => {
             let _ = writeln!(

@@ -60,8 +60,19 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
             crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
             if slot.pinned { " · from config" } else { "" },
         );
+        if slot.credential_source.is_some() {
+            let signer = super::token::signed_by(
+                slot.credential_source,
+                &slot.profile,
+                slot.access_key_id.as_deref(),
+            );
+            let _ = writeln!(out, "    signed by {signer}");
+        }
         if let Some(expires) = when(&slot.expires_at) {
             let _ = writeln!(out, "    token expires {expires}");
+        }
+        if let Some(credentials) = when(&slot.credential_expires_at) {
+            let _ = writeln!(out, "    credentials expire {credentials}");
         }
         if slot.refreshing {
             let _ = writeln!(out, "    refreshing now");

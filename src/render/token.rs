@@ -6,16 +6,16 @@ use crate::quote::shown;
 use crate::region::RegionSource;
 use crate::token::Token;
 use crate::wire::Secret;
-use crate::wire::api::TokenBody;
+use crate::wire::api::{CredentialSource, TokenBody};
 use crate::wire::shell::{self, Shell, UnsafeValue};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-pub use crate::wire::api::{REGION_VAR, TOKEN_VAR};
+pub use crate::wire::api::{DEFAULT_REGION_VAR, REGION_VAR, TOKEN_VAR};
 
 /// The wire/JSON body for a token (`bedprov token --format json` and `GET /v1/token`).
 #[must_use]
-pub fn body(token: &Token, profile: &str) -> TokenBody {
+pub fn body(token: &Token, profile: &str, credential_source: CredentialSource) -> TokenBody {
     TokenBody {
         token: Secret::new(token.expose_secret().to_owned()),
         region: token.region().to_string(),
@@ -24,6 +24,37 @@ pub fn body(token: &Token, profile: &str) -> TokenBody {
         expires_at: rfc3339(token.expires_at()),
         credential_expires_at: token.credential_expires_at().map(rfc3339),
         ttl_seconds: token.ttl().as_secs(),
+        credential_source: Some(credential_source),
+        access_key_id: Some(token.access_key_id().to_owned()),
+    }
+}
+
+/// What signed, in words: "profile dev (assumed role)", "environment credentials
+/// (`AWS_ACCESS_KEY_ID` ASIA…)". `profile` is the profile whose settings applied.
+#[must_use]
+pub fn signed_by(
+    source: Option<CredentialSource>,
+    profile: &str,
+    access_key_id: Option<&str>,
+) -> String {
+    // Both came from outside (a socket query, a credential source): quoted for display.
+    let profile = shown(profile);
+    let profile_with = |what: &str| format!("profile {profile} ({what})");
+    match source {
+        Some(CredentialSource::Environment) => match access_key_id {
+            Some(key) => format!("environment credentials (AWS_ACCESS_KEY_ID {})", shown(key)),
+            None => "environment credentials (AWS_ACCESS_KEY_ID)".to_owned(),
+        },
+        Some(CredentialSource::StaticKeys) => profile_with("access keys"),
+        Some(CredentialSource::CredentialProcess) => profile_with("credential_process"),
+        Some(CredentialSource::Sso) => profile_with("IAM Identity Center / SSO"),
+        Some(CredentialSource::AssumeRole) => profile_with("assumed role"),
+        Some(CredentialSource::WebIdentity) => "a web identity token (assumed role)".to_owned(),
+        Some(CredentialSource::Container) => "container credentials (ECS / EKS)".to_owned(),
+        Some(CredentialSource::InstanceMetadata) => {
+            "instance metadata (the EC2 instance's role)".to_owned()
+        }
+        Some(CredentialSource::Other) | None => format!("profile {profile}"),
     }
 }
 
@@ -35,9 +66,10 @@ pub fn json(body: &TokenBody) -> String {
     out
 }
 
-/// `export` lines for the token and its region: complete valid shell, or an error.
+/// `export` lines for the token and its region (under both names SDKs read): complete
+/// valid shell, or an error.
 pub fn env(token: &str, region: &str, shell: Shell) -> Result<String, UnsafeValue> {
-    shell::export_lines(shell, &[(TOKEN_VAR, token), (REGION_VAR, region)])
+    shell::export_lines(shell, &crate::wire::api::token_vars(token, region))
 }
 
 /// The token and a newline.
@@ -61,23 +93,46 @@ pub fn cap_note(token: &Token, now: SystemTime) -> Option<String> {
     ))
 }
 
+/// Temporary credentials from the environment with no stated expiry: the token may die
+/// with them, before its own expiry, and nothing can tell when.
+#[must_use]
+pub fn unknown_expiry_note(token: &Token, unknown_temporary_expiry: bool) -> Option<String> {
+    unknown_temporary_expiry.then(|| {
+        format!(
+            "AWS_SESSION_TOKEN is set without AWS_CREDENTIAL_EXPIRATION: these temporary credentials may expire before {}, and the token stops working with them",
+            human_utc(token.expires_at())
+        )
+    })
+}
+
+/// Who signed a token, for [`human`].
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    pub profile: &'a str,
+    pub source: CredentialSource,
+    /// Temporary environment credentials without `AWS_CREDENTIAL_EXPIRATION`.
+    pub unknown_temporary_expiry: bool,
+}
+
 /// The seed's short-term output: what, until when, where, a copy-paste snippet (the only
 /// place the token appears), a test command, the auto-refresh pointer and the security notes.
 #[must_use]
 pub fn human(
     token: &Token,
-    profile: &str,
+    signer: Signer<'_>,
     region_source: &RegionSource,
     now: SystemTime,
 ) -> String {
     let region = token.region().as_str();
     let left = human_duration(token.expires_at().duration_since(now).unwrap_or_default());
+    let signed_by = signed_by(Some(signer.source), signer.profile, Some(token.access_key_id()));
     let mut out = String::new();
     let _ = writeln!(out, "✓ Bedrock API key generated\n");
-    let _ = writeln!(out, "Type:    Short-term token (signed by profile {})", shown(profile));
+    let _ = writeln!(out, "Type:    Short-term token (signed by {signed_by})");
     let _ = writeln!(out, "Expires: {} ({left} from now)", human_utc(token.expires_at()));
     let _ = writeln!(out, "Region:  {region} ({region_source})");
-    if let Some(note) = cap_note(token, now) {
+    let notes = [cap_note(token, now), unknown_expiry_note(token, signer.unknown_temporary_expiry)];
+    for note in notes.into_iter().flatten() {
         let _ = writeln!(out, "Note:    {note}");
     }
     let snippet = env(token.expose_secret(), region, Shell::Posix)
@@ -136,7 +191,15 @@ mod tests {
     #[test]
     fn human_output_shows_the_token_once_in_the_snippet() {
         let (token, now) = token(None);
-        let out = human(&token, "default", &RegionSource::Default, now);
+        let signer = Signer {
+            profile: "default",
+            source: CredentialSource::StaticKeys,
+            unknown_temporary_expiry: false,
+        };
+        let out = human(&token, signer, &RegionSource::Default, now);
+        assert!(
+            out.contains("Type:    Short-term token (signed by profile default (access keys))")
+        );
         assert!(out.starts_with("✓ Bedrock API key generated\n"));
         assert_eq!(out.matches(token.expose_secret()).count(), 1);
         assert!(
@@ -155,7 +218,9 @@ mod tests {
             cap_note(&token, now).unwrap(),
             "requested 12h, but your credentials expire in 58 min: token valid until 10:41 UTC"
         );
-        let body = body(&token, "dev");
+        let body = body(&token, "dev", CredentialSource::Environment);
+        assert_eq!(body.credential_source, Some(CredentialSource::Environment));
+        assert_eq!(body.access_key_id.as_deref(), Some("AKIDEXAMPLE"));
         assert_eq!(body.expires_at, "2026-11-26T10:41:31Z");
         assert_eq!(body.credential_expires_at.as_deref(), Some("2026-11-26T10:41:31Z"));
         assert_eq!(body.ttl_seconds, 43200);

@@ -13,12 +13,15 @@ pub mod policy;
 
 use crate::clock::SharedClock;
 use crate::creds::mfa::{Mfa, RoleSession, RoleSessions};
-use crate::creds::{ProfileSelection, Resolved};
+use crate::creds::{
+    EnvCredentials, ProfileFiles, ProfileSelection, ProfileSource, Resolved, ShellCredentials,
+    Target,
+};
 use crate::region::Region;
 use crate::render::time::rfc3339;
 use crate::token::Token;
 use crate::ttl::Ttl;
-use crate::wire::api::{ErrorBody, ErrorCode, SlotState, SlotStatus};
+use crate::wire::api::{self, ErrorBody, ErrorCode, SlotState, SlotStatus};
 use bytes::Bytes;
 use policy::{Freshness, Lifetime};
 use std::fmt;
@@ -29,28 +32,85 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 use zeroize::Zeroizing;
 
-/// What a slot is for. `profile: None` means the daemon's own default selection
-/// (`AWS_PROFILE` in its environment, else `default`); `region: None` follows the profile.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What a slot is for: a token request reduced to what decides the token, so requests that
+/// mean the same (a `GET` from curl and the helper in a plain shell, `--profile dev` and
+/// `AWS_PROFILE=dev`) share one slot. Built by [`SlotKey::new`] from a [`Target`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotKey {
+    /// The profile named (by a flag, `AWS_DEFAULT_PROFILE` or `AWS_PROFILE`); `None`: none
+    /// named, so `default`, which may be missing.
     pub profile: Option<String>,
+    /// The region asked for; `None` follows the profile.
     pub region: Option<Region>,
     pub ttl: Ttl,
+    /// The AWS config files the requesting shell reads.
+    pub files: ProfileFiles,
+    /// The requesting shell's own credentials. Compared by digest: only a client holding
+    /// the same credentials reaches a slot that holds them.
+    pub credentials: ShellCredentials,
 }
 
 impl SlotKey {
-    /// The profile this key selects, by the same rules as the CLI (an explicit profile
-    /// behaves like `--profile`).
+    #[must_use]
+    pub fn new(target: Target, ttl: Ttl) -> Self {
+        Self {
+            profile: target.profile.named().then_some(target.profile.name),
+            region: target.region.map(|(region, _)| region),
+            ttl,
+            files: target.files,
+            credentials: target.credentials,
+        }
+    }
+
+    /// The profile this key selects (a named one as if by `--profile`).
     #[must_use]
     pub fn selection(&self) -> ProfileSelection {
-        ProfileSelection::select(self.profile.as_deref())
+        match &self.profile {
+            Some(name) => ProfileSelection { name: name.clone(), source: ProfileSource::Flag },
+            None => ProfileSelection { name: "default".into(), source: ProfileSource::Default },
+        }
+    }
+
+    /// What to resolve for this slot.
+    #[must_use]
+    pub fn target(&self) -> Target {
+        Target {
+            profile: self.selection(),
+            region: self.region.clone().map(|r| (r, crate::region::RegionSource::Flag)),
+            files: self.files.clone(),
+            credentials: self.credentials.clone(),
+        }
+    }
+
+    /// What the slot signs with, for messages: "profile `dev`", or the shell's credentials.
+    #[must_use]
+    pub fn subject(&self) -> String {
+        match self.credentials.signing() {
+            Some(credentials) => {
+                format!("the environment's credentials ({})", credentials.access_key_id())
+            }
+            None => format!("profile `{}`", self.selection()),
+        }
+    }
+
+    /// True once the shell credentials it signs with have expired: it can never serve again.
+    #[must_use]
+    pub fn expired(&self, now: SystemTime) -> bool {
+        self.credentials.signing().is_some_and(|c| c.expired(now))
     }
 }
 
 impl fmt::Display for SlotKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let region = self.region.as_ref().map_or("(profile's)", Region::as_str);
-        write!(f, "profile={} region={region} ttl={}", self.selection(), self.ttl)
+        write!(f, "profile={} region={region} ttl={}", self.selection(), self.ttl)?;
+        if let Some(credentials) = self.credentials.credentials() {
+            write!(f, " environment-credentials={}", credentials.access_key_id())?;
+        }
+        if !self.files.is_default() {
+            write!(f, " config={}", self.files.config.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -62,10 +122,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>>;
 
-    /// The profile names the AWS files define, read now, so the daemon can refuse an unknown
+    /// The profile names `files` define, read now, so the daemon can refuse an unknown
     /// profile before it makes a slot for it. `None`: this source does not go by the files
     /// (every name is tried).
-    fn profiles(&self) -> BoxFuture<'_, crate::Result<Option<Vec<String>>>> {
+    fn profiles<'a>(
+        &'a self,
+        files: &'a ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
+        let _ = files;
         Box::pin(async { Ok(None) })
     }
 
@@ -101,15 +165,17 @@ impl CredentialSource for AwsChain {
     fn resolve<'a>(&'a self, key: &'a SlotKey) -> BoxFuture<'a, crate::Result<Resolved>> {
         Box::pin(async move {
             let _own_writes = self.own_writes.as_ref().map(crate::watch::Baseline::own_writes);
-            let region = key.region.as_ref().map(Region::as_str);
             let mfa = Mfa::Sessions(&self.sessions);
-            crate::creds::resolve_with(&key.selection(), region, mfa).await
+            crate::creds::resolve_with(&key.target(), mfa).await
         })
     }
 
-    fn profiles(&self) -> BoxFuture<'_, crate::Result<Option<Vec<String>>>> {
-        Box::pin(async {
-            let profiles = crate::creds::profiles::Profiles::load().await?;
+    fn profiles<'a>(
+        &'a self,
+        files: &'a ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
+        Box::pin(async move {
+            let profiles = crate::creds::profiles::Profiles::load(files).await?;
             Ok(Some(profiles.names()))
         })
     }
@@ -125,6 +191,7 @@ impl CredentialSource for AwsChain {
 pub struct Served {
     pub token: Token,
     pub profile: String,
+    pub credential_source: api::CredentialSource,
     pub lifetime: Lifetime,
     /// `GET /v1/token` as JSON.
     pub json: Bytes,
@@ -139,6 +206,7 @@ impl fmt::Debug for Served {
         f.debug_struct("Served")
             .field("token", &self.token)
             .field("profile", &self.profile)
+            .field("credential_source", &self.credential_source)
             .field("lifetime", &self.lifetime)
             .field("json", &format_args!("<{} bytes, redacted>", self.json.len()))
             .field("plain", &format_args!("<{} bytes, redacted>", self.plain.len()))
@@ -159,12 +227,17 @@ impl Served {
     /// `minted_at` is the clock reading the token was signed at: the policy measures the
     /// window from there, not from `X-Amz-Date` (the same time truncated to the second), so a
     /// token capped by credentials about to expire is not taken for longer-lived than it is.
-    fn new(token: Token, profile: String, minted_at: SystemTime) -> Self {
+    fn new(
+        token: Token,
+        profile: String,
+        credential_source: api::CredentialSource,
+        minted_at: SystemTime,
+    ) -> Self {
         let lifetime = Lifetime {
             issued_at: minted_at.max(token.issued_at()),
             expires_at: token.expires_at(),
         };
-        let body = crate::render::token::body(&token, &profile);
+        let body = crate::render::token::body(&token, &profile, credential_source);
         let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
         let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
         plain.extend_from_slice(token.expose_secret().as_bytes());
@@ -172,6 +245,7 @@ impl Served {
         Self {
             token,
             profile,
+            credential_source,
             lifetime,
             json: Bytes::from_owner(Wiped(json)),
             plain: Bytes::from_owner(Wiped(plain)),
@@ -313,7 +387,7 @@ impl Slot {
     }
 
     fn unavailable(&self, state: &State) -> ErrorBody {
-        let profile = self.key.selection();
+        let subject = self.key.subject();
         match &state.last_error {
             // Not a matter of the token's life: the profile itself is missing.
             Some(error) if error.code == ErrorCode::UnknownProfile => error.clone(),
@@ -324,15 +398,12 @@ impl Slot {
                     | ErrorCode::UnknownProfile => error.code,
                     _ => ErrorCode::TokenUnavailable,
                 },
-                message: format!(
-                    "no token with enough life left for profile `{profile}`: {}",
-                    error.message
-                ),
+                message: format!("no token with enough life left for {subject}: {}", error.message),
                 hint: error.hint.clone(),
             },
             None => ErrorBody {
                 code: ErrorCode::TokenUnavailable,
-                message: format!("no token yet for profile `{profile}`"),
+                message: format!("no token yet for {subject}"),
                 hint: "retry in a moment; `bedprov status` shows the slot".into(),
             },
         }
@@ -483,7 +554,12 @@ impl Slot {
                 self.key.ttl,
                 minted_at,
             )?;
-            Ok::<_, crate::Error>(Served::new(token, resolved.profile.name, minted_at))
+            Ok::<_, crate::Error>(Served::new(
+                token,
+                resolved.profile.name,
+                resolved.credential_source,
+                minted_at,
+            ))
         }
         .await;
         let now = self.clock.now();
@@ -549,6 +625,7 @@ impl Slot {
             expires_at: current.map(|c| rfc3339(c.lifetime.expires_at)),
             credential_expires_at: current
                 .and_then(|c| c.token.credential_expires_at())
+                .or_else(|| self.key.credentials.signing().and_then(EnvCredentials::expires_at))
                 .map(rfc3339),
             // The planned attempt; one the loop is about to start (or is making) is now.
             refresh_at: Self::next_attempt(&state).map(|at| rfc3339(at.max(now))),
@@ -557,6 +634,12 @@ impl Slot {
             served: self.served.load(Ordering::Relaxed),
             pinned: self.pinned(),
             refreshing: self.refreshing(),
+            credential_source: current.map(|c| c.credential_source).or_else(|| {
+                self.key.credentials.signing().map(|_| api::CredentialSource::Environment)
+            }),
+            access_key_id: current
+                .map(|c| c.token.access_key_id().to_owned())
+                .or_else(|| self.key.credentials.signing().map(|c| c.access_key_id().to_owned())),
         }
     }
 }

@@ -170,7 +170,7 @@ fn offset(base: SystemTime, millis: i64) -> SystemTime {
 async fn run(history: &History, tally: &mut Tally) -> Result<(), TestCaseError> {
     let clock = ManualClock::new(history.start);
     let source = FakeSource::with_delay(&clock, history.lifetime, Duration::ZERO);
-    let key = SlotKey { profile: Some("test".into()), region: None, ttl: history.ttl };
+    let key = SlotKey { profile: Some("test".into()), ttl: history.ttl, ..SlotKey::default() };
     let slot = Slot::new(key, source.clone(), Arc::new(clock.clone()));
     let mut health = Health::Ok;
     let current = |slot: &Slot| slot.state().current.clone();

@@ -85,6 +85,7 @@ impl CredentialSource for FakeSource {
                     expiry,
                     "fake",
                 ),
+                credential_source: crate::wire::api::CredentialSource::StaticKeys,
                 profile: ProfileSelection { name: "test".into(), source: ProfileSource::Flag },
                 region: Region::parse("us-east-1").unwrap(),
                 region_source: RegionSource::Flag,
@@ -92,7 +93,10 @@ impl CredentialSource for FakeSource {
         })
     }
 
-    fn profiles(&self) -> BoxFuture<'_, crate::Result<Option<Vec<String>>>> {
+    fn profiles<'a>(
+        &'a self,
+        _files: &'a crate::creds::ProfileFiles,
+    ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
         Box::pin(async { Ok(self.profiles.lock().unwrap().clone()) })
     }
 }
@@ -102,7 +106,11 @@ pub(crate) fn start() -> ManualClock {
 }
 
 pub(crate) fn slot(clock: &ManualClock, source: &Arc<FakeSource>, ttl: &str) -> Arc<Slot> {
-    let key = SlotKey { profile: Some("test".into()), region: None, ttl: Ttl::parse(ttl).unwrap() };
+    let key = SlotKey {
+        profile: Some("test".into()),
+        ttl: Ttl::parse(ttl).unwrap(),
+        ..SlotKey::default()
+    };
     Arc::new(Slot::new(key, source.clone(), Arc::new(clock.clone())))
 }
 

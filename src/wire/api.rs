@@ -8,14 +8,22 @@
 //! | method | path           | answer                                                         |
 //! |--------|----------------|----------------------------------------------------------------|
 //! | GET    | `/v1/token`    | [`TokenBody`] (JSON) or, with `Accept: text/plain`, the token |
+//! | POST   | `/v1/token`    | the same, for the [`TokenRequest`] in the body               |
 //! | GET    | `/v1/status`   | [`StatusBody`]                                                 |
 //! | POST   | `/v1/refresh`  | [`RefreshBody`]: refreshes one slot (with a query) or all      |
 //! | GET    | `/v1/health`   | [`HealthBody`]                                                 |
 //! | POST   | `/v1/shutdown` | [`HealthBody`], then the daemon exits cleanly                  |
 //!
 //! Errors are `{"error":{"code","message","hint"}}` ([`ErrorEnvelope`]) with a fitting status.
+//!
+//! `GET /v1/token?profile=&region=&ttl=` (for curl) is answered with the daemon's own
+//! environment. `POST /v1/token` carries the client's: `bedprov-helper` sends what an AWS SDK
+//! in its shell would read ([`AwsEnv`]), credentials included, so the token is signed with
+//! what that shell would sign with. Credentials travel only in a request body, never in a
+//! URL.
 
 use super::Secret;
+use super::aws_env::AwsEnv;
 use serde::{Deserialize, Serialize};
 
 /// The API version. Sent as the `Bedprov-Api-Version` header on every answer and in
@@ -26,8 +34,19 @@ pub const API_VERSION_HEADER: &str = "bedprov-api-version";
 
 /// The variable SDKs read a Bedrock bearer token from (once, at start).
 pub const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
-/// The variable SDKs read the region from: a token works only in its region.
-pub const REGION_VAR: &str = "AWS_REGION";
+/// The variables SDKs read the region from: a token works only in its region. Most SDKs
+/// (and Claude Code) read `AWS_REGION`; boto3 reads only `AWS_DEFAULT_REGION`.
+pub const REGION_VAR: &str = super::aws_env::AWS_REGION;
+pub const DEFAULT_REGION_VAR: &str = super::aws_env::AWS_DEFAULT_REGION;
+
+/// What a shell needs to use a token: the token, and its region under both region names.
+#[must_use]
+pub fn token_vars<'a>(token: &'a str, region: &'a str) -> [(&'static str, &'a str); 3] {
+    [(TOKEN_VAR, token), (REGION_VAR, region), (DEFAULT_REGION_VAR, region)]
+}
+
+/// The largest body `POST /v1/token` accepts: a session token is a few KB at most.
+pub const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 
 pub const PATH_TOKEN: &str = "/v1/token";
 pub const PATH_STATUS: &str = "/v1/status";
@@ -94,6 +113,29 @@ impl TokenQuery {
             }
         }
         Ok(parsed)
+    }
+}
+
+/// `POST /v1/token`: which token, for which shell. The fields a flag sets (`--profile`,
+/// `--region`, `--ttl`) win over the environment, as on the AWS CLI: an explicit profile
+/// also sets aside the shell's own credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    /// What an AWS SDK in the client's shell would read. Absent: the daemon's own
+    /// environment, as for `GET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<AwsEnv>,
+}
+
+impl From<TokenQuery> for TokenRequest {
+    fn from(query: TokenQuery) -> Self {
+        Self { profile: query.profile, region: query.region, ttl: query.ttl, environment: None }
     }
 }
 
@@ -177,6 +219,54 @@ pub struct TokenBody {
     pub credential_expires_at: Option<String>,
     /// The TTL the token was signed with (`X-Amz-Expires`).
     pub ttl_seconds: u64,
+    /// Where the signing credentials came from (`null` from a daemon that predates it).
+    #[serde(default)]
+    pub credential_source: Option<CredentialSource>,
+    /// The access key id that signed (not a secret; `bedprov decode` shows it too).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+}
+
+/// Where signing credentials came from. Unknown values from a newer daemon decode as
+/// `Other`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`) in the shell.
+    Environment,
+    /// Access keys stored in a profile (`aws_access_key_id` in the config files).
+    StaticKeys,
+    /// A profile's `credential_process`.
+    CredentialProcess,
+    /// IAM Identity Center (SSO), `aws sso login`.
+    Sso,
+    /// A role assumed by a profile (`role_arn`), whatever its source.
+    AssumeRole,
+    /// A web identity token (`AWS_WEB_IDENTITY_TOKEN_FILE`, `web_identity_token_file`).
+    WebIdentity,
+    /// A container credentials endpoint (ECS, EKS Pod Identity).
+    Container,
+    /// The EC2 instance metadata service (the instance's role).
+    InstanceMetadata,
+    #[serde(other)]
+    Other,
+}
+
+impl CredentialSource {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Environment => "environment",
+            Self::StaticKeys => "static_keys",
+            Self::CredentialProcess => "credential_process",
+            Self::Sso => "sso",
+            Self::AssumeRole => "assume_role",
+            Self::WebIdentity => "web_identity",
+            Self::Container => "container",
+            Self::InstanceMetadata => "instance_metadata",
+            Self::Other => "other",
+        }
+    }
 }
 
 /// `GET /v1/health`.
@@ -254,6 +344,13 @@ pub struct SlotStatus {
     /// A refresh is under way now (e.g. a slow `credential_process`).
     #[serde(default)]
     pub refreshing: bool,
+    /// Where the current token's credentials came from (`environment` for a slot holding
+    /// a shell's own credentials, before its first token too).
+    #[serde(default)]
+    pub credential_source: Option<CredentialSource>,
+    /// The access key id that signs (never a secret).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
 }
 
 /// `POST /v1/refresh`. The daemon waits a bounded time for the refreshes it starts; those
@@ -380,6 +477,60 @@ mod tests {
         assert!(TokenQuery::parse("profile=%ff").is_err());
         assert_eq!(TokenQuery::parse("").unwrap(), TokenQuery::default());
         assert_eq!(TokenQuery::parse("profile=&region=").unwrap(), TokenQuery::default());
+    }
+
+    /// The request and answer JSON, pinned: a field renamed here breaks installed helpers.
+    #[test]
+    fn token_request_and_body_json_are_pinned() {
+        use crate::wire::aws_env::AwsEnv;
+        let secret = |s: &str| Some(Secret::new(s.into()));
+        let request = TokenRequest {
+            profile: Some("dev".into()),
+            region: Some("eu-west-1".into()),
+            ttl: Some("6h".into()),
+            environment: Some(AwsEnv {
+                profile: Some("work".into()),
+                default_profile: Some("old".into()),
+                region: Some("us-west-2".into()),
+                default_region: Some("us-east-2".into()),
+                config_file: Some("/home/me/.aws/other-config".into()),
+                credentials_file: Some("/home/me/.aws/other-credentials".into()),
+                access_key_id: Some("ASIAIOSFODNN7EXAMPLE".into()),
+                secret_access_key: secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                session_token: secret("EXAMPLE+session/token="),
+                security_token: secret("EXAMPLE+security/token="),
+                credential_expiration: Some("2026-11-26T10:41:31Z".into()),
+            }),
+        };
+        let golden = include_str!("../../tests/golden/token_request.json").trim_end();
+        assert_eq!(serde_json::to_string(&request).unwrap(), golden);
+        assert_eq!(serde_json::from_str::<TokenRequest>(golden).unwrap(), request);
+        // A client that sends nothing but a TTL, and one from before `environment`.
+        let bare: TokenRequest = serde_json::from_str(r#"{"ttl":"1h","future":1}"#).unwrap();
+        assert_eq!(bare, TokenRequest { ttl: Some("1h".into()), ..TokenRequest::default() });
+
+        let body = TokenBody {
+            token: Secret::new("bedrock-api-key-EXAMPLE".into()),
+            region: "eu-west-1".into(),
+            profile: "default".into(),
+            issued_at: "2026-11-26T09:43:31Z".into(),
+            expires_at: "2026-11-26T10:41:31Z".into(),
+            credential_expires_at: Some("2026-11-26T10:41:31Z".into()),
+            ttl_seconds: 43200,
+            credential_source: Some(CredentialSource::Environment),
+            access_key_id: Some("ASIAIOSFODNN7EXAMPLE".into()),
+        };
+        let golden = include_str!("../../tests/golden/token_body.json").trim_end();
+        assert_eq!(serde_json::to_string(&body).unwrap(), golden);
+        // From a daemon that predates the two new fields, or knows more sources.
+        let older: TokenBody = serde_json::from_str(
+            r#"{"token":"t","region":"r","profile":"p","issued_at":"","expires_at":"","credential_expires_at":null,"ttl_seconds":1}"#,
+        )
+        .unwrap();
+        assert_eq!((older.credential_source, older.access_key_id), (None, None));
+        let newer: TokenBody =
+            serde_json::from_str(&golden.replace("\"environment\"", "\"quantum\"")).unwrap();
+        assert_eq!(newer.credential_source, Some(CredentialSource::Other));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! the helper must never hang and never buffer without limit.
 
 use super::Secret;
-use super::api::{self, ErrorBody, ErrorEnvelope, TokenBody, TokenQuery};
+use super::api::{self, ErrorBody, ErrorCode, ErrorEnvelope, TokenBody, TokenQuery, TokenRequest};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -116,23 +116,50 @@ impl Client {
         &self.socket
     }
 
-    /// Sends one request and reads the whole answer.
+    /// Sends one request (without a body) and reads the whole answer.
     pub fn request(
         &self,
         method: &str,
         path_and_query: &str,
         accept: &str,
     ) -> Result<Response, ClientError> {
+        self.send(method, path_and_query, accept, None)
+    }
+
+    /// Sends one request, with a JSON body if given, and reads the whole answer.
+    fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        accept: &str,
+        json_body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
         let mut stream = UnixStream::connect(&self.socket)
             .map_err(|source| ClientError::Unreachable { socket: self.socket.clone(), source })?;
         stream.set_read_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
         stream.set_write_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
-        let request = format!(
-            "{method} {path_and_query} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        let body = json_body.unwrap_or_default();
+        let content_type =
+            if json_body.is_some() { "Content-Type: application/json\r\n" } else { "" };
+        let head = format!(
+            "{method} {path_and_query} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
         );
-        stream.write_all(request.as_bytes()).map_err(|e| self.io_error(e))?;
+        // One write: the request arrives whole. Wiped: the body may hold credentials.
+        let mut request = Wiped(Vec::with_capacity(head.len() + body.len()));
+        request.0.extend_from_slice(head.as_bytes());
+        request.0.extend_from_slice(body);
+        let written = stream.write_all(&request.0);
+        drop(request);
         let mut raw = Vec::with_capacity(2048);
-        stream.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut raw).map_err(|e| self.io_error(e))?;
+        let read = stream.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut raw);
+        // A server may answer (and close) before reading all of a request it refuses: its
+        // answer counts more than our failed write.
+        match (written, read) {
+            (Ok(()), Err(error)) => return Err(self.io_error(error)),
+            (Err(error), _) if raw.is_empty() => return Err(self.io_error(error)),
+            _ => {}
+        }
         if raw.len() as u64 > MAX_RESPONSE_BYTES {
             return Err(ClientError::Protocol("answer larger than 1 MiB".into()));
         }
@@ -185,14 +212,62 @@ impl Client {
     /// `GET /v1/token` with `Accept: text/plain`: the bare token.
     pub fn token_plain(&self, query: &TokenQuery) -> Result<Secret, ClientError> {
         let path = format!("{}{}", api::PATH_TOKEN, query.to_query_string());
-        let response = self.request("GET", &path, "text/plain")?;
-        if response.status != 200 {
-            return Err(decode_error(&response));
-        }
-        let text = String::from_utf8(response.body)
-            .map_err(|_| ClientError::Protocol("token is not UTF-8".into()))?;
-        Ok(Secret::new(text.trim_end().to_owned()))
+        plain_token(self.request("GET", &path, "text/plain")?)
     }
+
+    /// `POST /v1/token` as JSON: a token for the request's shell environment.
+    pub fn token_for(&self, request: &TokenRequest) -> Result<TokenBody, ClientError> {
+        let response = self.post_token(request, "application/json")?;
+        decode_json(&response)
+    }
+
+    /// `POST /v1/token` with `Accept: text/plain`: the bare token.
+    pub fn token_plain_for(&self, request: &TokenRequest) -> Result<Secret, ClientError> {
+        plain_token(self.post_token(request, "text/plain")?)
+    }
+
+    fn post_token(&self, request: &TokenRequest, accept: &str) -> Result<Response, ClientError> {
+        // The body may hold the shell's credentials: wiped once sent.
+        let body = Wiped(serde_json::to_vec(request).expect("TokenRequest serializes"));
+        if body.0.len() > api::MAX_TOKEN_REQUEST_BYTES {
+            return Err(ClientError::Protocol(format!(
+                "the token request is {} bytes, over the {} the daemon accepts (is a session token in the environment that large?)",
+                body.0.len(),
+                api::MAX_TOKEN_REQUEST_BYTES
+            )));
+        }
+        let response = self.send("POST", api::PATH_TOKEN, accept, Some(&body.0))?;
+        // A daemon from before `POST /v1/token` answers 405: it cannot be told about this
+        // shell's environment, and asking it with GET would sign with something else.
+        if response.status == 405
+            && serde_json::from_slice::<ErrorEnvelope>(&response.body)
+                .is_ok_and(|e| e.error.code == ErrorCode::MethodNotAllowed)
+        {
+            return Err(ClientError::Protocol(
+                "the running daemon is older than this client and cannot take this shell's AWS environment".into(),
+            ));
+        }
+        Ok(response)
+    }
+}
+
+/// A buffer overwritten before it is freed (std only, as [`Secret`] does).
+struct Wiped(Vec<u8>);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&self.0);
+    }
+}
+
+fn plain_token(response: Response) -> Result<Secret, ClientError> {
+    if response.status != 200 {
+        return Err(decode_error(&response));
+    }
+    let text = String::from_utf8(response.body)
+        .map_err(|_| ClientError::Protocol("token is not UTF-8".into()))?;
+    Ok(Secret::new(text.trim_end().to_owned()))
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, ClientError> {

@@ -6,6 +6,8 @@
 //!
 //! - [`api`]: the socket's endpoints, request parameters, response and error bodies, and the
 //!   API version: the one place the protocol is written down.
+//! - [`aws_env`]: what an AWS SDK in a shell reads (profile, region, config files, its own
+//!   credentials): the variable names and the snapshot a token request carries.
 //! - [`socket_path`]: where the socket lives and how an override is chosen.
 //! - [`client`]: a minimal blocking HTTP/1.1 client over the Unix socket, with bounded timeouts.
 //! - [`shell`]: safe `export` lines for POSIX shells, fish and PowerShell.
@@ -13,6 +15,7 @@
 //! - [`Secret`]: a string whose `Debug` is redacted and whose bytes are wiped on drop.
 
 pub mod api;
+pub mod aws_env;
 pub mod client;
 pub mod exit;
 pub mod shell;
