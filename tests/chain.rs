@@ -222,6 +222,18 @@ fn bedprov_login_asks_once_for_the_role_that_needs_the_code() {
     let sts = Sts::start(&sandbox);
     mfa_chain(&sandbox, &sts);
 
+    // With no daemon to take the session, no code is asked for (a code works only once).
+    let mut command = sandbox.bedprov(&["login", "--profile", "work"]);
+    sts.apply(&mut command);
+    let (code, _, stderr) = run(&mut command);
+    assert_eq!(code, 6, "{stderr}");
+    assert!(stderr.contains("bedprov daemon start"), "{stderr}");
+    let daemon = sandbox.daemon_with(|command| sts.apply(command));
+    // A slot for `work`, waiting for a login.
+    let (code, _, stderr) = run(&mut sandbox.helper(&["json", "--profile", "work"]));
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(slot_status(&daemon, "work")["state"], "needs_login");
+
     // No terminal: it says where to run it.
     let mut command = sandbox.bedprov(&["login", "--profile", "work"]);
     sts.apply(&mut command);
@@ -234,17 +246,30 @@ fn bedprov_login_asks_once_for_the_role_that_needs_the_code() {
     // On a terminal: one prompt; the MFA role is assumed with the code, for the 12 h its
     // profile asks; the role above it is the daemon's to assume from that session.
     let prompt = format!("Enter MFA code for {MFA_SERIAL}: ");
-    let (_, stdout, terminal) =
+    let (code, stdout, terminal) =
         on_terminal(&sandbox, &sts, &[(&prompt, MFA_CODE)], &["login", "--profile", "work"]);
     assert_eq!(terminal.matches("Enter MFA code").count(), 1, "{terminal}");
     let calls = sts.calls();
-    assert_eq!(calls.len(), 1, "{calls:?}");
     assert!(calls[0]["RoleArn"].as_str().unwrap().ends_with("/bedrock-mfa-admin"));
     assert_eq!(calls[0]["TokenCode"], MFA_CODE);
     assert_eq!(calls[0]["DurationSeconds"], "43200");
     for text in [&stdout, &terminal] {
         assert!(!text.contains("ASIA") && !text.contains("SecretAccessKey"), "{text}");
     }
+    // The daemon took the session: it assumed `work` from it (no code asked), and serves.
+    assert_eq!(code, 0, "{terminal}");
+    assert!(stdout.contains("from this MFA session until"), "{stdout}");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1]["RoleArn"].as_str().unwrap().ends_with("/bedrock-work"));
+    assert!(calls[1].get("TokenCode").is_none_or(serde_json::Value::is_null), "{calls:?}");
+    assert_eq!(slot_status(&daemon, "work")["state"], "fresh");
+    let (code, stdout, stderr) = run(&mut sandbox.helper(&["json", "--profile", "work"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(token_key(&sandbox, json(&stdout)["token"].as_str().unwrap()).starts_with("ASIA"));
+    // The log names the session's key id (not a secret), never its secret parts.
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap_or_default();
+    assert!(log.contains("took a role session from bedprov login"), "{log}");
+    assert!(!log.contains("secret_access_key") && !log.contains("session_token"), "{log}");
 
     // A profile without an MFA role: nothing to log in to, and what works instead.
     let (code, _, stderr) = run(&mut sandbox.bedprov(&["login", "--profile", "plain"]));

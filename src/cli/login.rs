@@ -4,12 +4,16 @@
 
 use super::Output;
 use crate::creds::Target;
-use crate::creds::mfa::{self, RoleSession};
-use crate::wire::api::RefreshBody;
-use crate::wire::exit;
+use crate::creds::mfa;
+use crate::wire::api::{self, HealthBody};
+use crate::wire::client::Client;
 use clap::Args;
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// How long the daemon may take to accept the session and refresh the slots that use it
+/// (it answers within its own refresh wait).
+const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -24,9 +28,13 @@ pub struct LoginArgs {
 pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
     let profile = &target.profile;
+    let client = Client::new(socket, HAND_OVER_TIMEOUT);
+    // First: a code works once, and a daemon that is not there could not take the session.
+    client.get_json::<HealthBody>(api::PATH_HEALTH)?;
     let session = mfa::login(&target).await?;
     let expires = session.expires_at();
-    let taken = hand_over(socket, session)?;
+    // The daemon keeps it (in memory only) and refreshes the slots whose chain uses it.
+    let taken = client.hand_over_session(&session.to_body())?;
     let until = expires.map_or_else(
         || "with no stated end".to_owned(),
         |at| format!("until {}", crate::render::time::human_utc(at)),
@@ -37,21 +45,4 @@ pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     );
     text.push_str(&crate::render::status::slots(&taken.slots, SystemTime::now()));
     Ok(Output::from(text))
-}
-
-/// Hands `session` to the daemon listening on `socket`. There, `Daemon::accept_role_session`
-/// keeps it (in memory only) and refreshes the slots whose chain uses it; the answer lists
-/// those slots. The session travels in the body of a socket request that carries
-/// credentials; without such a request in the socket API, nothing is handed over and the
-/// session is dropped here (its keys zeroized).
-fn hand_over(socket: &Path, session: RoleSession) -> crate::Result<RefreshBody> {
-    drop(session);
-    Err(crate::Error::other(
-        exit::INTERNAL,
-        format!(
-            "the daemon on {} takes no role sessions: its socket API has no request that carries credentials",
-            socket.display()
-        ),
-        "meanwhile, `bedprov token --profile NAME` on a terminal asks for the MFA code itself",
-    ))
 }

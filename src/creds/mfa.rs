@@ -42,6 +42,46 @@ impl RoleSession {
         self.credentials.expiry()
     }
 
+    /// The wire form, for handing the session to the daemon (`POST /v1/login`).
+    #[must_use]
+    pub fn to_body(&self) -> crate::wire::api::RoleSessionBody {
+        use crate::wire::Secret;
+        crate::wire::api::RoleSessionBody {
+            profile: self.profile.clone(),
+            role_arn: self.role_arn.clone(),
+            mfa_serial: self.mfa_serial.clone(),
+            access_key_id: self.credentials.access_key_id().to_owned(),
+            secret_access_key: Secret::new(self.credentials.secret_access_key().to_owned()),
+            session_token: Secret::new(
+                self.credentials.session_token().unwrap_or_default().to_owned(),
+            ),
+            expiration: self.expires_at().map(crate::render::time::rfc3339).unwrap_or_default(),
+        }
+    }
+
+    /// Back from the wire form. Errors never quote the body's values.
+    pub fn from_body(body: crate::wire::api::RoleSessionBody) -> Result<Self, String> {
+        let expiry = crate::render::time::parse_rfc3339(&body.expiration)
+            .ok_or("the role session's expiration is not an RFC 3339 time")?;
+        if body.access_key_id.is_empty() || body.secret_access_key.expose().is_empty() {
+            return Err("the role session lacks its access key id or secret".into());
+        }
+        let session_token =
+            Some(body.session_token.expose()).filter(|t| !t.is_empty()).map(str::to_owned);
+        Ok(Self {
+            credentials: Credentials::new(
+                body.access_key_id,
+                body.secret_access_key.expose(),
+                session_token,
+                Some(expiry),
+                "bedprov login",
+            ),
+            profile: body.profile,
+            role_arn: body.role_arn,
+            mfa_serial: body.mfa_serial,
+        })
+    }
+
     fn expired(&self, now: SystemTime) -> bool {
         self.expires_at().is_some_and(|at| at <= now)
     }

@@ -36,7 +36,8 @@ where
 {
     let path = request.uri().path();
     let method = request.method();
-    let takes_body = path == api::PATH_TOKEN && method == Method::POST;
+    // Only these two carry a body (a shell's credentials, a role session), and only by POST.
+    let takes_body = method == Method::POST && (path == api::PATH_TOKEN || path == api::PATH_LOGIN);
     let limit = if takes_body { api::MAX_TOKEN_REQUEST_BYTES as u64 } else { MAX_REQUEST_BODY };
     let declared_body = request
         .headers()
@@ -48,7 +49,7 @@ where
         let error = if takes_body {
             error(
                 ErrorCode::PayloadTooLarge,
-                &format!("token requests are limited to {limit} bytes, sent with Content-Length"),
+                &format!("requests are limited to {limit} bytes, sent with Content-Length"),
                 "send the request with a Content-Length, and no more than the shell's AWS variables",
             )
         } else {
@@ -70,17 +71,18 @@ where
         (api::PATH_STATUS, &Method::GET) => json(StatusCode::OK, &daemon.status()),
         (api::PATH_HEALTH, &Method::GET) => json(StatusCode::OK, &health()),
         (api::PATH_REFRESH, &Method::POST) => refresh(daemon, query).await,
+        (api::PATH_LOGIN, &Method::POST) => login(daemon, request.into_body(), limit).await,
         (api::PATH_SHUTDOWN, &Method::POST) => {
             tracing::info!("shutdown requested over the socket");
             return (json(StatusCode::OK, &health()), After::Shutdown);
         }
         (api::PATH_TOKEN, _) => method_not_allowed("GET, POST"),
         (api::PATH_STATUS | api::PATH_HEALTH, _) => method_not_allowed("GET"),
-        (api::PATH_REFRESH | api::PATH_SHUTDOWN, _) => method_not_allowed("POST"),
+        (api::PATH_REFRESH | api::PATH_SHUTDOWN | api::PATH_LOGIN, _) => method_not_allowed("POST"),
         _ => error(
             ErrorCode::NotFound,
             "no such endpoint",
-            "the API has GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh and POST /v1/shutdown",
+            "the API has GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh, POST /v1/login and POST /v1/shutdown",
         ),
     };
     (response, After::Continue)
@@ -121,25 +123,62 @@ where
             "send a JSON object such as {\"profile\":\"dev\",\"ttl\":\"6h\",\"environment\":{\"AWS_REGION\":\"eu-west-1\"}}",
         )
     };
+    let request: TokenRequest = match read_json(body, limit, "token request").await {
+        Ok(request) => request,
+        Err(message) => return bad(&message),
+    };
+    serve_token(daemon, &request, plain).await
+}
+
+/// `POST /v1/login`: the body is a role session `bedprov login` obtained with an MFA code.
+async fn login<B>(daemon: &Arc<Daemon>, body: B, limit: u64) -> Response<Body>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    let session: api::RoleSessionBody = match read_json(body, limit, "role session").await {
+        Ok(session) => session,
+        Err(message) => {
+            return error(
+                ErrorCode::BadRequest,
+                &message,
+                "send the role session as `bedprov login --profile NAME` does",
+            );
+        }
+    };
+    let session = match crate::creds::mfa::RoleSession::from_body(session) {
+        Ok(session) => session,
+        Err(message) => {
+            return error(ErrorCode::BadRequest, &message, "run `bedprov login` again");
+        }
+    };
+    match daemon.accept_role_session(session).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(body) => error_body(body),
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes. It may hold credentials: our copy of the
+/// bytes is wiped once parsed, and a parse error never quotes them (serde's message can).
+async fn read_json<B, T>(body: B, limit: u64, what: &str) -> Result<T, String>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+    T: serde::de::DeserializeOwned,
+{
     let Ok(collected) =
         Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).collect().await
     else {
-        return bad("the request body could not be read in full (or is over the size limit)");
+        return Err("the request body could not be read in full (or is over the size limit)".into());
     };
-    // The body may hold a shell's credentials: our copy is wiped once parsed.
     let bytes = Zeroizing::new(collected.to_bytes().to_vec());
-    let request: TokenRequest = match serde_json::from_slice(&bytes) {
-        Ok(request) => request,
-        // Not serde's message: it can quote a value, and values may be secrets.
-        Err(e) => {
-            return bad(&format!(
-                "the token request is not a JSON object of this API's fields (error at line {}, column {})",
-                e.line(),
-                e.column()
-            ));
-        }
-    };
-    serve_token(daemon, &request, plain).await
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "the {what} is not a JSON object of this API's fields (error at line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })
 }
 
 async fn serve_token(daemon: &Arc<Daemon>, request: &TokenRequest, plain: bool) -> Response<Body> {

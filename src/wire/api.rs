@@ -53,6 +53,7 @@ pub const PATH_STATUS: &str = "/v1/status";
 pub const PATH_REFRESH: &str = "/v1/refresh";
 pub const PATH_HEALTH: &str = "/v1/health";
 pub const PATH_SHUTDOWN: &str = "/v1/shutdown";
+pub const PATH_LOGIN: &str = "/v1/login";
 
 /// Which token a client wants. Every field is optional: the daemon fills in its defaults
 /// (its own profile selection, the profile's region or `us-east-1`, a 12 h TTL).
@@ -362,6 +363,22 @@ pub struct RefreshBody {
     #[serde(default)]
     pub pending: usize,
     pub slots: Vec<SlotStatus>,
+}
+
+/// `POST /v1/login`: a role session `bedprov login` obtained with an MFA code, handed to the
+/// daemon (which cannot ask for a code) to sign that profile's tokens from until it expires.
+/// The answer is a [`RefreshBody`] for the slots that use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSessionBody {
+    /// The profile holding `role_arn` and `mfa_serial`.
+    pub profile: String,
+    pub role_arn: String,
+    pub mfa_serial: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Secret,
+    /// RFC 3339 UTC; STS always states it.
+    pub expiration: String,
 }
 
 /// `{"error": {...}}`: every non-2xx answer.

@@ -6,7 +6,10 @@
 //! the helper must never hang and never buffer without limit.
 
 use super::Secret;
-use super::api::{self, ErrorBody, ErrorCode, ErrorEnvelope, TokenBody, TokenQuery, TokenRequest};
+use super::api::{
+    self, ErrorBody, ErrorCode, ErrorEnvelope, RefreshBody, RoleSessionBody, TokenBody, TokenQuery,
+    TokenRequest,
+};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -224,6 +227,14 @@ impl Client {
     /// `POST /v1/token` with `Accept: text/plain`: the bare token.
     pub fn token_plain_for(&self, request: &TokenRequest) -> Result<Secret, ClientError> {
         plain_token(self.post_token(request, "text/plain")?)
+    }
+
+    /// `POST /v1/login`: hands a role session obtained with an MFA code to the daemon.
+    pub fn hand_over_session(&self, session: &RoleSessionBody) -> Result<RefreshBody, ClientError> {
+        // The body holds the session's secret: wiped once sent.
+        let body = Wiped(serde_json::to_vec(session).expect("RoleSessionBody serializes"));
+        let response = self.send("POST", api::PATH_LOGIN, "application/json", Some(&body.0))?;
+        decode_json(&response)
     }
 
     fn post_token(&self, request: &TokenRequest, accept: &str) -> Result<Response, ClientError> {
