@@ -160,10 +160,10 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
         KeyCommand::List(args) => {
             let unit = args.business_unit.as_deref().map(unit).transpose()?;
             let aws = connect(&args.target).await?;
-            let listed = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
+            let listing = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
             Ok(Output::from(match args.format {
-                Format::Json => render::list_json(&listed),
-                Format::Human | Format::Markdown => render::list_human(&listed),
+                Format::Json => render::list_json(&listing),
+                Format::Human | Format::Markdown => render::list_human(&listing),
             }))
         }
         KeyCommand::Rotate(args) => {
