@@ -137,13 +137,14 @@ pub struct DeleteArgs {
     pub target: AwsTarget,
 }
 
+/// The unit named by `--business-unit`; how the name was read is said on stderr before any
+/// AWS call, when it is not the unit as typed ("Sales & Marketing" → sales-marketing).
 fn unit(name: &str) -> Result<BusinessUnit> {
-    BusinessUnit::parse(name).map_err(|e| {
-        Error::usage(
-            e.to_string(),
-            "use letters, digits, spaces or hyphens, e.g. --business-unit \"Marketing Team\"",
-        )
-    })
+    let unit = BusinessUnit::parse(name).map_err(|e| Error::usage(e.to_string(), e.hint()))?;
+    if let Some(reading) = unit.reading(name) {
+        crate::progress::suspend(|| eprintln!("note: {reading}"));
+    }
+    Ok(unit)
 }
 
 async fn connect(target: &AwsTarget) -> Result<Aws> {
