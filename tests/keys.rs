@@ -106,9 +106,21 @@ fn human_and_markdown_output_show_the_secret_once_with_the_seed_sections() {
         "## Cost Tracking",
         "- business-unit: ci-cd",
         "export AWS_REGION='eu-west-1'",
+        "export AWS_DEFAULT_REGION='eu-west-1'",
     ] {
         assert!(human.contains(section), "missing {section}:\n{human}");
     }
+    // boto3 reads only AWS_DEFAULT_REGION: after the snippet, a client has the key's region.
+    let snippet: Vec<&str> = human.lines().filter(|l| l.starts_with("export ")).collect();
+    let script = format!(
+        "{}\n\"$0\" -c 'import boto3; print(boto3.client(\"sts\").meta.region_name)'",
+        snippet.join("\n")
+    );
+    let mut boto3 = sandbox.command("sh");
+    boto3.arg("-c").arg(script).arg(common::python());
+    let (code, region, stderr) = run(&mut boto3);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(region.trim(), "eu-west-1");
     let secret_line =
         human.lines().find(|l| l.starts_with("export AWS_SECRET_ACCESS_KEY=")).unwrap();
     let secret =
@@ -323,6 +335,10 @@ fn the_api_key_test_command_keeps_the_key_off_every_command_line() {
         .unwrap()
         .trim_end_matches('\'')
         .to_owned();
+    assert!(
+        human.contains("export AWS_REGION='us-east-1'\nexport AWS_DEFAULT_REGION='us-east-1'\n"),
+        "both region names: {human}"
+    );
     let test = human.lines().skip_while(|l| *l != "## Test Command").nth(1).unwrap();
     // printf is a shell builtin: the one program started, curl, gets the key on its stdin.
     let (feed, curl) = test.split_once(" | ").unwrap();

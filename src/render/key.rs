@@ -11,6 +11,7 @@ use crate::provision::markers::{self, Delivery};
 use crate::provision::store::Location;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::{Deleted, Listing, NotListed, Provisioned, Step};
+use crate::wire::api;
 use crate::wire::shell::{self, Shell};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -213,15 +214,15 @@ fn secret(out: &mut String, result: &Provisioned, credential: &NewCredential, st
         style.bold("CRITICAL: Save these credentials now - they cannot be retrieved later")
     );
     let _ = writeln!(out, "## Quick Setup (copy/paste)");
+    // The region under both names, as every env output: boto3 reads only AWS_DEFAULT_REGION.
     let vars: Vec<(&str, &str)> = match result.kind {
         Kind::AccessKey => vec![
             ("AWS_ACCESS_KEY_ID", credential.id.as_str()),
             ("AWS_SECRET_ACCESS_KEY", credential.secret.expose()),
-            ("AWS_REGION", region),
+            (api::REGION_VAR, region),
+            (api::DEFAULT_REGION_VAR, region),
         ],
-        Kind::ApiKey => {
-            vec![("AWS_BEARER_TOKEN_BEDROCK", credential.secret.expose()), ("AWS_REGION", region)]
-        }
+        Kind::ApiKey => api::token_vars(credential.secret.expose(), region).to_vec(),
     };
     let snippet = shell::export_lines(Shell::Posix, &vars).unwrap_or_else(|e| format!("# {e}\n"));
     style.code_block(out, "bash", &snippet);
