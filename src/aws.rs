@@ -231,7 +231,7 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
             exit::AWS,
             format!("{action} failed: {code}"),
             format!(
-                "AWS gave {code} with no message: re-running is safe; if it persists, look {code} up in the AWS documentation of {action}"
+                "AWS sent {code} without a message; re-running is safe, and if it persists, look {code} up in the AWS documentation of {action}"
             ),
         ),
         _ => Error::other(
@@ -281,7 +281,7 @@ mod tests {
             let err = classify("iam:ListServiceSpecificCredentials", code, message);
             let said = format!("{err} / {}", err.hint());
             assert!(said.contains("iam:ListServiceSpecificCredentials"), "{said}");
-            assert!(!said.contains("above") && !said.contains("no message:"), "{said}");
+            assert!(!said.contains("above") && !said.contains(": no message"), "{said}");
             assert!(!err.to_string().ends_with(": "), "{said}");
         }
         let err = no_reason("bedrock:ListFoundationModels", 500);
