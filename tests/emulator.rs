@@ -10,9 +10,14 @@ use common::{Moto, Sandbox, json, run};
 
 const AWS: i32 = 5;
 
+/// bedprov in the README's throwaway shell: the endpoint and made-up keys in the
+/// environment.
 fn bedprov(moto: &Moto, sandbox: &Sandbox, args: &[&str]) -> (i32, String, String) {
     let mut command = sandbox.bedprov(args);
-    command.env("AWS_ENDPOINT_URL", &moto.endpoint);
+    command
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
     run(&mut command)
 }
 
@@ -24,17 +29,17 @@ fn user_exists(moto: &Moto, user: &str) -> bool {
 }
 
 fn setup() -> (Moto, Sandbox) {
-    let moto = Moto::start();
-    let sandbox = Sandbox::new();
-    sandbox.static_default_profile();
-    (moto, sandbox)
+    (Moto::start(), Sandbox::new())
 }
 
 #[test]
 fn key_commands_work_against_moto_and_skip_bedrock_api_keys_with_a_note() {
     let (moto, sandbox) = setup();
-    let (code, stdout, stderr) =
-        bedprov(&moto, &sandbox, &["key", "create", "--business-unit", "ops", "--format", "json"]);
+    let (code, stdout, stderr) = bedprov(
+        &moto,
+        &sandbox,
+        &["key", "create", "--business-unit", "Sales & Marketing", "--format", "json"],
+    );
     assert_eq!(code, 0, "{stderr}");
     let created = json(&stdout);
     assert_eq!(created["verified"], true);
@@ -60,7 +65,15 @@ fn key_commands_work_against_moto_and_skip_bedrock_api_keys_with_a_note() {
     let (code, stdout, stderr) = bedprov(
         &moto,
         &sandbox,
-        &["key", "rotate", "--business-unit", "ops", "--delete-old", "--format", "json"],
+        &[
+            "key",
+            "rotate",
+            "--business-unit",
+            "sales-marketing",
+            "--delete-old",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let rotated = json(&stdout)["access_key_id"].as_str().unwrap().to_owned();
@@ -82,19 +95,30 @@ fn key_commands_work_against_moto_and_skip_bedrock_api_keys_with_a_note() {
     let (code, stdout, stderr) = bedprov(
         &moto,
         &sandbox,
-        &["key", "delete", "--business-unit", "ops", "--key-id", "AKIANOSUCHKEY", "--yes"],
+        &[
+            "key",
+            "delete",
+            "--business-unit",
+            "sales-marketing",
+            "--key-id",
+            "AKIANOSUCHKEY",
+            "--yes",
+        ],
     );
     assert_eq!(code, 9, "{stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains(&format!("its keys are: {rotated}")), "{stderr}");
     assert!(stderr.contains("Bedrock API keys could not be listed here"), "{stderr}");
-    let (code, stdout, stderr) =
-        bedprov(&moto, &sandbox, &["key", "delete", "--business-unit", "ops", "--user", "--yes"]);
+    let (code, stdout, stderr) = bedprov(
+        &moto,
+        &sandbox,
+        &["key", "delete", "--business-unit", "sales-marketing", "--user", "--yes"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("- list credentials: Bedrock API keys not listed:"), "{stdout}");
     assert!(stdout.contains(&format!("- delete credential: deleted IAM access key {rotated}")));
-    assert!(stdout.contains("- delete user: deleted IAM user ops-bedrock-user"), "{stdout}");
-    assert!(!user_exists(&moto, "ops-bedrock-user"));
+    assert!(stdout.contains("- delete user: deleted IAM user sales-marketing-bedrock-user"));
+    assert!(!user_exists(&moto, "sales-marketing-bedrock-user"));
 }
 
 #[test]
@@ -102,7 +126,7 @@ fn a_call_answered_without_an_aws_error_names_the_call_and_what_to_do() {
     let (moto, sandbox) = setup();
     let (code, human, stderr) = bedprov(&moto, &sandbox, &["check"]);
     assert_eq!(code, AWS, "{stderr}");
-    assert!(human.contains("✓ Identity: arn:aws:sts::123456789012:user/moto"), "{human}");
+    assert!(human.contains("✓ Identity: arn:aws:sts::123456789012:"), "{human}");
     assert!(
         human.contains("✗ Claude models: bedrock:ListFoundationModels failed: the endpoint answered HTTP 500 with no AWS error code or message"),
         "{human}"
