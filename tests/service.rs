@@ -329,15 +329,79 @@ fn now_runs_the_systemctl_commands_in_order() {
 #[test]
 fn now_without_a_user_manager_fails_with_a_hint_and_leaves_the_files() {
     let sandbox = Sandbox::new();
-    let (bin, _) =
+    let (bin, log) =
         fake(&sandbox, "systemctl", "echo 'Failed to connect to bus: No medium found' >&2; exit 1");
     let (code, stdout, stderr) =
         run(&mut with_path(sandbox.bedprov(&["service", "install", "--systemd", "--now"]), &bin));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stdout.is_empty());
+    // stdout says what was done and what was not (this systemctl cannot even enable).
+    assert!(stdout.contains("  created    "), "{stdout}");
+    assert!(stdout.contains("(Failed to connect to bus: No medium found), so the service was not started.\nIt was not enabled either."), "{stdout}");
     assert!(stderr.contains("Failed to connect to bus"), "{stderr}");
     assert!(stderr.contains("loginctl enable-linger"), "{stderr}");
     assert!(unit_dir(&sandbox).join("bedprov.service").exists());
+    assert_eq!(calls(&log), ["--user daemon-reload", "--user enable bedprov.service"]);
+
+    // Uninstalling finishes without a manager to tell, and says so.
+    let (code, stdout, stderr) =
+        run(&mut with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("none was told: nothing was stopped or reloaded"), "{stdout}");
+    assert!(!unit_dir(&sandbox).join("bedprov.service").exists());
+    assert_eq!(calls(&log)[2..], ["--user disable --now bedprov.service"]);
+}
+
+/// This machine's own systemctl where no user manager answers — without a session bus (a
+/// container, an SSH session) and with one that has no manager behind it: `--now` does
+/// what it can, says what it could not, and one uninstall removes everything.
+#[test]
+fn now_with_the_real_systemctl_and_no_user_manager_finishes_and_says_what_it_did() {
+    if Command::new("systemctl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no systemctl here");
+        return;
+    }
+    let mut buses = vec![None];
+    buses.extend(std::env::var_os("DBUS_SESSION_BUS_ADDRESS").map(Some));
+    for bus in buses {
+        let sandbox = Sandbox::new();
+        let command = |args: &[&str]| {
+            let mut command = sandbox.bedprov(&[&["service"], args].concat());
+            command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+            if let Some(bus) = &bus {
+                command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+            }
+            command
+        };
+        let dir = unit_dir(&sandbox);
+        let link = dir.join("default.target.wants/bedprov.service");
+        let before = snapshot(&sandbox.home());
+
+        let (code, stdout, stderr) = run(&mut command(&["install", "--systemd", "--now"]));
+        assert_eq!(code, 1, "bus {bus:?}: {stderr}");
+        assert!(stdout.contains("so the service was not started."), "bus {bus:?}: {stdout}");
+        assert!(stdout.contains("bedprov.service is enabled: it starts at your next login"));
+        assert!(stderr.contains("installed but not started: no user manager answers here"));
+        assert!(dir.join("bedprov.service").exists() && link.exists(), "enabled, as it says");
+
+        // Again: nothing to write, the same truth.
+        let (code, stdout, _) = run(&mut command(&["install", "--systemd", "--now"]));
+        assert_eq!(code, 1);
+        assert!(stdout.starts_with("Nothing changed") && stdout.contains("not started"));
+
+        let (code, stdout, stderr) = run(&mut command(&["uninstall", "--systemd", "--now"]));
+        assert_eq!(code, 0, "bus {bus:?}: {stderr}");
+        assert!(stdout.contains(&format!("  removed  {}", dir.join("bedprov.service").display())));
+        assert!(stdout.contains("none was told: nothing was stopped or reloaded"), "{stdout}");
+        assert!(!link.exists() && !dir.join("bedprov.service").exists());
+        assert_eq!(
+            snapshot(&sandbox.home()).keys().collect::<Vec<_>>(),
+            before.keys().collect::<Vec<_>>(),
+            "everything install wrote is gone"
+        );
+        let (code, stdout, _) = run(&mut command(&["uninstall", "--systemd"]));
+        assert_eq!(code, 0);
+        assert!(stdout.starts_with("Nothing to remove"), "one uninstall was enough: {stdout}");
+    }
 }
 
 #[test]

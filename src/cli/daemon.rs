@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
-    /// Run in the foreground (for systemd, launchd and debugging); logs go to stderr.
+    /// Run in the foreground (for systemd, launchd and debugging); logs start-up, refreshes
+    /// and errors to stderr (more with -v).
     Run(RunArgs),
     /// Start in the background; returns once the socket answers (or fails with the reason).
     Start(RunArgs),

@@ -24,7 +24,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "bedprov", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace, also from the AWS SDK and
+    /// other libraries); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -116,8 +117,12 @@ pub fn main() -> ExitCode {
     };
     crate::harden::harden_process();
     // A detached daemon starts logging after the fork, once stderr is its log file.
-    if !matches!(cli.command, Command::Daemon(daemon::DaemonCommand::Start(_))) {
-        crate::logging::init_stderr(cli.verbose);
+    match cli.command {
+        Command::Daemon(daemon::DaemonCommand::Start(_)) => {}
+        Command::Daemon(daemon::DaemonCommand::Run(_)) => {
+            crate::logging::init_stderr(cli.verbose, crate::logging::Role::Daemon);
+        }
+        _ => crate::logging::init_stderr(cli.verbose, crate::logging::Role::Command),
     }
     match run(cli) {
         Ok(Outcome::DaemonExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

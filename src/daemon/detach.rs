@@ -61,7 +61,7 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
             drop(read_end);
             // stderr is the log file now: logging starts here, without colours.
             crate::harden::harden_process();
-            crate::logging::init_stderr(verbosity.max(1));
+            crate::logging::init_stderr(verbosity, crate::logging::Role::Daemon);
             if let Err(error) = result {
                 let error = Error::other(
                     exit::INTERNAL,

@@ -39,6 +39,9 @@ pub fn install(report: &InstallReport) -> String {
         _ => "The daemon is running.",
     };
     match (report.ran, report.commands.is_empty()) {
+        _ if report.unreached.is_some() => {
+            unreached_install(&mut out, report);
+        }
         (true, true) => {
             let _ = writeln!(out, "It was already loaded and current: nothing to run.");
         }
@@ -68,6 +71,31 @@ pub fn install(report: &InstallReport) -> String {
     out
 }
 
+/// An install whose `--now` found no service manager: what was done, what was not, and
+/// what to run once a manager answers.
+fn unreached_install(out: &mut String, report: &InstallReport) {
+    let Some(unreached) = &report.unreached else { return };
+    let _ = writeln!(
+        out,
+        "No {} user manager answers here ({}), so the service was not started.",
+        report.platform.name(),
+        unreached.reason
+    );
+    match unreached.enabled {
+        Some(unit) => {
+            let _ = writeln!(
+                out,
+                "{unit} is enabled: it starts at your next login that has a user manager."
+            );
+        }
+        None => {
+            let _ = writeln!(out, "It was not enabled either.");
+        }
+    }
+    let _ = writeln!(out, "Where one answers, these start it now:");
+    commands(out, &report.commands);
+}
+
 #[must_use]
 pub fn uninstall(report: &UninstallReport) -> String {
     let mut out = String::new();
@@ -83,6 +111,18 @@ pub fn uninstall(report: &UninstallReport) -> String {
         for path in &report.removed {
             let _ = writeln!(out, "  removed  {}", path.display());
         }
+    }
+    if let Some(reason) = &report.unreached {
+        let _ = writeln!(
+            out,
+            "No {} user manager answers here ({reason}), so none was told: nothing was stopped or reloaded.",
+            report.platform.name()
+        );
+        let _ = writeln!(
+            out,
+            "A daemon started by hand stops with `bedprov daemon stop`; one a user manager runs in another session, with `systemctl --user stop bedprov.service` there."
+        );
+        return out;
     }
     if !report.commands.is_empty() {
         if report.ran {

@@ -20,7 +20,7 @@ pub mod systemd;
 
 use crate::Error;
 use crate::wire::exit;
-use commands::FollowUp;
+use commands::{Attempt, FollowUp};
 use files::{FileState, Wanted};
 use std::path::{Path, PathBuf};
 
@@ -199,6 +199,19 @@ pub struct InstallReport {
     pub socket_activation: bool,
     /// Things worth knowing (stderr).
     pub notes: Vec<String>,
+    /// With `--now`: the service manager could not be reached, so the service was not
+    /// started.
+    pub unreached: Option<Unreached>,
+}
+
+/// A `--now` that found no service manager to tell.
+#[derive(Debug, Clone)]
+pub struct Unreached {
+    /// Why, in the manager's own words (`Failed to connect to bus: …`).
+    pub reason: String,
+    /// The unit that was enabled all the same (systemd links it without a manager), so it
+    /// starts at the next login with one; `None` when that failed too.
+    pub enabled: Option<&'static str>,
 }
 
 impl InstallReport {
@@ -258,6 +271,7 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         ran: false,
         socket_activation: options.wants(Feature::SocketActivation),
         notes: install_notes(ctx, options, &leftovers),
+        unreached: None,
     };
     let any_change = report.changed();
     let replaced =
@@ -280,12 +294,34 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         }
     };
     if options.now {
-        for command in &report.commands {
-            command.run()?;
-        }
+        report.unreached = run_install_commands(options, &report.commands)?;
         report.ran = true;
     }
     Ok(report)
+}
+
+/// Runs an install's follow-up commands. Without a systemd user manager the files stay
+/// installed and the entry point is still enabled (systemctl does that without one), so
+/// the report can say exactly what was done and what was not.
+fn run_install_commands(
+    options: &InstallOptions,
+    commands: &[FollowUp],
+) -> crate::Result<Option<Unreached>> {
+    for command in commands {
+        match command.attempt() {
+            Attempt::Done(_) => {}
+            Attempt::NoManager { reason, error } => {
+                if options.platform != Platform::Systemd {
+                    return Err(error);
+                }
+                let unit = systemd::entry_point(options.wants(Feature::SocketActivation));
+                let enabled = matches!(systemd::enable(unit).attempt(), Attempt::Done(_));
+                return Ok(Some(Unreached { reason, enabled: enabled.then_some(unit) }));
+            }
+            Attempt::Failed(error) => return Err(error),
+        }
+    }
+    Ok(None)
 }
 
 fn install_notes(ctx: &Context, options: &InstallOptions, leftovers: &[&Part]) -> Vec<String> {
@@ -356,9 +392,14 @@ pub struct UninstallReport {
     /// Run already when `ran`, else for the user to run.
     pub commands: Vec<FollowUp>,
     pub ran: bool,
+    /// With `--now`: no service manager answered (why), so none was told; the files and
+    /// enablement links were removed all the same.
+    pub unreached: Option<String>,
 }
 
-/// Removes what `install` wrote; see the module docs.
+/// Removes what `install` wrote; see the module docs. With `--now` and no systemd user
+/// manager to tell, it still finishes — the enablement links and files go — and says that
+/// nothing was stopped; any other failure of the first command leaves everything as it was.
 pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<UninstallReport> {
     let dir = options.platform.dir(ctx);
     let mut present = Vec::new();
@@ -404,10 +445,28 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
             }
         }
     }
+    let mut unreached = None;
     for command in options.now.then_some(&first).into_iter().flatten() {
-        command.run()?;
+        match command.attempt() {
+            Attempt::Done(_) => {}
+            Attempt::NoManager { reason, .. } if options.platform == Platform::Systemd => {
+                unreached = Some(reason);
+                break;
+            }
+            Attempt::NoManager { error, .. } | Attempt::Failed(error) => return Err(error),
+        }
     }
     let mut removed = Vec::new();
+    if unreached.is_some() {
+        // What `systemctl disable` would have removed (it may have removed some already).
+        for link in systemd::enablement_links(&dir) {
+            files::remove(&link)?;
+            if let Some(wants) = link.parent() {
+                files::remove_dir_if_empty(wants);
+            }
+            removed.push(link);
+        }
+    }
     for (part, _) in &present {
         files::remove(&part.file.path)?;
         removed.push(part.file.path.clone());
@@ -415,14 +474,38 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
             files::remove_dir_if_empty(parent);
         }
     }
-    if options.now {
+    if options.now && unreached.is_none() {
         for command in &after {
-            command.run()?;
+            match command.attempt() {
+                Attempt::Done(_) => {}
+                Attempt::NoManager { reason, .. } => {
+                    unreached = Some(reason);
+                    break;
+                }
+                Attempt::Failed(error) => return Err(after_removal(&removed, &error)),
+            }
         }
     }
     let mut commands = first;
     commands.extend(after);
-    Ok(UninstallReport { platform: options.platform, dir, removed, commands, ran: options.now })
+    Ok(UninstallReport {
+        platform: options.platform,
+        dir,
+        removed,
+        commands,
+        ran: options.now,
+        unreached,
+    })
+}
+
+/// A command that failed once the files were gone: the error says they are.
+fn after_removal(removed: &[PathBuf], error: &Error) -> Error {
+    let list = removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    Error::other(
+        error.exit_code(),
+        format!("removed {list}, but then {error}"),
+        "the files are gone: fix the cause shown and run the command yourself",
+    )
 }
 
 fn still_enabled(links: &[PathBuf]) -> Error {

@@ -75,11 +75,24 @@ fn systemctl(args: &[&str]) -> FollowUp {
     FollowUp::new("systemctl", &all)
 }
 
+/// The unit that starts the daemon: the socket with socket activation, else the service.
+#[must_use]
+pub fn entry_point(socket_activation: bool) -> &'static str {
+    if socket_activation { SOCKET } else { SERVICE }
+}
+
+/// `systemctl --user enable UNIT`: only links, so it works without a user manager; the unit
+/// then starts at the next login that has one.
+#[must_use]
+pub fn enable(unit: &str) -> FollowUp {
+    systemctl(&["enable", unit])
+}
+
 /// What to run after an install: load new or changed units, enable and start the entry
 /// point, and restart a running daemon whose unit was replaced.
 #[must_use]
 pub fn install_commands(socket_activation: bool, changed: bool, replaced: bool) -> Vec<FollowUp> {
-    let unit = if socket_activation { SOCKET } else { SERVICE };
+    let unit = entry_point(socket_activation);
     let mut commands = Vec::new();
     if changed || replaced {
         commands.push(systemctl(&["daemon-reload"]));
