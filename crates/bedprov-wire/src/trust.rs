@@ -40,7 +40,7 @@ pub enum Distrust {
 
 impl fmt::Display for Distrust {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let you = describe_uid(current_uid());
+        let you = format!("uid {}", current_uid());
         match self {
             Self::NotADirectory { dir } => {
                 write!(f, "{} is a symlink or not a directory", dir.display())
