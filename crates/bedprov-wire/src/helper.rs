@@ -277,7 +277,8 @@ fn timeout() -> Duration {
 fn run(args: Args) -> Result<(), Failure> {
     let socket = socket_path::resolve(args.socket.as_deref());
     let client = Client::new(&socket, timeout());
-    let token = |c: &Client| c.call(endpoint::PostToken, &args.request);
+    // The token as JSON: signed for this shell's AWS environment, which the request carries.
+    let fetch = |c: &Client| c.call(endpoint::PostToken, &args.request);
     match args.mode {
         Mode::Token => {
             let token =
@@ -285,13 +286,13 @@ fn run(args: Args) -> Result<(), Failure> {
             print_all(&format!("{}\n", token.expose()))
         }
         Mode::Json => {
-            let body: TokenBody = with_autostart(&client, token)?;
+            let body: TokenBody = with_autostart(&client, fetch)?;
             let mut text = serde_json::to_string(&body).expect("TokenBody serializes");
             text.push('\n');
             print_all(&text)
         }
         Mode::Env => {
-            let body = with_autostart(&client, token)?;
+            let body = with_autostart(&client, fetch)?;
             let shell = args.shell.unwrap_or_else(Shell::from_env);
             let lines = shell::export_lines(shell, &token_vars(body.token.expose(), &body.region))
                 .map_err(|e| Failure {
@@ -302,7 +303,7 @@ fn run(args: Args) -> Result<(), Failure> {
             print_all(&lines)
         }
         Mode::Exec(command) => {
-            let body = with_autostart(&client, token)?;
+            let body = with_autostart(&client, fetch)?;
             let error = Command::new(&command[0])
                 .args(&command[1..])
                 .envs(token_vars(body.token.expose(), &body.region))

@@ -32,3 +32,8 @@ pub mod trust;
 mod secret;
 
 pub use secret::Secret;
+
+/// The README's example, compiled by `cargo test` so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
