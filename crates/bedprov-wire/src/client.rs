@@ -79,7 +79,7 @@ impl ClientError {
                 "check `bedprov status`; if it stays stuck, run `bedprov daemon stop` and start it again".into()
             }
             Self::Closed { .. } => {
-                "the socket may belong to another user, or the daemon is shutting down: check `bedprov status`".into()
+                "the daemon may be shutting down or at its connection limit: check `bedprov status`".into()
             }
             Self::Protocol(_) => {
                 "the daemon and this client may be different versions: restart the daemon (`bedprov daemon stop; bedprov daemon start`)".into()
