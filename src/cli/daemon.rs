@@ -2,7 +2,8 @@
 
 use super::{Format, Output};
 use crate::daemon::{self, detach};
-use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
+use crate::wire::api::TokenQuery;
+use crate::wire::api::endpoint::{Refresh, Status};
 use crate::wire::client::Client;
 use clap::{Args, Subcommand};
 use std::fmt::Write as _;
@@ -71,7 +72,8 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         DaemonCommand::Stop => Output::from(detach::stop(socket)?),
         DaemonCommand::Status(args) => status(socket, args.format)?,
         DaemonCommand::Refresh => {
-            let body: RefreshBody = client(socket).post_json(PATH_REFRESH)?;
+            // No query: every slot.
+            let body = client(socket).call(Refresh, &TokenQuery::default())?;
             let mut text = format!("refreshed {} token(s), {} failed", body.refreshed, body.failed);
             if body.pending > 0 {
                 let _ = write!(
@@ -96,7 +98,7 @@ pub enum DaemonOutcome {
 }
 
 pub fn status(socket: &Path, format: Format) -> crate::Result<Output> {
-    let status: StatusBody = client(socket).get_json(PATH_STATUS)?;
+    let status = client(socket).call(Status, &())?;
     Ok(Output::from(match format {
         Format::Human => crate::render::status::human(&status, SystemTime::now()),
         Format::Json => crate::render::status::json(&status),
