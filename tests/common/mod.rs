@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod argv;
+pub mod bedrock;
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
