@@ -1,0 +1,156 @@
+//! The daemon's local Bedrock proxy, end to end: a real daemon started with `--proxy`, the
+//! Bedrock stand-in as its upstream (it checks every token as AWS does and records what
+//! reached it), and real clients (boto3, the Anthropic SDK) configured by nothing but
+//! `eval "$(bedprov-helper env --proxy)"`.
+
+mod common;
+
+use common::bedrock::{BedrockApp, BedrockStandin, MODEL, run_clients};
+use common::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, Sandbox, helper_bin, run};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn trusting_example_key() -> Value {
+    json!({ EXAMPLE_KEY_ID: { "secret": EXAMPLE_SECRET } })
+}
+
+/// The stand-in as every proxy request's upstream, the region in the path.
+fn upstream(standin: &BedrockStandin) -> String {
+    format!("{}/{{region}}", standin.http_url())
+}
+
+/// A foreground daemon with the proxy on a port the kernel picks, sending to `standin`.
+fn proxied_daemon(sandbox: &Sandbox, standin: &BedrockStandin) -> common::Daemon {
+    let upstream = upstream(standin);
+    sandbox.daemon_with(|command| {
+        command.args(["--proxy", "127.0.0.1:0", "--proxy-upstream", &upstream]);
+    })
+}
+
+/// The daemon's `/v1/status`.
+fn status(daemon: &common::Daemon) -> Value {
+    daemon.client().get_json::<Value>("/v1/status").unwrap()
+}
+
+/// Where the proxy listens, as `/v1/status` says.
+fn proxy_address(daemon: &common::Daemon) -> String {
+    status(daemon)["proxy"]["listen"].as_str().expect("the proxy in /v1/status").to_owned()
+}
+
+/// What `eval "$(bedprov-helper env --proxy ARGS)"` sets in a POSIX shell: the variables
+/// that differ after the eval, read back from the shell itself.
+fn proxy_env(sandbox: &Sandbox, args: &[&str]) -> Vec<(String, String)> {
+    let dump = |eval: bool| {
+        let script = if eval {
+            r#"out=$("$HELPER" env --proxy "$@") || exit $?; eval "$out" && env -0"#
+        } else {
+            "env -0"
+        };
+        let output = sandbox
+            .command("sh")
+            .args(["-c", script, "sh"])
+            .args(args)
+            .env("HELPER", helper_bin())
+            .env("BEDPROV_NO_AUTOSTART", "1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .split('\0')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let before = dump(false);
+    dump(true).into_iter().filter(|(k, v)| before.get(k) != Some(v)).collect()
+}
+
+fn ok(answer: &Value) -> &Value {
+    assert_eq!(answer["ok"], true, "{answer}");
+    answer
+}
+
+#[test]
+fn boto3_and_the_anthropic_sdk_get_answers_through_the_proxy() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let env = proxy_env(&sandbox, &[]);
+    let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ANTHROPIC_BEDROCK_BASE_URL",
+            "AWS_BEARER_TOKEN_BEDROCK",
+            "AWS_CA_BUNDLE",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL_BEDROCK",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+            "AWS_REGION",
+        ]
+    );
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert!(var("AWS_BEARER_TOKEN_BEDROCK").starts_with("bedprov-local-"));
+    assert_eq!(var("AWS_REGION"), "us-east-1");
+    assert_eq!(var("AWS_DEFAULT_REGION"), "us-east-1");
+    assert_eq!(var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"), format!("https://{listen}/region/us-east-1"));
+    assert_eq!(var("AWS_ENDPOINT_URL_BEDROCK"), format!("https://{listen}/region/us-east-1"));
+    assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://{listen}/region/us-east-1"));
+
+    let answers = run_clients(
+        &sandbox,
+        &env,
+        &[
+            r#"{"op": "converse", "prompt": "what is 2 + 2?"}"#,
+            "converse-stream",
+            "invoke",
+            "invoke-stream",
+            "count-tokens",
+            "list-models",
+            "list-profiles",
+            r#"{"op": "anthropic-create", "prompt": "hi from the Anthropic SDK"}"#,
+            "anthropic-stream",
+        ],
+    );
+    assert_eq!(ok(&answers[0])["text"], "stand-in reply to: what is 2 + 2?");
+    assert_eq!(ok(&answers[1])["text"], "stand-in reply to: hello");
+    assert_eq!(answers[1]["deltas"], 3);
+    assert_eq!(answers[1]["events"].as_array().unwrap().len(), 7);
+    assert_eq!(ok(&answers[2])["text"], "stand-in reply to: hello");
+    assert_eq!(ok(&answers[3])["text"], "stand-in reply to: hello");
+    assert_eq!(answers[3]["events"][7], "message_stop");
+    assert_eq!(ok(&answers[4])["input_tokens"], 1);
+    assert!(ok(&answers[5])["models"].as_array().unwrap().len() >= 2);
+    assert_eq!(ok(&answers[6])["profiles"][0], MODEL);
+    assert_eq!(ok(&answers[7])["text"], "stand-in reply to: hi from the Anthropic SDK");
+    assert_eq!(ok(&answers[8])["text"], "stand-in reply to: hello");
+
+    // Every request reached the upstream once, signed with the daemon's token for the
+    // region, its path byte for byte as the client sent it.
+    let requests = standin.requests();
+    assert_eq!(requests.len(), 9, "one request per operation, no retries");
+    for request in &requests {
+        assert_eq!(request["verdict"], "ok", "{request}");
+        assert_eq!(request["key_id"], EXAMPLE_KEY_ID);
+        assert_eq!((&request["region"], &request["region_from"]), (&json!("us-east-1"), &json!("path")));
+    }
+    let paths: Vec<&str> = requests.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(paths[0], "/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse");
+    assert_eq!(paths[5], "/us-east-1/foundation-models");
+    assert_eq!(paths[6], "/us-east-1/inference-profiles");
+    assert_eq!(paths[7], "/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke");
+
+    let proxy = &status(&daemon)["proxy"];
+    assert_eq!(proxy["requests"], 9, "{proxy}");
+    assert_eq!(proxy["upstream"], upstream(&standin));
+    assert!(proxy["bytes_to_clients"].as_u64().unwrap() > 0);
+    assert_eq!(proxy["added_latency_us"]["count"], 9);
+    assert_eq!(proxy["errors"], json!({}));
+    // The key never reaches the daemon's log.
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert!(!log.contains(&var("AWS_BEARER_TOKEN_BEDROCK")));
+}
