@@ -154,3 +154,133 @@ fn boto3_and_the_anthropic_sdk_get_answers_through_the_proxy() {
     let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
     assert!(!log.contains(&var("AWS_BEARER_TOKEN_BEDROCK")));
 }
+
+/// A port free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A daemon started with `bedprov daemon start` (detached), stopped with `bedprov daemon
+/// stop` when dropped.
+struct Detached<'a> {
+    sandbox: &'a Sandbox,
+}
+
+impl<'a> Detached<'a> {
+    fn start(sandbox: &'a Sandbox, args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> (Self, String) {
+        let mut command = sandbox.bedprov(&[&["daemon", "start"], args].concat());
+        adjust(&mut command);
+        let (code, stdout, stderr) = run(&mut command);
+        assert_eq!(code, 0, "daemon start failed: {stderr}");
+        (Self { sandbox }, stdout)
+    }
+
+    fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Detached<'_> {
+    fn drop(&mut self) {
+        let (code, _, stderr) = run(&mut self.sandbox.bedprov(&["daemon", "stop"]));
+        if !std::thread::panicking() {
+            assert_eq!(code, 0, "daemon stop failed: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn the_proxy_listens_on_loopback_only_and_a_taken_port_is_named() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    for (args, says) in [
+        (&["run", "--proxy", "0.0.0.0:8239"][..], "the proxy listens only on loopback addresses"),
+        (&["start", "--proxy", "[::]:8239"], "the proxy listens only on loopback addresses"),
+        (&["run", "--proxy", "192.168.1.10:8239"], "not 192.168.1.10"),
+        (&["start", "--proxy", "127.0.0.1"], "is not an address the proxy can listen on"),
+        (&["run", "--proxy-upstream", "http://127.0.0.1:9"], "--proxy-upstream needs the proxy"),
+        (&["run", "--proxy", "127.0.0.1:8239", "--proxy-upstream", "ftp://x"], "must start with http"),
+    ] {
+        let (code, stdout, stderr) = run(&mut sandbox.bedprov(&[&["daemon"], args].concat()));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stderr.contains("hint:"), "{args:?}: {stderr}");
+    }
+    assert!(!sandbox.socket().exists(), "no daemon was left running");
+
+    // A port another program holds: the start fails, naming the port and how to choose
+    // another; no daemon is left behind.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    for verb in ["run", "start"] {
+        let address = format!("127.0.0.1:{port}");
+        let (code, stdout, stderr) =
+            run(&mut sandbox.bedprov(&["daemon", verb, "--proxy", &address]));
+        assert_ne!(code, 0, "{verb}: {stderr}");
+        assert!(stdout.is_empty(), "{verb}: {stdout}");
+        assert!(stderr.contains(&format!("port {port} is already in use")), "{verb}: {stderr}");
+        assert!(stderr.contains("--proxy 127.0.0.1:PORT"), "{verb}: {stderr}");
+        assert!(!sandbox.socket().exists(), "{verb}: no daemon was left running");
+    }
+    // The proxy as its own upstream: every request would come back.
+    let port = free_port().to_string();
+    let (code, _, stderr) = run(&mut sandbox.bedprov(&[
+        "daemon",
+        "run",
+        "--proxy",
+        &port,
+        "--proxy-upstream",
+        &format!("http://localhost:{port}/{{region}}"),
+    ]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("is the proxy itself"), "{stderr}");
+}
+
+#[test]
+fn the_config_file_turns_the_proxy_on_and_the_helper_says_when_it_is_off() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    // Without the proxy, `env --proxy` fails with what to do, and prints nothing to eval.
+    {
+        let _daemon = sandbox.daemon();
+        for args in [&["env", "--proxy"][..], &["exec", "--proxy", "--", "true"]] {
+            let (code, stdout, stderr) = run(&mut sandbox.helper(args));
+            assert_ne!(code, 0, "{args:?}");
+            assert!(stdout.is_empty(), "{args:?}: {stdout}");
+            assert!(stderr.contains("runs without its local Bedrock proxy"), "{stderr}");
+            assert!(stderr.contains("bedprov daemon start --proxy"), "{stderr}");
+        }
+    }
+    let port = free_port();
+    let config = sandbox.home().join(".config/bedprov/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, format!("[proxy]\nlisten = \"127.0.0.1:{port}\"\n")).unwrap();
+    let (daemon, stdout) = Detached::start(&sandbox, &[], |_| {});
+    assert!(stdout.contains(&format!("proxy: 127.0.0.1:{port} (upstream: AWS)")), "{stdout}");
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["status"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("proxy: 127.0.0.1:{port} → AWS")), "{stdout}");
+    let env = proxy_env(&sandbox, &["--region", "eu-west-1"]);
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://127.0.0.1:{port}/region/eu-west-1"));
+    // `exec --proxy` runs a command with the same variables.
+    let (code, stdout, stderr) = run(&mut sandbox.helper(&[
+        "exec",
+        "--proxy",
+        "--region",
+        "eu-west-1",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$AWS_DEFAULT_REGION $AWS_ENDPOINT_URL_BEDROCK_RUNTIME\"",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("eu-west-1 https://127.0.0.1:{port}/region/eu-west-1\n"));
+    // A flag wins over the config file.
+    daemon.stop();
+    let other = free_port();
+    let (_daemon, stdout) =
+        Detached::start(&sandbox, &["--proxy", &format!("127.0.0.1:{other}")], |_| {});
+    assert!(stdout.contains(&format!("proxy: 127.0.0.1:{other}")), "{stdout}");
+}
