@@ -284,3 +284,71 @@ fn the_config_file_turns_the_proxy_on_and_the_helper_says_when_it_is_off() {
         Detached::start(&sandbox, &["--proxy", &format!("127.0.0.1:{other}")], |_| {});
     assert!(stdout.contains(&format!("proxy: 127.0.0.1:{other}")), "{stdout}");
 }
+
+/// The proxy's key file, under the sandbox's state directory.
+fn key_file(sandbox: &Sandbox) -> std::path::PathBuf {
+    sandbox.home().join(".local/state/bedprov/proxy/key")
+}
+
+#[test]
+fn a_client_made_once_outlives_three_token_generations_and_a_daemon_restart() {
+    use std::os::unix::fs::MetadataExt as _;
+    let sandbox = Sandbox::new();
+    // Credentials that expire five minutes after each `credential_process` run, a new access
+    // key each time; the daemon, the stand-in and the credential process share one faked
+    // wall clock, which the test moves.
+    let creds = common::ControlledCreds::install(&sandbox, "short", 300);
+    let clock = common::FakeClock::new(&sandbox);
+    let clock_vars = clock.vars();
+    let clock_env: Vec<(&str, &str)> = clock_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let standin = BedrockStandin::start_with_env(
+        sandbox.dir.path(),
+        "bedrock",
+        &json!({ "*": { "secret": EXAMPLE_SECRET } }),
+        &[],
+        &clock_env,
+    );
+    let address = format!("127.0.0.1:{}", free_port());
+    let upstream = upstream(&standin);
+    let start_args = ["--proxy", address.as_str(), "--proxy-upstream", upstream.as_str()];
+    let (daemon, _) = Detached::start(&sandbox, &start_args, |command| clock.apply(command));
+    let env = proxy_env(&sandbox, &["--profile", "short"]);
+    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    let metadata = std::fs::metadata(key_file(&sandbox)).unwrap();
+    assert_eq!(metadata.mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(key_file(&sandbox)).unwrap().trim(), key);
+
+    // The app's clients read the environment once, now.
+    let mut app = BedrockApp::start(&sandbox, &env);
+    let mut generations = Vec::new();
+    for step in 0..4 {
+        // Each step is past the end of the last token (five minutes): it would be refused.
+        clock.set_offset(step * 400);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for op in ["converse", "anthropic-create", "converse-stream", "anthropic-stream"] {
+            assert_eq!(ok(&app.call(op))["text"], "stand-in reply to: hello", "{op} at step {step}");
+        }
+        let requests = standin.requests();
+        let last: Vec<&Value> = requests.iter().rev().take(4).collect();
+        assert!(last.iter().all(|r| r["verdict"] == "ok"), "{last:?}");
+        let key_id = last[0]["key_id"].as_str().unwrap().to_owned();
+        assert!(last.iter().all(|r| r["key_id"] == key_id.as_str()));
+        assert!(last.iter().all(|r| r["region"] == "us-west-2"));
+        generations.push(key_id);
+    }
+    generations.dedup();
+    assert_eq!(generations.len(), 4, "a new token (and credentials) per step: {generations:?}");
+    assert_eq!(creds.calls(), 4, "one credential_process run per generation");
+
+    // `bedprov daemon stop; bedprov daemon start`: the same key, the same address, the app
+    // goes on without knowing.
+    daemon.stop();
+    let refused = app.call("converse");
+    assert_eq!(refused["ok"], false, "nothing listens while the daemon is down: {refused}");
+    let (_daemon, _) = Detached::start(&sandbox, &start_args, |command| clock.apply(command));
+    assert_eq!(std::fs::read_to_string(key_file(&sandbox)).unwrap().trim(), key);
+    for op in ["converse", "anthropic-create", "invoke-stream"] {
+        assert_eq!(ok(&app.call(op))["text"], "stand-in reply to: hello", "{op} after a restart");
+    }
+    assert_eq!(standin.requests().last().unwrap()["verdict"], "ok");
+}
