@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::bedrock::{BedrockApp, BedrockStandin, MODEL, run_clients};
+use common::bedrock::{BedrockApp, BedrockStandin, MODEL, RawResponse, run_clients};
 use common::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, Sandbox, helper_bin, run};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -97,7 +97,10 @@ fn boto3_and_the_anthropic_sdk_get_answers_through_the_proxy() {
     assert!(var("AWS_BEARER_TOKEN_BEDROCK").starts_with("bedprov-local-"));
     assert_eq!(var("AWS_REGION"), "us-east-1");
     assert_eq!(var("AWS_DEFAULT_REGION"), "us-east-1");
-    assert_eq!(var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"), format!("https://{listen}/region/us-east-1"));
+    assert_eq!(
+        var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
+        format!("https://{listen}/region/us-east-1")
+    );
     assert_eq!(var("AWS_ENDPOINT_URL_BEDROCK"), format!("https://{listen}/region/us-east-1"));
     assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://{listen}/region/us-east-1"));
 
@@ -136,10 +139,16 @@ fn boto3_and_the_anthropic_sdk_get_answers_through_the_proxy() {
     for request in &requests {
         assert_eq!(request["verdict"], "ok", "{request}");
         assert_eq!(request["key_id"], EXAMPLE_KEY_ID);
-        assert_eq!((&request["region"], &request["region_from"]), (&json!("us-east-1"), &json!("path")));
+        assert_eq!(
+            (&request["region"], &request["region_from"]),
+            (&json!("us-east-1"), &json!("path"))
+        );
     }
     let paths: Vec<&str> = requests.iter().map(|r| r["path"].as_str().unwrap()).collect();
-    assert_eq!(paths[0], "/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse");
+    assert_eq!(
+        paths[0],
+        "/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse"
+    );
     assert_eq!(paths[5], "/us-east-1/foundation-models");
     assert_eq!(paths[6], "/us-east-1/inference-profiles");
     assert_eq!(paths[7], "/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke");
@@ -167,7 +176,11 @@ struct Detached<'a> {
 }
 
 impl<'a> Detached<'a> {
-    fn start(sandbox: &'a Sandbox, args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> (Self, String) {
+    fn start(
+        sandbox: &'a Sandbox,
+        args: &[&str],
+        adjust: impl FnOnce(&mut std::process::Command),
+    ) -> (Self, String) {
         let mut command = sandbox.bedprov(&[&["daemon", "start"], args].concat());
         adjust(&mut command);
         let (code, stdout, stderr) = run(&mut command);
@@ -199,7 +212,10 @@ fn the_proxy_listens_on_loopback_only_and_a_taken_port_is_named() {
         (&["run", "--proxy", "192.168.1.10:8239"], "not 192.168.1.10"),
         (&["start", "--proxy", "127.0.0.1"], "is not an address the proxy can listen on"),
         (&["run", "--proxy-upstream", "http://127.0.0.1:9"], "--proxy-upstream needs the proxy"),
-        (&["run", "--proxy", "127.0.0.1:8239", "--proxy-upstream", "ftp://x"], "must start with http"),
+        (
+            &["run", "--proxy", "127.0.0.1:8239", "--proxy-upstream", "ftp://x"],
+            "must start with http",
+        ),
     ] {
         let (code, stdout, stderr) = run(&mut sandbox.bedprov(&[&["daemon"], args].concat()));
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -263,7 +279,10 @@ fn the_config_file_turns_the_proxy_on_and_the_helper_says_when_it_is_off() {
     assert!(stdout.contains(&format!("proxy: 127.0.0.1:{port} → AWS")), "{stdout}");
     let env = proxy_env(&sandbox, &["--region", "eu-west-1"]);
     let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
-    assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://127.0.0.1:{port}/region/eu-west-1"));
+    assert_eq!(
+        var("ANTHROPIC_BEDROCK_BASE_URL"),
+        format!("http://127.0.0.1:{port}/region/eu-west-1")
+    );
     // `exec --proxy` runs a command with the same variables.
     let (code, stdout, stderr) = run(&mut sandbox.helper(&[
         "exec",
@@ -326,7 +345,11 @@ fn a_client_made_once_outlives_three_token_generations_and_a_daemon_restart() {
         clock.set_offset(step * 400);
         std::thread::sleep(std::time::Duration::from_millis(100));
         for op in ["converse", "anthropic-create", "converse-stream", "anthropic-stream"] {
-            assert_eq!(ok(&app.call(op))["text"], "stand-in reply to: hello", "{op} at step {step}");
+            assert_eq!(
+                ok(&app.call(op))["text"],
+                "stand-in reply to: hello",
+                "{op} at step {step}"
+            );
         }
         let requests = standin.requests();
         let last: Vec<&Value> = requests.iter().rev().take(4).collect();
@@ -351,4 +374,287 @@ fn a_client_made_once_outlives_three_token_generations_and_a_daemon_restart() {
         assert_eq!(ok(&app.call(op))["text"], "stand-in reply to: hello", "{op} after a restart");
     }
     assert_eq!(standin.requests().last().unwrap()["verdict"], "ok");
+}
+
+/// Sends one raw HTTP/1.1 request to `address` (`Connection: close` and `Content-Length`
+/// added) and reads the whole answer; as `uid` when given (needs root).
+fn raw_as(
+    uid: Option<u32>,
+    address: &str,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
+    use std::fmt::Write as _;
+    use std::io::{Read as _, Write as _};
+    let mut request = format!("{request_line}\r\n");
+    for (name, value) in headers {
+        let _ = write!(request, "{name}: {value}\r\n");
+    }
+    let _ = write!(request, "Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    let answer = match uid {
+        None => {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+            stream.write_all(&bytes).unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            answer
+        }
+        Some(uid) => {
+            let (host, port) = address.rsplit_once(':').unwrap();
+            let script = format!(
+                "import encodings.idna, os, socket, sys\nos.setgroups([]); os.setgid({uid}); os.setuid({uid})\n\
+                 s = socket.create_connection(({host:?}, {port}))\ns.sendall(sys.stdin.buffer.read())\n\
+                 out = b''\nwhile True:\n    b = s.recv(65536)\n    if not b: break\n    out += b\n\
+                 sys.stdout.buffer.write(out)\n"
+            );
+            let mut child = std::process::Command::new(common::python())
+                .args(["-c", &script])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::inherit())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(&bytes).unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "the client as uid {uid} failed");
+            output.stdout
+        }
+    };
+    RawResponse::parse(&answer)
+}
+
+fn raw(address: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    raw_as(None, address, request_line, headers, body)
+}
+
+#[test]
+fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let env = proxy_env(&sandbox, &[]);
+    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    let bearer = format!("Bearer {key}");
+    let (code, bedrock_key, stderr) =
+        run(&mut sandbox.bedprov(&["token", "--format", "raw", "--region", "us-east-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let bedrock_key = format!("Bearer {}", bedrock_key.trim());
+    let other_key = format!("Bearer bedprov-local-{}", "0".repeat(64));
+    let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
+    let host = listen.as_str();
+    let evil_host = format!("evil.example:{}", listen.rsplit_once(':').unwrap().1);
+    let absolute = format!("POST http://{listen}/model/{MODEL}/converse HTTP/1.1");
+
+    // The good request, for contrast: answered, and it reached the upstream.
+    let good = raw(&listen, &converse, &[("Host", host), ("Authorization", &bearer)], body);
+    assert_eq!(good.status, 200, "{:?}", String::from_utf8_lossy(&good.body));
+    assert_eq!(standin.requests().len(), 1);
+
+    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str, &str)> = vec![
+        (
+            "no key",
+            converse.clone(),
+            vec![("Host", host)],
+            403,
+            "AccessDeniedException",
+            "carries no bearer token",
+        ),
+        (
+            "wrong key",
+            converse.clone(),
+            vec![("Host", host), ("Authorization", &other_key)],
+            403,
+            "AccessDeniedException",
+            "not this proxy's local key",
+        ),
+        (
+            "a real Bedrock key",
+            converse.clone(),
+            vec![("Host", host), ("Authorization", &bedrock_key)],
+            403,
+            "AccessDeniedException",
+            "never a Bedrock API key",
+        ),
+        (
+            "the key without Bearer",
+            converse.clone(),
+            vec![("Host", host), ("Authorization", &key)],
+            403,
+            "AccessDeniedException",
+            "not this proxy's local key",
+        ),
+        (
+            "DNS rebinding",
+            converse.clone(),
+            vec![("Host", &evil_host), ("Authorization", &bearer)],
+            403,
+            "AccessDeniedException",
+            "Host header must name this proxy",
+        ),
+        (
+            "a web page",
+            converse.clone(),
+            vec![("Host", host), ("Authorization", &bearer), ("Origin", "https://evil.example")],
+            403,
+            "AccessDeniedException",
+            "web browsers",
+        ),
+        (
+            "a fetch",
+            converse.clone(),
+            vec![("Host", host), ("Authorization", &bearer), ("Sec-Fetch-Site", "cross-site")],
+            403,
+            "AccessDeniedException",
+            "web browsers",
+        ),
+        (
+            "absolute-form",
+            absolute,
+            vec![("Host", host), ("Authorization", &bearer)],
+            400,
+            "ValidationException",
+            "origin-form",
+        ),
+        (
+            "CONNECT",
+            "CONNECT bedrock-runtime.us-east-1.amazonaws.com:443 HTTP/1.1".into(),
+            vec![
+                ("Host", "bedrock-runtime.us-east-1.amazonaws.com:443"),
+                ("Authorization", &bearer),
+            ],
+            405,
+            "ValidationException",
+            "not a forward proxy",
+        ),
+        (
+            "an unknown operation",
+            format!("POST /model/{MODEL}/delete HTTP/1.1"),
+            vec![("Host", host), ("Authorization", &bearer)],
+            404,
+            "UnknownOperationException",
+            "not a Bedrock operation",
+        ),
+        (
+            "the socket API",
+            "GET /v1/token HTTP/1.1".into(),
+            vec![("Host", host), ("Authorization", &bearer)],
+            404,
+            "UnknownOperationException",
+            "not a Bedrock operation",
+        ),
+        (
+            "a control-plane write",
+            "POST /guardrails HTTP/1.1".into(),
+            vec![("Host", host), ("Authorization", &bearer)],
+            404,
+            "UnknownOperationException",
+            "not a Bedrock operation",
+        ),
+        (
+            "the wrong method",
+            format!("GET /model/{MODEL}/converse HTTP/1.1"),
+            vec![("Host", host), ("Authorization", &bearer)],
+            405,
+            "ValidationException",
+            "takes POST",
+        ),
+        (
+            "a dot-dot segment",
+            "POST /model/%2e%2e/converse HTTP/1.1".into(),
+            vec![("Host", host), ("Authorization", &bearer)],
+            400,
+            "ValidationException",
+            "`.` or `..`",
+        ),
+        (
+            "a query on a runtime operation",
+            format!("POST /model/{MODEL}/converse?x=1 HTTP/1.1"),
+            vec![("Host", host), ("Authorization", &bearer)],
+            400,
+            "ValidationException",
+            "take no query",
+        ),
+    ];
+    for (what, line, headers, status, kind, says) in &cases {
+        let answer = raw(&listen, line, headers, body);
+        assert_eq!(answer.status, *status, "{what}: {:?}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(answer.header("x-amzn-errortype"), Some(*kind), "{what}");
+        let message = answer.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.starts_with("bedprov proxy: ") && message.contains(says),
+            "{what}: {message}"
+        );
+        assert!(!message.contains(&key), "{what}: the key is never echoed");
+        assert!(answer.header("access-control-allow-origin").is_none(), "{what}: no CORS");
+        assert_eq!(standin.requests().len(), 1, "{what}: nothing reached the upstream");
+    }
+
+    // Another user of the machine, with the right key, is refused before anything else.
+    if common::is_root() {
+        let answer = raw_as(
+            Some(65534),
+            &listen,
+            &converse,
+            &[("Host", host), ("Authorization", &bearer)],
+            body,
+        );
+        assert_eq!(answer.status, 403);
+        let message = answer.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("not uid 65534"), "{message}");
+        assert_eq!(standin.requests().len(), 1, "another uid: nothing reached the upstream");
+    } else {
+        eprintln!("skipping the other-uid case: not root");
+    }
+
+    // As an SDK shows it: boto3 and the Anthropic SDK with a wrong key.
+    let wrong: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| {
+            let v =
+                if k == "AWS_BEARER_TOKEN_BEDROCK" { other_key[7..].to_owned() } else { v.clone() };
+            (k.clone(), v)
+        })
+        .collect();
+    let answers = run_clients(&sandbox, &wrong, &["converse", "anthropic-stream"]);
+    assert_eq!(answers[0]["code"], "AccessDeniedException", "{}", answers[0]);
+    assert!(answers[0]["message"].as_str().unwrap().contains("not this proxy's local key"));
+    assert_eq!(answers[1]["code"], 403, "{}", answers[1]);
+    assert_eq!(standin.requests().len(), 1, "nothing reached the upstream");
+
+    let errors = &status(&daemon)["proxy"]["errors"];
+    assert_eq!(errors["unauthorized"], 6, "{errors}");
+    assert!(errors["refused"].as_u64().unwrap() >= 5, "{errors}");
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert!(!log.contains(&key) && !log.contains(&bedrock_key[7..]));
+}
+
+#[test]
+fn a_new_key_refuses_the_old_one_at_once() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let _daemon = proxied_daemon(&sandbox, &standin);
+    let old = proxy_env(&sandbox, &[]);
+    let mut app = BedrockApp::start(&sandbox, &old);
+    ok(&app.call("converse"));
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["proxy", "new-key"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("made a new local key"), "{stdout}");
+    let refused = app.call("converse");
+    assert_eq!(refused["code"], "AccessDeniedException", "{refused}");
+    assert_eq!(standin.requests().len(), 1, "the old key reached nothing");
+    let new = proxy_env(&sandbox, &[]);
+    assert_ne!(new, old);
+    ok(&run_clients(&sandbox, &new, &["converse"])[0]);
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(std::fs::metadata(key_file(&sandbox)).unwrap().mode() & 0o777, 0o600);
 }
