@@ -107,10 +107,12 @@ mod tests {
         assert!(Config::parse("").unwrap().proxy.is_none());
         let on = Config::parse("[proxy]\n").unwrap().proxy.unwrap();
         assert!(on.listen.is_none() && on.upstream.is_none());
-        let set = Config::parse("[proxy]\nlisten = \"127.0.0.1:9000\"\nupstream = \"http://x/{region}\"\n")
-            .unwrap()
-            .proxy
-            .unwrap();
+        let set = Config::parse(
+            "[proxy]\nlisten = \"127.0.0.1:9000\"\nupstream = \"http://x/{region}\"\n",
+        )
+        .unwrap()
+        .proxy
+        .unwrap();
         assert_eq!(set.listen.as_deref(), Some("127.0.0.1:9000"));
         assert_eq!(set.upstream.as_deref(), Some("http://x/{region}"));
         assert!(Config::parse("[proxy]\nlisen = \"x\"\n").unwrap_err().contains("lisen"));

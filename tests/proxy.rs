@@ -658,3 +658,215 @@ fn a_new_key_refuses_the_old_one_at_once() {
     use std::os::unix::fs::MetadataExt as _;
     assert_eq!(std::fs::metadata(key_file(&sandbox)).unwrap().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn each_profile_and_region_is_served_from_its_own_slot() {
+    let sandbox = Sandbox::new();
+    let other_key = "AKIAI44QH8DHBEXAMPLE";
+    sandbox.write_credentials(&format!(
+        "[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\naws_secret_access_key = {EXAMPLE_SECRET}\n\
+         [other]\naws_access_key_id = {other_key}\naws_secret_access_key = {EXAMPLE_SECRET}\n"
+    ));
+    sandbox.write_config("[profile other]\nregion = ap-southeast-2\n");
+    let standin = BedrockStandin::start(
+        sandbox.dir.path(),
+        "bedrock",
+        &json!({ EXAMPLE_KEY_ID: { "secret": EXAMPLE_SECRET }, other_key: { "secret": EXAMPLE_SECRET } }),
+        &[],
+    );
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    for (args, key_id, region, prefix) in [
+        (&[][..], EXAMPLE_KEY_ID, "us-east-1", "/region/us-east-1".to_owned()),
+        (&["--region", "eu-west-1"], EXAMPLE_KEY_ID, "eu-west-1", "/region/eu-west-1".to_owned()),
+        (
+            &["--profile", "other"],
+            other_key,
+            "ap-southeast-2",
+            "/profile/other/region/ap-southeast-2".to_owned(),
+        ),
+        (
+            &["--profile", "other", "--region", "us-west-2"],
+            other_key,
+            "us-west-2",
+            "/profile/other/region/us-west-2".to_owned(),
+        ),
+    ] {
+        let env = proxy_env(&sandbox, args);
+        let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+        assert_eq!(
+            var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
+            format!("https://{listen}{prefix}"),
+            "{args:?}"
+        );
+        assert_eq!(var("AWS_DEFAULT_REGION"), region);
+        let answers =
+            run_clients(&sandbox, &env, &["converse", "anthropic-stream", "list-profiles"]);
+        for answer in &answers {
+            ok(answer);
+        }
+        for request in standin.requests().iter().rev().take(3) {
+            assert_eq!(request["verdict"], "ok", "{args:?}: {request}");
+            assert_eq!(request["key_id"], key_id, "{args:?}");
+            assert_eq!(request["region"], region, "{args:?}");
+        }
+    }
+    // The shell's AWS_PROFILE and AWS_REGION choose as the flags do.
+    let env = {
+        let output = sandbox
+            .command("sh")
+            .args(["-c", r#"eval "$("$HELPER" env --proxy)" && echo "$AWS_ENDPOINT_URL_BEDROCK""#])
+            .env("HELPER", helper_bin())
+            .env("BEDPROV_NO_AUTOSTART", "1")
+            .env("AWS_PROFILE", "other")
+            .env("AWS_REGION", "ca-central-1")
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(env.trim(), format!("https://{listen}/profile/other/region/ca-central-1"));
+    let slots: Vec<(Value, Value)> = status(&daemon)["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["profile"].clone(), s["region"].clone()))
+        .collect();
+    assert_eq!(slots.len(), 5, "one slot per profile and region: {slots:?}");
+    // A profile the daemon does not know is refused in the Bedrock shape, forwarded nowhere.
+    let before = standin.requests().len();
+    let key = proxy_env(&sandbox, &[])
+        .into_iter()
+        .find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK")
+        .unwrap()
+        .1;
+    let answer = raw(
+        &listen,
+        &format!("POST /profile/nobody/region/us-east-1/model/{MODEL}/converse HTTP/1.1"),
+        &[("Host", &listen), ("Authorization", &format!("Bearer {key}"))],
+        b"{}",
+    );
+    assert_eq!(answer.status, 400, "{:?}", String::from_utf8_lossy(&answer.body));
+    assert!(answer.json()["message"].as_str().unwrap().contains("nobody"), "{:?}", answer.json());
+    assert_eq!(standin.requests().len(), before);
+}
+
+#[test]
+fn no_token_is_told_in_bedrocks_error_shape_with_the_fix_and_nothing_is_forwarded() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config(
+        "[profile legacy]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Dev\nregion = us-east-1\n",
+    );
+    let creds = common::ControlledCreds::install(&sandbox, "flaky", 3600);
+    let clock = common::FakeClock::new(&sandbox);
+    let standin = BedrockStandin::start(
+        sandbox.dir.path(),
+        "bedrock",
+        &json!({ "*": { "secret": EXAMPLE_SECRET } }),
+        &[],
+    );
+    let upstream = upstream(&standin);
+    let _daemon = sandbox.daemon_with(|command| {
+        clock.apply(command);
+        command.args(["--proxy", "127.0.0.1:0", "--proxy-upstream", &upstream]);
+    });
+    // Never logged in to SSO: the login command, as boto3 and the Anthropic SDK show it.
+    let env = proxy_env(&sandbox, &["--profile", "legacy"]);
+    let answers = run_clients(&sandbox, &env, &["converse", "anthropic-create", "converse-stream"]);
+    for answer in &answers {
+        assert_eq!(answer["ok"], false, "{answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains("bedprov proxy: no Bedrock token"), "{message}");
+        assert!(message.contains("run `aws sso login --profile legacy`"), "{message}");
+    }
+    assert_eq!(answers[0]["code"], "ExpiredTokenException");
+    assert_eq!(answers[1]["code"], 403);
+    assert!(standin.requests().is_empty(), "nothing reached the upstream");
+
+    // Credentials that stop coming: the old token is used while it has more than the safety
+    // margin left, and never below it.
+    let env = proxy_env(&sandbox, &["--profile", "flaky"]);
+    let mut app = BedrockApp::start(&sandbox, &env);
+    ok(&app.call("converse"));
+    creds.set_mode("fail");
+    clock.set_offset(31 * 60);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    ok(&app.call("converse"));
+    assert_eq!(standin.requests().len(), 2);
+    assert_eq!(standin.requests()[0]["token"]["sha256"], standin.requests()[1]["token"]["sha256"]);
+    clock.set_offset(51 * 60);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let refused = app.call("converse");
+    assert_eq!(refused["code"], "AccessDeniedException", "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("bedprov proxy: no Bedrock token"), "{message}");
+    assert!(
+        !message.contains("credential source offline"),
+        "no credential_process stderr: {message}"
+    );
+    assert_eq!(standin.requests().len(), 2, "no token below the margin was forwarded");
+}
+
+#[test]
+fn a_token_the_upstream_refuses_is_refreshed_and_the_request_sent_once_more() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let clock = common::FakeClock::new(&sandbox);
+    let clock_vars = clock.vars();
+    let clock_env: Vec<(&str, &str)> = clock_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let standin = BedrockStandin::start_with_env(
+        sandbox.dir.path(),
+        "bedrock",
+        &trusting_example_key(),
+        &[],
+        &clock_env,
+    );
+    let upstream = upstream(&standin);
+    let daemon = sandbox.daemon_with(|command| {
+        clock.apply(command);
+        command.args(["--proxy", "127.0.0.1:0", "--proxy-upstream", &upstream]);
+    });
+    let env = proxy_env(&sandbox, &[]);
+    let mut app = BedrockApp::start(&sandbox, &env);
+    ok(&app.call("converse"));
+    // Two minutes on, AWS stops honouring tokens signed before a minute ago (the signing
+    // key was rotated, say): the daemon's token is still within its own lifetime.
+    let revoke = |offset: i64| {
+        let mut trust = trusting_example_key();
+        trust[EXAMPLE_KEY_ID]["revoked_before"] = json!(rfc3339(common::now_epoch() + offset));
+        standin.set_trust(&trust);
+    };
+    clock.set_offset(120);
+    revoke(60);
+    for op in ["converse", "anthropic-stream"] {
+        ok(&app.call(op));
+        revoke(120 + 1);
+        clock.set_offset(240);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let verdicts: Vec<Value> = standin.requests().iter().map(|r| r["verdict"].clone()).collect();
+    assert_eq!(verdicts, ["ok", "revoked", "ok", "revoked", "ok"]);
+    let proxy = &status(&daemon)["proxy"];
+    assert_eq!(proxy["errors"]["retried_after_refresh"], 2, "{proxy}");
+
+    // A body too big to keep (over 1 MiB) is not sent again: the refusal reaches the client.
+    revoke(240 + 1);
+    clock.set_offset(360);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let big = json!({"op": "converse", "prompt": "x".repeat(1_100_000)}).to_string();
+    let refused = app.call(&big);
+    assert_eq!(
+        refused["code"],
+        "AccessDeniedException",
+        "{}",
+        &refused.to_string()[..200.min(refused.to_string().len())]
+    );
+    assert_eq!(standin.requests().last().unwrap()["verdict"], "revoked");
+    assert_eq!(standin.requests().len(), 6);
+}
+
+fn rfc3339(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}

@@ -312,9 +312,8 @@ impl Daemon {
         }
         let key = self.key_for(request)?;
         let target = key.target();
-        let profiles = Profiles::load(&target.files)
-            .await
-            .map_err(|e| crate::Error::from(e).to_body())?;
+        let profiles =
+            Profiles::load(&target.files).await.map_err(|e| crate::Error::from(e).to_body())?;
         let (region, _) = crate::creds::choose_region(&target, &profiles)
             .map_err(|e| crate::Error::from(e).to_body())?;
         Ok(region.to_string())

@@ -40,11 +40,16 @@ pub struct Tee {
 impl Tee {
     /// `body`, kept as it goes unless `declared` (its Content-Length) is over the limit.
     #[must_use]
-    pub fn new(body: Incoming, declared: Option<u64>, stats: Arc<Stats>) -> (Self, Arc<Mutex<Kept>>) {
+    pub fn new(
+        body: Incoming,
+        declared: Option<u64>,
+        stats: Arc<Stats>,
+    ) -> (Self, Arc<Mutex<Kept>>) {
         let keep = declared.is_none_or(|n| n <= KEEP_LIMIT as u64);
+        // An empty body is never polled: it is complete as it is.
         let kept = Arc::new(Mutex::new(Kept {
             bytes: keep.then(|| Vec::with_capacity(declared.unwrap_or(0) as usize)),
-            complete: false,
+            complete: body.is_end_stream(),
         }));
         (Self { inner: body, kept: Arc::clone(&kept), stats }, kept)
     }
@@ -63,12 +68,19 @@ impl Body for Tee {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.stats.bytes_from_client(data.len());
-                    let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let fits = kept.bytes.as_ref().is_some_and(|b| b.len() + data.len() <= KEEP_LIMIT);
+                    let mut kept =
+                        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let fits =
+                        kept.bytes.as_ref().is_some_and(|b| b.len() + data.len() <= KEEP_LIMIT);
                     if fits {
                         kept.bytes.as_mut().expect("checked").extend_from_slice(data);
                     } else {
                         kept.bytes = None;
+                    }
+                    // hyper stops polling a body of known length once it has all of it:
+                    // the end is seen here, not as a final `None`.
+                    if self.inner.is_end_stream() {
+                        kept.complete = true;
                     }
                 }
             }

@@ -28,7 +28,12 @@ const ACCESS_DENIED: &str = "AccessDeniedException";
 const VALIDATION: &str = "ValidationException";
 
 impl ProxyError {
-    fn new(status: StatusCode, kind: &'static str, failure: Failure, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        failure: Failure,
+        message: impl Into<String>,
+    ) -> Self {
         Self { status, kind, message: format!("bedprov proxy: {}", message.into()), failure }
     }
 
@@ -49,7 +54,8 @@ impl ProxyError {
 
     #[must_use]
     pub fn refused(refusal: Refusal) -> Self {
-        let again = "run `eval \"$(bedprov-helper env --proxy)\"` and start the app from that shell";
+        let again =
+            "run `eval \"$(bedprov-helper env --proxy)\"` and start the app from that shell";
         match refusal {
             Refusal::Connect => Self::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -79,13 +85,17 @@ impl ProxyError {
                 StatusCode::FORBIDDEN,
                 ACCESS_DENIED,
                 Failure::Unauthorized,
-                format!("the request carries no bearer token; the proxy needs its local key (bedprov-local-…) in AWS_BEARER_TOKEN_BEDROCK: {again}"),
+                format!(
+                    "the request carries no bearer token; the proxy needs its local key (bedprov-local-…) in AWS_BEARER_TOKEN_BEDROCK: {again}"
+                ),
             ),
             Refusal::WrongKey => Self::new(
                 StatusCode::FORBIDDEN,
                 ACCESS_DENIED,
                 Failure::Unauthorized,
-                format!("the bearer token is not this proxy's local key (it accepts only its own bedprov-local-… key, never a Bedrock API key; `bedprov proxy new-key` replaces the key and refuses the old one): {again}"),
+                format!(
+                    "the bearer token is not this proxy's local key (it accepts only its own bedprov-local-… key, never a Bedrock API key; `bedprov proxy new-key` replaces the key and refuses the old one): {again}"
+                ),
             ),
         }
     }
@@ -119,10 +129,13 @@ impl ProxyError {
             ErrorCode::BadRequest | ErrorCode::UnknownProfile => {
                 (StatusCode::BAD_REQUEST, VALIDATION, Failure::BadPrefix)
             }
-            ErrorCode::NeedsLogin => (StatusCode::FORBIDDEN, "ExpiredTokenException", Failure::NoToken),
+            ErrorCode::NeedsLogin => {
+                (StatusCode::FORBIDDEN, "ExpiredTokenException", Failure::NoToken)
+            }
             _ => (StatusCode::FORBIDDEN, ACCESS_DENIED, Failure::NoToken),
         };
-        let hint = if error.hint.is_empty() { String::new() } else { format!(". To fix: {}", error.hint) };
+        let hint =
+            if error.hint.is_empty() { String::new() } else { format!(". To fix: {}", error.hint) };
         Self::new(status, kind, failure, format!("no Bedrock token: {}{hint}", error.message))
     }
 
@@ -154,10 +167,14 @@ impl ProxyError {
     /// The answer.
     #[must_use]
     pub fn response(&self) -> Response<Body> {
-        let body = serde_json::to_vec(&serde_json::json!({ "message": crate::quote::shown_long(&self.message) }))
-            .expect("a JSON object serializes");
+        let body = serde_json::to_vec(
+            &serde_json::json!({ "message": crate::quote::shown_long(&self.message) }),
+        )
+        .expect("a JSON object serializes");
         let mut response = Response::new(
-            http_body_util::Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync(),
+            http_body_util::Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
         );
         *response.status_mut() = self.status;
         let headers = response.headers_mut();

@@ -62,7 +62,11 @@ pub struct Caller {
 }
 
 /// Answers one request (never fails: refusals are answers too).
-pub async fn handle(proxy: &Arc<Proxy>, caller: Caller, request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(
+    proxy: &Arc<Proxy>,
+    caller: Caller,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let started = Instant::now();
     let stats = &proxy.info.stats;
     stats.request();
@@ -105,7 +109,8 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let (tee, kept) = Tee::new(body, declared, Arc::clone(&proxy.info.stats));
-    let outbound = Outbound { proxy, routed: &routed, method: &parts.method, headers: &parts.headers };
+    let outbound =
+        Outbound { proxy, routed: &routed, method: &parts.method, headers: &parts.headers };
     let sent = Instant::now();
     let first = outbound.send(&served, tee.boxed_unsync()).await?;
     let mut answered = Instant::now();
@@ -144,7 +149,10 @@ async fn forward(
         Answer::Buffered(mut head, bytes) => {
             strip(&mut head.headers, &STRIPPED_FROM_ANSWERS);
             proxy.info.stats.bytes_to_client(bytes.len());
-            Response::from_parts(head, Full::new(bytes).map_err(|never| match never {}).boxed_unsync())
+            Response::from_parts(
+                head,
+                Full::new(bytes).map_err(|never| match never {}).boxed_unsync(),
+            )
         }
         Answer::Streamed(answer) => {
             let (mut head, body) = answer.into_parts();
@@ -173,11 +181,10 @@ struct Outbound<'a> {
 impl Outbound<'_> {
     async fn send(&self, served: &Served, body: Body) -> Result<Response<Incoming>, ProxyError> {
         let region = served.token.region().as_str();
-        let uri = self
-            .proxy
-            .upstream
-            .uri(self.routed.service, region, self.routed.operation)
-            .map_err(|e| self.unreachable(served, &*Box::<dyn std::error::Error + Send + Sync>::from(e)))?;
+        let uri =
+            self.proxy.upstream.uri(self.routed.service, region, self.routed.operation).map_err(
+                |e| self.unreachable(served, &*Box::<dyn std::error::Error + Send + Sync>::from(e)),
+            )?;
         let mut headers = self.headers.clone();
         strip(&mut headers, &STRIPPED_FROM_REQUESTS);
         headers.insert(header::AUTHORIZATION, authorization(served));
@@ -193,8 +200,13 @@ impl Outbound<'_> {
             .map_err(|e| self.unreachable(served, &e))
     }
 
-    fn unreachable(&self, served: &Served, error: &(dyn std::error::Error + 'static)) -> ProxyError {
-        let upstream = self.proxy.upstream.describe(self.routed.service, served.token.region().as_str());
+    fn unreachable(
+        &self,
+        served: &Served,
+        error: &(dyn std::error::Error + 'static),
+    ) -> ProxyError {
+        let upstream =
+            self.proxy.upstream.describe(self.routed.service, served.token.region().as_str());
         ProxyError::unreachable(&upstream, error)
     }
 }
@@ -262,9 +274,15 @@ fn refuses_token(headers: &HeaderMap, body: &[u8]) -> bool {
         return true;
     }
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    ["expired", "authentication failed", "api key", "bearer token", "security token included in the request is invalid"]
-        .iter()
-        .any(|phrase| text.contains(phrase))
+    [
+        "expired",
+        "authentication failed",
+        "api key",
+        "bearer token",
+        "security token included in the request is invalid",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
 }
 
 #[cfg(test)]
@@ -274,7 +292,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         map
     }
@@ -299,14 +320,21 @@ mod tests {
         strip(&mut map, &STRIPPED_FROM_REQUESTS);
         let mut left: Vec<&str> = map.keys().map(HeaderName::as_str).collect();
         left.sort_unstable();
-        assert_eq!(left, ["amz-sdk-invocation-id", "content-length", "content-type", "x-amzn-bedrock-trace"]);
+        assert_eq!(
+            left,
+            ["amz-sdk-invocation-id", "content-length", "content-type", "x-amzn-bedrock-trace"]
+        );
     }
 
     #[test]
     fn token_refusals_are_told_from_permission_denials() {
-        let denied = headers(&[("x-amzn-ErrorType", "AccessDeniedException:http://internal.amazon.com/")]);
+        let denied =
+            headers(&[("x-amzn-ErrorType", "AccessDeniedException:http://internal.amazon.com/")]);
         assert!(refuses_token(&denied, br#"{"Message":"Bearer Token has expired"}"#));
-        assert!(refuses_token(&denied, br#"{"Message":"Authentication failed: Please make sure your API Key is valid."}"#));
+        assert!(refuses_token(
+            &denied,
+            br#"{"Message":"Authentication failed: Please make sure your API Key is valid."}"#
+        ));
         let expired = headers(&[("x-amzn-ErrorType", "ExpiredTokenException")]);
         assert!(refuses_token(&expired, b"{}"));
         assert!(!refuses_token(

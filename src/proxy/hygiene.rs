@@ -27,7 +27,12 @@ pub enum Refusal {
 }
 
 /// Checks the request line and `Host`, `Origin` and `Sec-Fetch-Site` headers.
-pub fn check(method: &Method, uri: &Uri, headers: &HeaderMap, listen: SocketAddr) -> Result<(), Refusal> {
+pub fn check(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    listen: SocketAddr,
+) -> Result<(), Refusal> {
     if method == Method::CONNECT {
         return Err(Refusal::Connect);
     }
@@ -68,7 +73,11 @@ fn names_listener(host: &str, listen: SocketAddr) -> bool {
 pub fn authenticate(headers: &HeaderMap, key: &LocalKey) -> Result<(), Refusal> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(if headers.contains_key(AUTHORIZATION) { Refusal::WrongKey } else { Refusal::NoKey });
+        return Err(if headers.contains_key(AUTHORIZATION) {
+            Refusal::WrongKey
+        } else {
+            Refusal::NoKey
+        });
     };
     let bytes = value.as_bytes();
     let presented = match bytes.get(..7) {
@@ -104,18 +113,34 @@ mod tests {
         let host = [("Host", "127.0.0.1:8239")];
         assert_eq!(checked(Method::POST, "/model/x/converse", &host), Ok(()));
         assert_eq!(checked(Method::POST, "/x", &[("Host", "LocalHost:8239")]), Ok(()));
-        assert_eq!(checked(Method::CONNECT, "bedrock.amazonaws.com:443", &host), Err(Refusal::Connect));
-        assert_eq!(checked(Method::GET, "http://127.0.0.1:8239/x", &host), Err(Refusal::NotOriginForm));
+        assert_eq!(
+            checked(Method::CONNECT, "bedrock.amazonaws.com:443", &host),
+            Err(Refusal::Connect)
+        );
+        assert_eq!(
+            checked(Method::GET, "http://127.0.0.1:8239/x", &host),
+            Err(Refusal::NotOriginForm)
+        );
         assert_eq!(checked(Method::OPTIONS, "*", &host), Err(Refusal::NotOriginForm));
-        for bad in ["evil.example:8239", "127.0.0.1:8240", "127.0.0.1", "127.0.0.2:8239", "", "[::1]:8239"] {
-            assert_eq!(checked(Method::GET, "/x", &[("Host", bad)]), Err(Refusal::WrongHost), "{bad}");
+        for bad in
+            ["evil.example:8239", "127.0.0.1:8240", "127.0.0.1", "127.0.0.2:8239", "", "[::1]:8239"]
+        {
+            assert_eq!(
+                checked(Method::GET, "/x", &[("Host", bad)]),
+                Err(Refusal::WrongHost),
+                "{bad}"
+            );
         }
         assert_eq!(checked(Method::GET, "/x", &[]), Err(Refusal::WrongHost));
         assert_eq!(
             checked(Method::GET, "/x", &[("Host", "127.0.0.1:8239"), ("Host", "127.0.0.1:8239")]),
             Err(Refusal::WrongHost)
         );
-        for browser in [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null")] {
+        for browser in [
+            ("Origin", "https://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "null"),
+        ] {
             assert_eq!(checked(Method::POST, "/x", &[host[0], browser]), Err(Refusal::FromBrowser));
         }
         let v6: SocketAddr = "[::1]:9000".parse().unwrap();
@@ -139,7 +164,11 @@ mod tests {
             key.expose(),
             "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/bedrock/aws4_request",
         ] {
-            assert_eq!(authenticate(&headers(&[("Authorization", wrong)]), &key), Err(Refusal::WrongKey), "{wrong}");
+            assert_eq!(
+                authenticate(&headers(&[("Authorization", wrong)]), &key),
+                Err(Refusal::WrongKey),
+                "{wrong}"
+            );
         }
         let twice = headers(&[("Authorization", &bearer), ("Authorization", &bearer)]);
         assert_eq!(authenticate(&twice, &key), Err(Refusal::WrongKey));

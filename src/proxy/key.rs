@@ -228,7 +228,8 @@ pub fn private_dir(dir: &Path) -> crate::Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(Error::io(format!("cannot create {}", dir.display())))?;
-    let metadata = std::fs::metadata(dir).map_err(Error::io(format!("cannot read {}", dir.display())))?;
+    let metadata =
+        std::fs::metadata(dir).map_err(Error::io(format!("cannot read {}", dir.display())))?;
     if metadata.uid() != nix::unistd::geteuid().as_raw() || metadata.mode() & 0o077 != 0 {
         return Err(Error::other(
             exit::INTERNAL,

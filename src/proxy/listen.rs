@@ -78,7 +78,12 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, stop: watch::Receiv
     }
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    proxy: Arc<Proxy>,
+    stop: watch::Receiver<bool>,
+) {
     let _open = proxy.info.stats.connection();
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a proxy connection");

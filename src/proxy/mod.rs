@@ -80,7 +80,10 @@ pub struct Proxy {
 
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Proxy").field("info", &self.info).field("upstream", &self.upstream).finish_non_exhaustive()
+        f.debug_struct("Proxy")
+            .field("info", &self.info)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,8 +103,10 @@ pub fn start(settings: &Settings, daemon: &Arc<Daemon>) -> crate::Result<Started
     settings::check_not_self(&settings.upstream, listen)?;
     let key = key::KeyFile::new(crate::paths::proxy_key());
     key.current()?;
-    let ca = tls::LocalCa::load_or_create(&crate::paths::proxy_ca(), &crate::paths::proxy_ca_key())?;
-    let ca_bundle_env = std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let ca =
+        tls::LocalCa::load_or_create(&crate::paths::proxy_ca(), &crate::paths::proxy_ca_key())?;
+    let ca_bundle_env =
+        std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()).map(PathBuf::from);
     let roots = upstream::trust_roots(ca_bundle_env.as_deref())?;
     let ca_bundle = crate::paths::proxy_ca_bundle();
     tls::write_bundle(&ca_bundle, &ca, &roots)?;
@@ -118,7 +123,10 @@ pub fn start(settings: &Settings, daemon: &Arc<Daemon>) -> crate::Result<Started
         stats: Arc::new(stats::Stats::default()),
     });
     tracing::info!(%listen, upstream = %info.upstream.label(), "bedprov proxy listening");
-    Ok(Started { listener, proxy: Arc::new(Proxy { info, daemon: Arc::clone(daemon), upstream, tls }) })
+    Ok(Started {
+        listener,
+        proxy: Arc::new(Proxy { info, daemon: Arc::clone(daemon), upstream, tls }),
+    })
 }
 
 impl Started {

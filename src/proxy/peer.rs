@@ -99,13 +99,14 @@ mod tests {
             .into_iter()
             .map(word)
             .collect();
-        let v6 = format!(
-            "header\n0: {mapped}:D431 {mapped}:1F90 01 0:0 0:0 0 65534 0 4\n"
-        );
+        let v6 = format!("header\n0: {mapped}:D431 {mapped}:1F90 01 0:0 0:0 0 65534 0 4\n");
         assert_eq!(find(&v6, ours, client), Some(65534));
         let one: String = [[0; 4], [0; 4], [0; 4], [0, 0, 0, 1]].into_iter().map(word).collect();
         let v6 = format!("header\n0: {one}:D431 {one}:1F90 01 0:0 0:0 0 42 0 4\n");
-        assert_eq!(find(&v6, "[::1]:8080".parse().unwrap(), "[::1]:54321".parse().unwrap()), Some(42));
+        assert_eq!(
+            find(&v6, "[::1]:8080".parse().unwrap(), "[::1]:54321".parse().unwrap()),
+            Some(42)
+        );
         assert_eq!(find("header\ngarbage\n0: x y z\n", ours, client), None);
     }
 

@@ -92,7 +92,11 @@ pub fn route<'a>(method: &hyper::Method, target: &'a str) -> Result<Routed<'a>, 
         _ => return Err(Unrouted::UnknownOperation),
     };
     if method != wanted {
-        return Err(Unrouted::WrongMethod(if wanted == hyper::Method::GET { "GET" } else { "POST" }));
+        return Err(Unrouted::WrongMethod(if wanted == hyper::Method::GET {
+            "GET"
+        } else {
+            "POST"
+        }));
     }
     Ok(Routed { profile, region, service, operation: rest })
 }
@@ -125,14 +129,22 @@ mod tests {
     fn operations_with_and_without_a_prefix() {
         let converse = format!("{MODEL}/converse");
         let routed = route(&Method::POST, &converse).unwrap();
-        assert_eq!(routed, Routed { profile: None, region: None, service: Service::Runtime, operation: &converse });
-        let prefixed = format!("/profile/my%20work/region/eu-west-1{MODEL}/invoke-with-response-stream");
+        assert_eq!(
+            routed,
+            Routed { profile: None, region: None, service: Service::Runtime, operation: &converse }
+        );
+        let prefixed =
+            format!("/profile/my%20work/region/eu-west-1{MODEL}/invoke-with-response-stream");
         let routed = route(&Method::POST, &prefixed).unwrap();
         assert_eq!(routed.profile.as_deref(), Some("my work"));
         assert_eq!(routed.region.as_deref(), Some("eu-west-1"));
         assert_eq!(routed.operation, format!("{MODEL}/invoke-with-response-stream"));
-        let listing = route(&Method::GET, "/region/us-east-1/inference-profiles?maxResults=5").unwrap();
-        assert_eq!((listing.service, listing.operation), (Service::Control, "/inference-profiles?maxResults=5"));
+        let listing =
+            route(&Method::GET, "/region/us-east-1/inference-profiles?maxResults=5").unwrap();
+        assert_eq!(
+            (listing.service, listing.operation),
+            (Service::Control, "/inference-profiles?maxResults=5")
+        );
         let one = route(&Method::GET, "/profile/dev/foundation-models/anthropic.claude").unwrap();
         assert_eq!((one.profile.as_deref(), one.region), (Some("dev"), None));
         for action in RUNTIME_ACTIONS {
@@ -155,10 +167,20 @@ mod tests {
             (Method::GET, "*"),
             (Method::POST, "/model-customization-jobs"),
         ] {
-            assert_eq!(route(&method, target), Err(Unrouted::UnknownOperation), "{method} {target}");
+            assert_eq!(
+                route(&method, target),
+                Err(Unrouted::UnknownOperation),
+                "{method} {target}"
+            );
         }
-        assert_eq!(route(&Method::GET, &format!("{MODEL}/converse")), Err(Unrouted::WrongMethod("POST")));
-        assert_eq!(route(&Method::DELETE, "/inference-profiles/x"), Err(Unrouted::WrongMethod("GET")));
+        assert_eq!(
+            route(&Method::GET, &format!("{MODEL}/converse")),
+            Err(Unrouted::WrongMethod("POST"))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/inference-profiles/x"),
+            Err(Unrouted::WrongMethod("GET"))
+        );
         for target in [
             "/model/../converse".to_owned(),
             "/model/%2e%2E/converse".to_owned(),
@@ -166,7 +188,13 @@ mod tests {
             "/profile/%ff/foundation-models".to_owned(),
             format!("{MODEL}/converse?x=1"),
         ] {
-            assert!(matches!(route(&Method::POST, &target).or_else(|_| route(&Method::GET, &target)), Err(Unrouted::Malformed(_))), "{target}");
+            assert!(
+                matches!(
+                    route(&Method::POST, &target).or_else(|_| route(&Method::GET, &target)),
+                    Err(Unrouted::Malformed(_))
+                ),
+                "{target}"
+            );
         }
     }
 

@@ -66,8 +66,8 @@ pub fn resolve(flags: &Flags, config: Option<&ProxyConfig>) -> crate::Result<Opt
         .flatten()
         .or_else(|| config.and_then(|c| c.listen.clone()))
         .map_or(Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT))), |text| {
-            parse_listen(&text)
-        })?;
+        parse_listen(&text)
+    })?;
     let upstream = match flags.upstream.clone().or_else(|| config.and_then(|c| c.upstream.clone()))
     {
         Some(url) => Upstream::Url(parse_upstream(&url)?),
@@ -94,7 +94,10 @@ pub fn parse_listen(text: &str) -> crate::Result<SocketAddr> {
                 "the proxy listens only on loopback addresses (127.0.0.0/8 or ::1), not {}: anywhere else, other machines could send requests signed with your AWS credentials",
                 addr.ip()
             ),
-            format!("use --proxy 127.0.0.1:{} (or `[proxy] listen` in the config file)", addr.port()),
+            format!(
+                "use --proxy 127.0.0.1:{} (or `[proxy] listen` in the config file)",
+                addr.port()
+            ),
         ));
     }
     Ok(addr)
@@ -103,7 +106,9 @@ pub fn parse_listen(text: &str) -> crate::Result<SocketAddr> {
 fn bad_listen(text: &str) -> Error {
     Error::usage(
         format!("`{}` is not an address the proxy can listen on", crate::quote::shown(text)),
-        format!("give a port or a loopback address and port, e.g. --proxy 127.0.0.1:{DEFAULT_PORT} or --proxy [::1]:{DEFAULT_PORT}"),
+        format!(
+            "give a port or a loopback address and port, e.g. --proxy 127.0.0.1:{DEFAULT_PORT} or --proxy [::1]:{DEFAULT_PORT}"
+        ),
     )
 }
 
@@ -150,7 +155,9 @@ pub fn check_not_self(upstream: &Upstream, listen: SocketAddr) -> crate::Result<
     };
     if same_host && port == listen.port() {
         return Err(Error::usage(
-            format!("the proxy's upstream {url} is the proxy itself ({listen}): every request would loop back"),
+            format!(
+                "the proxy's upstream {url} is the proxy itself ({listen}): every request would loop back"
+            ),
             "point --proxy-upstream at Bedrock or a gateway, or listen on another port",
         ));
     }
@@ -257,7 +264,8 @@ mod tests {
     #[test]
     fn an_upstream_that_is_the_proxy_itself_is_refused() {
         let listen: SocketAddr = "127.0.0.1:7000".parse().unwrap();
-        for url in ["http://127.0.0.1:7000", "http://localhost:7000/{region}", "https://0.0.0.0:7000"]
+        for url in
+            ["http://127.0.0.1:7000", "http://localhost:7000/{region}", "https://0.0.0.0:7000"]
         {
             let upstream = Upstream::Url(url.into());
             assert!(check_not_self(&upstream, listen).is_err(), "{url}");

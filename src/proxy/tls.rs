@@ -59,7 +59,10 @@ fn ca_params() -> CertificateParams {
     params.name_constraints = Some(NameConstraints {
         permitted_subtrees: vec![
             GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8)),
-            GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(Ipv6Addr::LOCALHOST.octets(), 128)),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+                Ipv6Addr::LOCALHOST.octets(),
+                128,
+            )),
             GeneralSubtree::DnsName("localhost".into()),
         ],
         excluded_subtrees: Vec::new(),
@@ -165,7 +168,8 @@ impl LocalCa {
         listen: IpAddr,
     ) -> crate::Result<(CertificateDer<'static>, PrivateKeyDer<'static>)> {
         let mut names: Vec<String> = vec![listen.to_string()];
-        for name in [IpAddr::V4(Ipv4Addr::LOCALHOST).to_string(), "::1".into(), "localhost".into()] {
+        for name in [IpAddr::V4(Ipv4Addr::LOCALHOST).to_string(), "::1".into(), "localhost".into()]
+        {
             if !names.contains(&name) {
                 names.push(name);
             }
@@ -192,7 +196,11 @@ impl LocalCa {
 
 /// Writes the bundle clients verify the proxy with: its authority first, then `roots` (the
 /// platform's, and `AWS_CA_BUNDLE`'s), replaced atomically.
-pub fn write_bundle(path: &Path, ca: &LocalCa, roots: &[CertificateDer<'static>]) -> crate::Result<()> {
+pub fn write_bundle(
+    path: &Path,
+    ca: &LocalCa,
+    roots: &[CertificateDer<'static>],
+) -> crate::Result<()> {
     let mut text = String::from("# bedprov local proxy CA, then the roots this daemon trusts\n");
     text.push_str(&ca.pem());
     for root in roots {

@@ -37,7 +37,9 @@ impl UpstreamClient {
         let mut store = rustls::RootCertStore::empty();
         let (added, _ignored) = store.add_parsable_certificates(roots.iter().cloned());
         if added == 0 {
-            tracing::warn!("the proxy found no trusted root certificates: HTTPS to the upstream will fail (install the platform's CA certificates, or set AWS_CA_BUNDLE)");
+            tracing::warn!(
+                "the proxy found no trusted root certificates: HTTPS to the upstream will fail (install the platform's CA certificates, or set AWS_CA_BUNDLE)"
+            );
         }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::aws_lc_rs::default_provider(),
@@ -86,15 +88,23 @@ impl UpstreamClient {
             Upstream::Url(template) => template.replace("{region}", region),
         };
         let text = format!("{}{operation}", base.trim_end_matches('/'));
-        text.parse::<Uri>().map_err(|e| format!("cannot make a URL of {}: {e}", crate::quote::shown_long(&text)))
+        text.parse::<Uri>()
+            .map_err(|e| format!("cannot make a URL of {}: {e}", crate::quote::shown_long(&text)))
     }
 
     /// The upstream's host (for messages), for `service` in `region`.
     #[must_use]
     pub fn describe(&self, service: Service, region: &str) -> String {
-        self.uri(service, region, "/").map_or_else(|e| e, |uri| {
-            format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()))
-        })
+        self.uri(service, region, "/").map_or_else(
+            |e| e,
+            |uri| {
+                format!(
+                    "{}://{}",
+                    uri.scheme_str().unwrap_or("https"),
+                    uri.authority().map_or("", |a| a.as_str())
+                )
+            },
+        )
     }
 }
 
@@ -139,18 +149,26 @@ mod tests {
             format!("https://bedrock-runtime.eu-west-1.amazonaws.com{op}")
         );
         assert_eq!(
-            aws.uri(Service::Control, "us-east-1", "/inference-profiles?maxResults=5").unwrap().to_string(),
+            aws.uri(Service::Control, "us-east-1", "/inference-profiles?maxResults=5")
+                .unwrap()
+                .to_string(),
             "https://bedrock.us-east-1.amazonaws.com/inference-profiles?maxResults=5"
         );
-        assert_eq!(aws.describe(Service::Runtime, "us-west-2"), "https://bedrock-runtime.us-west-2.amazonaws.com");
-        let gateway = UpstreamClient::new(Upstream::Url("http://127.0.0.1:9/{region}".into()), &[]).unwrap();
+        assert_eq!(
+            aws.describe(Service::Runtime, "us-west-2"),
+            "https://bedrock-runtime.us-west-2.amazonaws.com"
+        );
+        let gateway =
+            UpstreamClient::new(Upstream::Url("http://127.0.0.1:9/{region}".into()), &[]).unwrap();
         assert_eq!(
             gateway.uri(Service::Control, "us-west-2", "/foundation-models").unwrap().to_string(),
             "http://127.0.0.1:9/us-west-2/foundation-models"
         );
         // Byte for byte: lower-case escapes stay as they came.
         let odd = "/model/us%2eanthropic.x-v1%3a0/converse";
-        assert!(gateway.uri(Service::Runtime, "us-east-1", odd).unwrap().to_string().ends_with(odd));
+        assert!(
+            gateway.uri(Service::Runtime, "us-east-1", odd).unwrap().to_string().ends_with(odd)
+        );
     }
 
     #[test]
@@ -160,6 +178,8 @@ mod tests {
         assert!(trust_roots(Some(&missing)).unwrap_err().to_string().contains("cannot be read"));
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "no certificates here\n").unwrap();
-        assert!(trust_roots(Some(&empty)).unwrap_err().to_string().contains("holds no certificate"));
+        assert!(
+            trust_roots(Some(&empty)).unwrap_err().to_string().contains("holds no certificate")
+        );
     }
 }

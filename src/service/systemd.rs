@@ -38,7 +38,11 @@ pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
         for arg in &ctx.daemon_args {
             files::check_daemon_arg(arg)?;
         }
-        service = files::extend_line(&service, " daemon run\n", &format!(" daemon run {}\n", ctx.daemon_args.join(" ")));
+        service = files::extend_line(
+            &service,
+            " daemon run\n",
+            &format!(" daemon run {}\n", ctx.daemon_args.join(" ")),
+        );
     }
     let part = |name: &'static str, feature, text: &str| Part {
         name,
@@ -83,7 +87,10 @@ pub fn installed_daemon_args(unit: &str) -> Vec<String> {
         .find_map(|line| line.strip_prefix("ExecStart="))
         .and_then(|line| line.split_once(" daemon run"))
         .map(|(_, rest)| {
-            rest.split_whitespace().filter(|a| a.starts_with("--proxy")).map(str::to_owned).collect()
+            rest.split_whitespace()
+                .filter(|a| a.starts_with("--proxy"))
+                .map(str::to_owned)
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -266,9 +273,12 @@ mod tests {
 
     #[test]
     fn with_the_proxy_the_service_runs_it_and_status_reads_it_back() {
-        let ctx = Context::for_tests("/usr/bin/bedprov").with_proxy(Some("127.0.0.1:9000")).unwrap();
+        let ctx =
+            Context::for_tests("/usr/bin/bedprov").with_proxy(Some("127.0.0.1:9000")).unwrap();
         let service = parts(&ctx).unwrap().remove(0).file.contents;
-        assert!(service.contains("\nExecStart=/usr/bin/bedprov daemon run --proxy=127.0.0.1:9000\n"));
+        assert!(
+            service.contains("\nExecStart=/usr/bin/bedprov daemon run --proxy=127.0.0.1:9000\n")
+        );
         assert_eq!(installed_daemon_args(&service), ["--proxy=127.0.0.1:9000"]);
         let bare = Context::for_tests("/usr/bin/bedprov").with_proxy(None).unwrap();
         assert!(parts(&bare).unwrap()[0].file.contents.contains(" daemon run --proxy\n"));

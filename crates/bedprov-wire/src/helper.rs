@@ -368,10 +368,7 @@ fn run_proxy(client: &Client, args: Args) -> Result<(), Failure> {
 
 /// Replaces this process with `command`, `vars` set; returns only if that fails.
 fn exec(command: &[OsString], vars: &[(&str, &str)]) -> Result<(), Failure> {
-    let error = Command::new(&command[0])
-        .args(&command[1..])
-        .envs(vars.iter().copied())
-        .exec();
+    let error = Command::new(&command[0]).args(&command[1..]).envs(vars.iter().copied()).exec();
     let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
     Err(Failure {
         message: format!("cannot run {}: {error}", command[0].to_string_lossy()),
