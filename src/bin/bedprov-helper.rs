@@ -48,6 +48,9 @@ BEDPROV_NO_AUTOSTART=1 to turn that off. BEDPROV_HELPER_TIMEOUT (seconds, defaul
 bounds the wait for an answer.
 ";
 
+/// `--version`: the package version, and the git commit when built from a checkout.
+const VERSION: &str = env!("BEDPROV_VERSION");
+
 /// How long the helper waits for a `bedprov daemon start` it launched.
 const AUTOSTART_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -98,7 +101,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "--version" || a == "-V") {
-        println!("bedprov-helper {}", env!("CARGO_PKG_VERSION"));
+        println!("bedprov-helper {VERSION}");
         return ExitCode::SUCCESS;
     }
     match parse(args).and_then(run) {
