@@ -83,8 +83,7 @@ pub enum Command {
     ///
     /// fish: ~/.config/fish/completions/bedprov.fish (and bedprov-helper.fish)
     ///
-    /// PowerShell: add `bedprov completions powershell | Out-String | Invoke-Expression` to
-    /// $PROFILE
+    /// PowerShell: append it to $PROFILE
     ///
     /// The Debian package installs them for every user.
     Completions(completions::CompletionsArgs),
