@@ -870,3 +870,138 @@ fn rfc3339(epoch: i64) -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+#[test]
+fn streams_pass_frame_by_frame_and_a_client_that_hangs_up_cancels_the_upstream() {
+    use std::io::{Read as _, Write as _};
+    use std::time::{Duration, Instant};
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin = BedrockStandin::start(
+        sandbox.dir.path(),
+        "bedrock",
+        &trusting_example_key(),
+        &["--forever", "--frame-delay-ms", "10"],
+    );
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let env = proxy_env(&sandbox, &[]);
+    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+
+    // Four deltas 300 ms apart: the client sees the first ones long before the last, as the
+    // upstream sends them (a proxy that buffered would deliver them all at once).
+    let mut stream = std::net::TcpStream::connect(&listen).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"count"}]}]}"#;
+    write!(
+        stream,
+        "POST /model/{MODEL}/converse-stream HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {key}\r\n\
+         x-standin-forever: 0\r\nx-standin-frames: 4\r\nx-standin-frame-delay-ms: 300\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut arrivals = Vec::new();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        arrivals.push(Instant::now());
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let answer = RawResponse::parse(&answer);
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), Some("application/vnd.amazon.eventstream"));
+    let frames = common::bedrock::event_frames(&answer.body);
+    assert_eq!(frames.len(), 8, "messageStart, 4 deltas, contentBlockStop, messageStop, metadata");
+    let spread = *arrivals.last().unwrap() - arrivals[0];
+    assert!(spread >= Duration::from_millis(800), "the frames came together, {spread:?} apart");
+    assert!(arrivals.len() >= 4, "{} reads", arrivals.len());
+
+    // Clients that stop reading a stream that never ends (boto3 ConverseStream and
+    // InvokeModelWithResponseStream, the Anthropic SDK) and close it: the upstream request
+    // ends too.
+    let answers = run_clients(
+        &sandbox,
+        &env,
+        &[
+            r#"{"op": "converse-stream", "take": 3}"#,
+            r#"{"op": "invoke-stream", "take": 3}"#,
+            r#"{"op": "anthropic-stream", "take": 3}"#,
+        ],
+    );
+    for answer in &answers {
+        assert_eq!(ok(answer)["text"], "...");
+    }
+    let requests = standin.requests();
+    assert_eq!(requests.len(), 4);
+    for request in &requests[1..] {
+        let end = standin.stream_end(&request["id"]);
+        assert_eq!(end["hung_up"], true, "{end}");
+        assert!(end["frames"].as_u64().unwrap() < 1000, "{end}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let proxy = status(&daemon)["proxy"].clone();
+        if proxy["open_streams"] == 0 {
+            assert!(proxy["errors"]["client_gone"].as_u64().unwrap() >= 3, "{proxy}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "streams still open: {proxy}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_client_that_stops_reading_holds_the_upstream_back_instead_of_the_proxys_memory() {
+    use std::io::{Read as _, Write as _};
+    use std::time::Duration;
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin = BedrockStandin::start(
+        sandbox.dir.path(),
+        "bedrock",
+        &trusting_example_key(),
+        &["--forever", "--frame-delay-ms", "0"],
+    );
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let env = proxy_env(&sandbox, &[]);
+    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    let mut stream = std::net::TcpStream::connect(&listen).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
+    write!(
+        stream,
+        "POST /model/{MODEL}/converse-stream HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut head = [0u8; 1024];
+    let n = stream.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    // The client reads nothing more; the upstream goes on producing as fast as it can. Once
+    // the socket buffers are full, everything waits: the daemon's memory stays put.
+    std::thread::sleep(Duration::from_secs(2));
+    let settled = rss_kib(daemon.pid());
+    std::thread::sleep(Duration::from_secs(3));
+    let later = rss_kib(daemon.pid());
+    assert!(later < settled + 4096, "the daemon grew from {settled} KiB to {later} KiB");
+    assert_eq!(status(&daemon)["proxy"]["open_streams"], 1);
+    drop(stream);
+    let end = standin.stream_end(&standin.requests()[0]["id"]);
+    assert_eq!(end["hung_up"], true, "{end}");
+}
