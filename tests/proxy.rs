@@ -1005,3 +1005,76 @@ fn a_client_that_stops_reading_holds_the_upstream_back_instead_of_the_proxys_mem
     let end = standin.stream_end(&standin.requests()[0]["id"]);
     assert_eq!(end["hung_up"], true, "{end}");
 }
+
+#[test]
+fn credentials_and_hop_by_hop_headers_stay_behind_and_everything_else_passes_both_ways() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let key = proxy_env(&sandbox, &[])
+        .into_iter()
+        .find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK")
+        .unwrap()
+        .1;
+    let bearer = format!("Bearer {key}");
+    // A model id percent-encoded oddly (lower-case escapes, an escaped dot) stays as it came.
+    let odd = "/model/us%2eanthropic.claude-sonnet-4-5-20250929-v1%3a0/converse";
+    let answer = raw(
+        &listen,
+        &format!("POST {odd} HTTP/1.1"),
+        &[
+            ("Host", &listen),
+            ("Authorization", &bearer),
+            ("X-Amz-Date", "20260101T000000Z"),
+            ("X-Amz-Security-Token", "client-session-token"),
+            ("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"),
+            ("Proxy-Authorization", "Basic eA=="),
+            ("Connection", "X-Private"),
+            ("X-Private", "for this hop only"),
+            ("Content-Type", "application/json"),
+            ("X-Amzn-Bedrock-Trace", "ENABLED"),
+            ("Amz-Sdk-Invocation-Id", "3f1c"),
+            ("User-Agent", "my-app/1.0"),
+        ],
+        br#"{"messages":[{"role":"user","content":[{"text":"headers"}]}]}"#,
+    );
+    assert_eq!(answer.status, 200, "{:?}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.json()["output"]["message"]["content"][0]["text"],
+        "stand-in reply to: headers"
+    );
+    assert!(
+        answer.header("x-amzn-requestid").is_some_and(|id| id.len() == 36),
+        "{:?}",
+        answer.headers
+    );
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+
+    let request = &standin.requests()[0];
+    assert_eq!(request["verdict"], "ok", "signed with the daemon's token: {request}");
+    assert_eq!(request["path"], format!("/us-east-1{odd}"));
+    let headers: BTreeMap<String, String> = request["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h[0].as_str().unwrap().to_ascii_lowercase(), h[1].as_str().unwrap().to_owned()))
+        .collect();
+    for gone in [
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+        "proxy-authorization",
+        "x-private",
+    ] {
+        assert!(!headers.contains_key(gone), "{gone} reached the upstream: {headers:?}");
+    }
+    assert_eq!(headers["host"], format!("127.0.0.1:{}", standin.port));
+    assert_eq!(headers["x-amzn-bedrock-trace"], "ENABLED");
+    assert_eq!(headers["amz-sdk-invocation-id"], "3f1c");
+    assert_eq!(headers["user-agent"], "my-app/1.0");
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(!headers["authorization"].contains(&key), "the local key never leaves: {headers:?}");
+}
