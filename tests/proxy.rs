@@ -1078,3 +1078,105 @@ fn credentials_and_hop_by_hop_headers_stay_behind_and_everything_else_passes_bot
     assert_eq!(headers["content-type"], "application/json");
     assert!(!headers["authorization"].contains(&key), "the local key never leaves: {headers:?}");
 }
+
+#[test]
+fn setup_claude_code_merges_backs_up_changes_nothing_twice_and_undoes_exactly() {
+    use std::os::unix::fs::MetadataExt as _;
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let settings = sandbox.home().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = "{\n  \"model\": \"opus\",\n  \"env\": {\"AWS_REGION\": \"eu-west-1\", \"MY_VAR\": \"x\"},\n  \"permissions\": {\"allow\": [\"Bash(ls)\"]}\n}\n";
+    std::fs::write(&settings, original).unwrap();
+    let setup = |args: &[&str]| {
+        let (code, stdout, stderr) =
+            run(&mut sandbox.bedprov(&[&["setup", "claude-code"], args].concat()));
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stdout
+    };
+
+    let shown = setup(&["--dry-run", "--region", "us-west-2"]);
+    assert!(shown.contains("  + CLAUDE_CODE_USE_BEDROCK = 1\n"), "{shown}");
+    assert!(shown.contains("  ~ AWS_REGION = us-west-2 (was eu-west-1)\n"), "{shown}");
+    let base_url = format!("http://{listen}/region/us-west-2");
+    assert!(shown.contains(&format!("  + ANTHROPIC_BEDROCK_BASE_URL = {base_url}\n")), "{shown}");
+    assert!(
+        shown.contains("  + AWS_BEARER_TOKEN_BEDROCK = bedprov-local-… (the proxy's local key)\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("dry run: nothing written"), "{shown}");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), original);
+
+    let shown = setup(&["--region", "us-west-2"]);
+    assert!(shown.contains("wrote "), "{shown}");
+    assert!(shown.contains(&format!("bedprov service install --proxy={listen} --now")), "{shown}");
+    let key = std::fs::read_to_string(key_file(&sandbox)).unwrap().trim().to_owned();
+    assert!(!shown.contains(&key), "the key is never shown");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        json!({
+            "model": "opus",
+            "env": {
+                "AWS_REGION": "us-west-2",
+                "MY_VAR": "x",
+                "CLAUDE_CODE_USE_BEDROCK": "1",
+                "ANTHROPIC_BEDROCK_BASE_URL": base_url,
+                "AWS_BEARER_TOKEN_BEDROCK": key,
+            },
+            "permissions": {"allow": ["Bash(ls)"]}
+        })
+    );
+    assert_eq!(std::fs::metadata(&settings).unwrap().mode() & 0o777, 0o600);
+    let backup = sandbox.home().join(".claude/settings.json.bedprov-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+    assert_eq!(std::fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+
+    // What Claude Code reads from that block is enough for the Anthropic SDK it is built on.
+    let env: Vec<(String, String)> = written["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .chain([("AWS_DEFAULT_REGION".to_owned(), "us-west-2".to_owned())]) // for the script's idle boto3 clients
+        .collect();
+    let answers = run_clients(&sandbox, &env, &["anthropic-create", "anthropic-stream"]);
+    assert_eq!(ok(&answers[0])["text"], "stand-in reply to: hello");
+    assert_eq!(ok(&answers[1])["text"], "stand-in reply to: hello");
+    assert!(standin.requests().iter().all(|r| r["verdict"] == "ok" && r["region"] == "us-west-2"));
+
+    // A second run changes nothing, not even the file's time.
+    let before = std::fs::metadata(&settings).unwrap().mtime_nsec();
+    let shown = setup(&["--region", "us-west-2"]);
+    assert!(shown.contains("already set up: nothing to change"), "{shown}");
+    assert_eq!(std::fs::metadata(&settings).unwrap().mtime_nsec(), before);
+
+    // Undo takes out exactly what setup put in, and brings back the region it replaced.
+    let shown = setup(&["--undo"]);
+    assert!(shown.contains("  ~ AWS_REGION = eu-west-1 (was us-west-2)\n"), "{shown}");
+    assert!(shown.contains("  - CLAUDE_CODE_USE_BEDROCK (was 1)\n"), "{shown}");
+    let undone: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(undone, serde_json::from_str::<Value>(original).unwrap());
+    let shown = setup(&["--undo"]);
+    assert!(shown.contains("nothing to undo"), "{shown}");
+
+    // Without the proxy, setup says how to get it and writes nothing.
+    drop(daemon);
+    let _plain = sandbox.daemon();
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["setup", "claude-code"]));
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("without its local Bedrock proxy") && stderr.contains("--proxy"),
+        "{stderr}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&settings).unwrap()).unwrap(),
+        undone
+    );
+}
