@@ -431,160 +431,80 @@ fn raw(address: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8])
     raw_as(None, address, request_line, headers, body)
 }
 
-#[test]
-fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
-    let sandbox = Sandbox::new();
+/// A stand-in, a daemon whose proxy sends to it, the proxy's address and its local key.
+fn proxied(sandbox: &Sandbox) -> (BedrockStandin, common::Daemon, String, String) {
     sandbox.static_default_profile();
     let standin =
         BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
-    let daemon = proxied_daemon(&sandbox, &standin);
+    let daemon = proxied_daemon(sandbox, &standin);
     let listen = proxy_address(&daemon);
-    let env = proxy_env(&sandbox, &[]);
+    let env = proxy_env(sandbox, &[]);
     let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    (standin, daemon, listen, key)
+}
+
+const CONVERSE_BODY: &[u8] = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
+
+/// A request the proxy must refuse, and how.
+struct Refused<'a> {
+    what: &'a str,
+    line: String,
+    headers: Vec<(&'a str, &'a str)>,
+    status: u16,
+    kind: &'a str,
+    says: &'a str,
+}
+
+/// Every request the proxy refuses before anything reaches the upstream, and how.
+#[rustfmt::skip]
+fn refusals<'a>(listen: &'a str, key: &'a str, bedrock_key: &'a str) -> Vec<Refused<'a>> {
+    let bearer: &'a str = Box::leak(format!("Bearer {key}").into_boxed_str());
+    let other_key: &'a str = Box::leak(format!("Bearer bedprov-local-{}", "0".repeat(64)).into_boxed_str());
+    let evil_host: &'a str = Box::leak(format!("evil.example:{}", listen.rsplit_once(':').unwrap().1).into_boxed_str());
+    let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
+    let with_key = |extra: &[(&'a str, &'a str)]| [&[("Host", listen), ("Authorization", bearer)], extra].concat();
+    let case = |what, line: String, headers, status, kind, says| Refused { what, line, headers, status, kind, says };
+    let (denied, invalid, unknown) = ("AccessDeniedException", "ValidationException", "UnknownOperationException");
+    vec![
+        case("no key", converse.clone(), vec![("Host", listen)], 403, denied, "carries no bearer token"),
+        case("wrong key", converse.clone(), vec![("Host", listen), ("Authorization", other_key)], 403, denied, "not this proxy's local key"),
+        case("a real Bedrock key", converse.clone(), vec![("Host", listen), ("Authorization", bedrock_key)], 403, denied, "never a Bedrock API key"),
+        case("the key without Bearer", converse.clone(), vec![("Host", listen), ("Authorization", key)], 403, denied, "not this proxy's local key"),
+        case("DNS rebinding", converse.clone(), vec![("Host", evil_host), ("Authorization", bearer)], 403, denied, "Host header must name this proxy"),
+        case("a web page", converse.clone(), with_key(&[("Origin", "https://evil.example")]), 403, denied, "web browsers"),
+        case("a fetch", converse.clone(), with_key(&[("Sec-Fetch-Site", "cross-site")]), 403, denied, "web browsers"),
+        case("absolute-form", format!("POST http://{listen}/model/{MODEL}/converse HTTP/1.1"), with_key(&[]), 400, invalid, "origin-form"),
+        case("CONNECT", "CONNECT bedrock-runtime.us-east-1.amazonaws.com:443 HTTP/1.1".into(), vec![("Host", "bedrock-runtime.us-east-1.amazonaws.com:443"), ("Authorization", bearer)], 405, invalid, "not a forward proxy"),
+        case("an unknown operation", format!("POST /model/{MODEL}/delete HTTP/1.1"), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("the socket API", "GET /v1/token HTTP/1.1".into(), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("a control-plane write", "POST /guardrails HTTP/1.1".into(), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("the wrong method", format!("GET /model/{MODEL}/converse HTTP/1.1"), with_key(&[]), 405, invalid, "takes POST"),
+        case("a dot-dot segment", "POST /model/%2e%2e/converse HTTP/1.1".into(), with_key(&[]), 400, invalid, "`.` or `..`"),
+        case("a query on a runtime operation", format!("POST /model/{MODEL}/converse?x=1 HTTP/1.1"), with_key(&[]), 400, invalid, "take no query"),
+    ]
+}
+
+#[test]
+fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
+    let sandbox = Sandbox::new();
+    let (standin, daemon, listen, key) = proxied(&sandbox);
     let bearer = format!("Bearer {key}");
     let (code, bedrock_key, stderr) =
         run(&mut sandbox.bedprov(&["token", "--format", "raw", "--region", "us-east-1"]));
     assert_eq!(code, 0, "{stderr}");
     let bedrock_key = format!("Bearer {}", bedrock_key.trim());
-    let other_key = format!("Bearer bedprov-local-{}", "0".repeat(64));
     let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
-    let body = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
     let host = listen.as_str();
-    let evil_host = format!("evil.example:{}", listen.rsplit_once(':').unwrap().1);
-    let absolute = format!("POST http://{listen}/model/{MODEL}/converse HTTP/1.1");
 
     // The good request, for contrast: answered, and it reached the upstream.
-    let good = raw(&listen, &converse, &[("Host", host), ("Authorization", &bearer)], body);
+    let good =
+        raw(&listen, &converse, &[("Host", host), ("Authorization", &bearer)], CONVERSE_BODY);
     assert_eq!(good.status, 200, "{:?}", String::from_utf8_lossy(&good.body));
     assert_eq!(standin.requests().len(), 1);
 
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str, &str)> = vec![
-        (
-            "no key",
-            converse.clone(),
-            vec![("Host", host)],
-            403,
-            "AccessDeniedException",
-            "carries no bearer token",
-        ),
-        (
-            "wrong key",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &other_key)],
-            403,
-            "AccessDeniedException",
-            "not this proxy's local key",
-        ),
-        (
-            "a real Bedrock key",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bedrock_key)],
-            403,
-            "AccessDeniedException",
-            "never a Bedrock API key",
-        ),
-        (
-            "the key without Bearer",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &key)],
-            403,
-            "AccessDeniedException",
-            "not this proxy's local key",
-        ),
-        (
-            "DNS rebinding",
-            converse.clone(),
-            vec![("Host", &evil_host), ("Authorization", &bearer)],
-            403,
-            "AccessDeniedException",
-            "Host header must name this proxy",
-        ),
-        (
-            "a web page",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bearer), ("Origin", "https://evil.example")],
-            403,
-            "AccessDeniedException",
-            "web browsers",
-        ),
-        (
-            "a fetch",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bearer), ("Sec-Fetch-Site", "cross-site")],
-            403,
-            "AccessDeniedException",
-            "web browsers",
-        ),
-        (
-            "absolute-form",
-            absolute,
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "origin-form",
-        ),
-        (
-            "CONNECT",
-            "CONNECT bedrock-runtime.us-east-1.amazonaws.com:443 HTTP/1.1".into(),
-            vec![
-                ("Host", "bedrock-runtime.us-east-1.amazonaws.com:443"),
-                ("Authorization", &bearer),
-            ],
-            405,
-            "ValidationException",
-            "not a forward proxy",
-        ),
-        (
-            "an unknown operation",
-            format!("POST /model/{MODEL}/delete HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "the socket API",
-            "GET /v1/token HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "a control-plane write",
-            "POST /guardrails HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "the wrong method",
-            format!("GET /model/{MODEL}/converse HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            405,
-            "ValidationException",
-            "takes POST",
-        ),
-        (
-            "a dot-dot segment",
-            "POST /model/%2e%2e/converse HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "`.` or `..`",
-        ),
-        (
-            "a query on a runtime operation",
-            format!("POST /model/{MODEL}/converse?x=1 HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "take no query",
-        ),
-    ];
-    for (what, line, headers, status, kind, says) in &cases {
-        let answer = raw(&listen, line, headers, body);
+    let cases = refusals(&listen, &key, &bedrock_key);
+    for Refused { what, line, headers, status, kind, says } in &cases {
+        let answer = raw(&listen, line, headers, CONVERSE_BODY);
         assert_eq!(answer.status, *status, "{what}: {:?}", String::from_utf8_lossy(&answer.body));
         assert_eq!(answer.header("x-amzn-errortype"), Some(*kind), "{what}");
         let message = answer.json()["message"].as_str().unwrap().to_owned();
@@ -596,48 +516,63 @@ fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
         assert!(answer.header("access-control-allow-origin").is_none(), "{what}: no CORS");
         assert_eq!(standin.requests().len(), 1, "{what}: nothing reached the upstream");
     }
-
-    // Another user of the machine, with the right key, is refused before anything else.
-    if common::is_root() {
-        let answer = raw_as(
-            Some(65534),
-            &listen,
-            &converse,
-            &[("Host", host), ("Authorization", &bearer)],
-            body,
-        );
-        assert_eq!(answer.status, 403);
-        let message = answer.json()["message"].as_str().unwrap().to_owned();
-        assert!(message.contains("not uid 65534"), "{message}");
-        assert_eq!(standin.requests().len(), 1, "another uid: nothing reached the upstream");
-    } else {
-        eprintln!("skipping the other-uid case: not root");
-    }
-
-    // As an SDK shows it: boto3 and the Anthropic SDK with a wrong key.
-    let wrong: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| {
-            let v =
-                if k == "AWS_BEARER_TOKEN_BEDROCK" { other_key[7..].to_owned() } else { v.clone() };
-            (k.clone(), v)
-        })
-        .collect();
-    let answers = run_clients(&sandbox, &wrong, &["converse", "anthropic-stream"]);
-    assert_eq!(answers[0]["code"], "AccessDeniedException", "{}", answers[0]);
-    assert!(answers[0]["message"].as_str().unwrap().contains("not this proxy's local key"));
-    assert_eq!(answers[1]["code"], 403, "{}", answers[1]);
-    assert_eq!(standin.requests().len(), 1, "nothing reached the upstream");
-
     let errors = &status(&daemon)["proxy"]["errors"];
-    assert_eq!(errors["unauthorized"], 6, "{errors}");
+    assert_eq!(errors["unauthorized"], 4, "{errors}");
     assert!(errors["refused"].as_u64().unwrap() >= 5, "{errors}");
     let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
     assert!(!log.contains(&key) && !log.contains(&bedrock_key[7..]));
 }
 
 #[test]
+fn another_user_is_refused_even_with_the_key() {
+    if !common::is_root() {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let (standin, daemon, listen, key) = proxied(&sandbox);
+    let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
+    let bearer = format!("Bearer {key}");
+    let headers = [("Host", listen.as_str()), ("Authorization", bearer.as_str())];
+    let answer = raw_as(Some(65534), &listen, &converse, &headers, CONVERSE_BODY);
+    assert_eq!(answer.status, 403);
+    let message = answer.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("not uid 65534"), "{message}");
+    assert!(standin.requests().is_empty(), "nothing reached the upstream");
+    assert_eq!(status(&daemon)["proxy"]["errors"]["foreign_user"], 1);
+    // The same request from our own uid goes through.
+    assert_eq!(raw(&listen, &converse, &headers, CONVERSE_BODY).status, 200);
+}
+
+#[test]
+fn sdks_show_the_proxys_refusal_as_they_show_bedrocks() {
+    let sandbox = Sandbox::new();
+    let (standin, _daemon, _listen, _key) = proxied(&sandbox);
+    let env: Vec<(String, String)> = proxy_env(&sandbox, &[])
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if k == "AWS_BEARER_TOKEN_BEDROCK" {
+                format!("bedprov-local-{}", "0".repeat(64))
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect();
+    let answers = run_clients(&sandbox, &env, &["converse", "anthropic-stream"]);
+    assert_eq!(answers[0]["code"], "AccessDeniedException", "{}", answers[0]);
+    assert!(answers[0]["shown"].as_str().unwrap().starts_with(
+        "botocore.errorfactory.AccessDeniedException: An error occurred (AccessDeniedException) when calling the Converse operation: bedprov proxy: "
+    ));
+    assert!(answers[0]["message"].as_str().unwrap().contains("not this proxy's local key"));
+    assert_eq!(answers[1]["code"], 403, "{}", answers[1]);
+    assert_eq!(answers[1]["error"], "PermissionDeniedError");
+    assert!(standin.requests().is_empty(), "nothing reached the upstream");
+}
+
+#[test]
 fn a_new_key_refuses_the_old_one_at_once() {
+    use std::os::unix::fs::MetadataExt as _;
     let sandbox = Sandbox::new();
     sandbox.static_default_profile();
     let standin =
@@ -655,7 +590,6 @@ fn a_new_key_refuses_the_old_one_at_once() {
     let new = proxy_env(&sandbox, &[]);
     assert_ne!(new, old);
     ok(&run_clients(&sandbox, &new, &["converse"])[0]);
-    use std::os::unix::fs::MetadataExt as _;
     assert_eq!(std::fs::metadata(key_file(&sandbox)).unwrap().mode() & 0o777, 0o600);
 }
 
@@ -904,7 +838,7 @@ fn streams_pass_frame_by_frame_and_a_client_that_hangs_up_cancels_the_upstream()
     stream.write_all(body).unwrap();
     let mut arrivals = Vec::new();
     let mut answer = Vec::new();
-    let mut buffer = [0u8; 65536];
+    let mut buffer = vec![0u8; 65536];
     loop {
         let n = stream.read(&mut buffer).unwrap();
         if n == 0 {

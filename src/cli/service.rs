@@ -48,6 +48,7 @@ pub struct InstallArgs {
     /// Run the daemon with the local Bedrock proxy (`daemon run --proxy`), on ADDR if given
     /// (default: the config file's `[proxy] listen`, else 127.0.0.1:8239).
     #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    #[allow(clippy::option_option)] // clap: absent, `--proxy` alone, or `--proxy ADDR`
     pub proxy: Option<Option<String>>,
     /// Run the follow-up commands (load, enable and start) instead of printing them.
     #[arg(long)]

@@ -74,9 +74,9 @@ pub fn run(command: SetupCommand, socket: &Path) -> crate::Result<Output> {
     if !args.dry_run {
         plan.write()?;
     }
-    let _ = write!(
+    let _ = writeln!(
         text,
-        "Claude Code reaches Bedrock through the daemon's proxy on {listen}: keep the daemon running with it on that address, e.g. as a user service: `bedprov service install --proxy={listen} --now` (or `[proxy] listen = \"{listen}\"` in {config}).\n",
+        "Claude Code reaches Bedrock through the daemon's proxy on {listen}: keep the daemon running with it on that address, e.g. as a user service: `bedprov service install --proxy={listen} --now` (or `[proxy] listen = \"{listen}\"` in {config}).",
         listen = body.listen,
         config = crate::paths::config_file().display()
     );

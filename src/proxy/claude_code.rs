@@ -143,7 +143,10 @@ impl Plan {
 }
 
 /// The settings file as a JSON object (`{}` when missing), and its bytes.
-fn read_settings(path: &Path) -> crate::Result<(Map<String, Value>, Option<Vec<u8>>)> {
+/// A settings file as read: its object, and its bytes (`None`: there was no file).
+type Read = (Map<String, Value>, Option<Vec<u8>>);
+
+fn read_settings(path: &Path) -> crate::Result<Read> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

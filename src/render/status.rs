@@ -123,12 +123,14 @@ pub fn proxy(proxy: &ProxyStatus) -> String {
 
 /// A byte count for people: `512 B`, `3.4 KB`, `12.0 MB`.
 fn bytes(count: u64) -> String {
-    match count {
-        0..1_000 => format!("{count} B"),
-        1_000..1_000_000 => format!("{:.1} KB", count as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.1} MB", count as f64 / 1e6),
-        _ => format!("{:.1} GB", count as f64 / 1e9),
-    }
+    let (unit, scale) = match count {
+        0..1_000 => return format!("{count} B"),
+        1_000..1_000_000 => ("KB", 1_000),
+        1_000_000..1_000_000_000 => ("MB", 1_000_000),
+        _ => ("GB", 1_000_000_000),
+    };
+    let tenths = count / (scale / 10);
+    format!("{}.{} {unit}", tenths / 10, tenths % 10)
 }
 
 fn times(count: u64) -> String {

@@ -352,18 +352,16 @@ fn run_proxy(client: &Client, args: Args) -> Result<(), Failure> {
     let request = ProxyRequest { profile, region, environment };
     let body = with_autostart_args(client, &["--proxy"], |c| c.call(endpoint::Proxy, &request))?;
     let vars = proxy_vars(&body);
-    match args.mode {
-        Mode::Exec(command) => exec(&command, &vars),
-        _ => {
-            let shell = args.shell.unwrap_or_else(Shell::from_env);
-            let lines = shell::export_lines(shell, &vars).map_err(|e| Failure {
-                message: e.to_string(),
-                hint: String::new(),
-                code: exit::USAGE,
-            })?;
-            print_all(&lines)
-        }
+    if let Mode::Exec(command) = args.mode {
+        return exec(&command, &vars);
     }
+    let shell = args.shell.unwrap_or_else(Shell::from_env);
+    let lines = shell::export_lines(shell, &vars).map_err(|e| Failure {
+        message: e.to_string(),
+        hint: String::new(),
+        code: exit::USAGE,
+    })?;
+    print_all(&lines)
 }
 
 /// Replaces this process with `command`, `vars` set; returns only if that fails.
