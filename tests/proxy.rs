@@ -1114,3 +1114,55 @@ fn setup_claude_code_merges_backs_up_changes_nothing_twice_and_undoes_exactly() 
         undone
     );
 }
+
+#[test]
+fn an_https_upstream_is_verified_with_the_platforms_roots_and_aws_ca_bundle() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let upstream = format!("{}/{{region}}", standin.https_url());
+    // Without the stand-in's CA, its certificate is not trusted: a 502 that says why, in
+    // Bedrock's shape, and nothing was sent.
+    {
+        let _daemon = sandbox.daemon_with(|command| {
+            command.args(["--proxy", "127.0.0.1:0", "--proxy-upstream", &upstream]);
+        });
+        let answers = run_clients(
+            &sandbox,
+            &[proxy_env(&sandbox, &[]), vec![("AWS_MAX_ATTEMPTS".into(), "1".into())]].concat(),
+            &["converse"],
+        );
+        assert_eq!(answers[0]["code"], "ServiceUnavailableException", "{}", answers[0]);
+        let message = answers[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("cannot reach https://127.0.0.1:{}", standin.port)),
+            "{message}"
+        );
+        assert!(message.contains("AWS_CA_BUNDLE"), "{message}");
+        assert!(standin.requests().is_empty());
+    }
+    // With AWS_CA_BUNDLE naming it, as behind a TLS-inspecting corporate proxy.
+    let daemon = sandbox.daemon_with(|command| {
+        command.env("AWS_CA_BUNDLE", &standin.ca).args([
+            "--proxy",
+            "127.0.0.1:0",
+            "--proxy-upstream",
+            &upstream,
+        ]);
+    });
+    let answers =
+        run_clients(&sandbox, &proxy_env(&sandbox, &[]), &["converse", "anthropic-stream"]);
+    ok(&answers[0]);
+    ok(&answers[1]);
+    let requests = standin.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r["tls"] == true && r["verdict"] == "ok"), "{requests:?}");
+    // A bundle that cannot be used stops the start, saying so.
+    drop(daemon);
+    let (code, _, stderr) = run(sandbox
+        .bedprov(&["daemon", "run", "--proxy", "127.0.0.1:0"])
+        .env("AWS_CA_BUNDLE", sandbox.dir.path().join("missing.pem")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("AWS_CA_BUNDLE") && stderr.contains("cannot be read"), "{stderr}");
+}
