@@ -540,6 +540,13 @@ fn another_user_is_refused_even_with_the_key() {
     assert!(message.contains("not uid 65534"), "{message}");
     assert!(standin.requests().is_empty(), "nothing reached the upstream");
     assert_eq!(status(&daemon)["proxy"]["errors"]["foreign_user"], 1);
+    // Many such connections make one warning in the log, not one each.
+    for _ in 0..3 {
+        assert_eq!(raw_as(Some(65534), &listen, &converse, &headers, CONVERSE_BODY).status, 403);
+    }
+    assert_eq!(status(&daemon)["proxy"]["errors"]["foreign_user"], 4);
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert_eq!(log.matches("refusing a proxy connection from another user").count(), 1, "{log}");
     // The same request from our own uid goes through.
     assert_eq!(raw(&listen, &converse, &headers, CONVERSE_BODY).status, 200);
 }
