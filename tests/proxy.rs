@@ -1173,3 +1173,37 @@ fn an_https_upstream_is_verified_with_the_platforms_roots_and_aws_ca_bundle() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("AWS_CA_BUNDLE") && stderr.contains("cannot be read"), "{stderr}");
 }
+
+#[test]
+fn an_ipv6_loopback_listener_serves_its_own_user() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let upstream = upstream(&standin);
+    let daemon = sandbox.daemon_with(|command| {
+        command.args(["--proxy", "[::1]:0", "--proxy-upstream", &upstream]);
+    });
+    let listen = proxy_address(&daemon);
+    assert!(listen.starts_with("[::1]:"), "{listen}");
+    let env = proxy_env(&sandbox, &[]);
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://{listen}/region/us-east-1"));
+    let answers = run_clients(&sandbox, &env, &["converse", "anthropic-stream"]);
+    ok(&answers[0]);
+    ok(&answers[1]);
+    // The peer's uid is found in the IPv6 socket table too: another user is refused.
+    if common::is_root() {
+        let key = var("AWS_BEARER_TOKEN_BEDROCK");
+        let bearer = format!("Bearer {key}");
+        let headers = [("Host", listen.as_str()), ("Authorization", bearer.as_str())];
+        let line = format!("POST /model/{MODEL}/converse HTTP/1.1");
+        let host = listen.trim_start_matches('[').replace("]:", " ");
+        let (ip, port) = host.split_once(' ').unwrap();
+        let address = format!("{ip}:{port}");
+        let answer = raw_as(Some(65534), &address, &line, &headers, CONVERSE_BODY);
+        assert_eq!(answer.status, 403);
+        assert!(answer.json()["message"].as_str().unwrap().contains("not uid 65534"));
+    }
+    assert_eq!(standin.requests().len(), 2);
+}
