@@ -145,3 +145,38 @@ fn mark(state: SlotState) -> &'static str {
         SlotState::NeedsLogin | SlotState::Failed => "✗",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::api::LatencySummary;
+
+    #[test]
+    fn the_proxy_shows_its_address_traffic_latency_and_refusals() {
+        let mut status = ProxyStatus {
+            listen: "127.0.0.1:8239".into(),
+            upstream: "AWS".into(),
+            requests: 12,
+            bytes_from_clients: 999,
+            bytes_to_clients: 3_456_789,
+            open_streams: 1,
+            open_connections: 2,
+            ..ProxyStatus::default()
+        };
+        assert_eq!(
+            proxy(&status),
+            "proxy: 127.0.0.1:8239 → AWS\n    12 requests · 999 B in, 3.4 MB out · 1 open streams · 2 open connections\n"
+        );
+        status.added_latency_us = Some(LatencySummary { p50: 80, p99: 700, max: 900, count: 12 });
+        status.errors.insert("unauthorized".into(), 2);
+        status.errors.insert("client_gone".into(), 1);
+        let text = proxy(&status);
+        assert!(
+            text.contains("    added latency p50 80 µs · p99 700 µs · max 900 µs (12 requests)\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("    refused or failed: client_gone 1, unauthorized 2\n"), "{text}");
+        assert_eq!(bytes(1_500), "1.5 KB");
+        assert_eq!(bytes(12_000_000_000), "12.0 GB");
+    }
+}
