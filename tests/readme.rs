@@ -1,8 +1,8 @@
 //! The documentation cannot drift from the code: every `bedprov` and `bedprov-helper` command
 //! that the README, `docs/` and ARCHITECTURE.md show parses with the real command-line
-//! definitions (subcommands, flags and the values clap checks), every link between those
-//! files and every `#anchor` resolves, and every repository path ARCHITECTURE.md names
-//! exists.
+//! definitions (subcommands, flags and the values clap checks), and every link between those
+//! files and every `#anchor` resolves. (`tests/architecture.rs` checks ARCHITECTURE.md's
+//! paths and layers.)
 
 use clap::CommandFactory as _;
 use std::collections::BTreeSet;
@@ -500,35 +500,4 @@ fn the_anchor_and_link_readers_see_what_github_sees() {
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["a-b-cd--e", "exit-codes", "exit-codes-1"]);
     assert_eq!(links(markdown), ["#a-b-cd--e", "docs/x.md#exit-codes-1", "p.png"]);
     assert_eq!(normalise(Path::new("docs/../README.md")), Path::new("README.md"));
-}
-// ---------------------------------------------------------------------------------------
-// ARCHITECTURE.md names real files
-
-/// A code span that names a file or directory of this repository: relative, made of path
-/// characters, with a `/` or a file extension bedprov uses.
-fn repository_path(span: &str) -> Option<&str> {
-    let path_like = !span.is_empty()
-        && !span.starts_with('/')
-        && !span.starts_with('.')
-        && span.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
-    let named = span.contains('/')
-        || [".rs", ".md", ".toml", ".py", ".lock"].iter().any(|ext| span.ends_with(ext));
-    (path_like && named).then_some(span)
-}
-
-#[test]
-fn every_path_architecture_md_names_exists() {
-    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
-    let spans = code_spans(&parts(&text).prose);
-    let paths: BTreeSet<&str> = spans.iter().filter_map(|span| repository_path(span)).collect();
-    let missing: Vec<&&str> = paths.iter().filter(|path| !root().join(path).exists()).collect();
-    assert!(missing.is_empty(), "ARCHITECTURE.md names paths that do not exist: {missing:?}");
-    assert!(paths.len() >= 30, "only {} paths found: {paths:?}", paths.len());
-    // The reader tells paths from other code.
-    assert_eq!(repository_path("src/slot/mod.rs"), Some("src/slot/mod.rs"));
-    assert_eq!(repository_path("src/daemon/"), Some("src/daemon/"));
-    assert_eq!(repository_path("Cargo.toml"), Some("Cargo.toml"));
-    assert_eq!(repository_path("/v1/token"), None);
-    assert_eq!(repository_path("crate::slot"), None);
-    assert_eq!(repository_path("~/.aws"), None);
 }
