@@ -305,14 +305,21 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             .collect()
     };
     let mut commands: Vec<(String, String)> = Vec::new();
+    let mut alone = false;
     for line in section("Usage:").iter().map(|line| line.trim()) {
         // `bedprov-helper NAME ...   description`, or `eval "$(bedprov-helper NAME)"   …`;
         // a line without it goes on with the description above.
         if let Some((_, rest)) = line.split_once("bedprov-helper ") {
-            let name = rest.split([' ', ')']).next().unwrap().to_owned();
-            if name.starts_with("--") {
-                continue; // `--help | --version`: not a command
+            // `bedprov-helper --help | --version   (alone)`: two flags, not a command.
+            if rest.starts_with('-') {
+                assert!(
+                    rest.starts_with("--help | --version") && rest.ends_with("(alone)"),
+                    "{line}"
+                );
+                alone = true;
+                continue;
             }
+            let name = rest.split([' ', ')']).next().unwrap().to_owned();
             let about = line.split_once("   ").unwrap().1.trim().to_owned();
             commands.push((name, about));
         } else {
@@ -321,8 +328,9 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             about.push_str(line);
         }
     }
+    assert!(alone, "the usage does not say --help and --version work only alone:\n{text}");
     // `  --flag VALUE   description` (VALUE in capitals, absent for a switch), continued on
-    // lines indented further; the list ends at the first line that is neither.
+    // lines indented further; the list ends at the first line that is neither (a note may follow).
     let mut options: Vec<(String, String, String)> = Vec::new();
     for line in section("Options") {
         if let Some(option) = line.strip_prefix("  --") {

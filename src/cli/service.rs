@@ -75,7 +75,9 @@ pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
     match command {
         ServiceCommand::Install(args) => {
             let ctx = match &args.proxy {
-                Some(listen) => ctx.with_proxy(listen.as_deref())?,
+                Some(listen) => ctx.with_proxy(
+                    listen.as_deref().map(crate::proxy::settings::parse_listen).transpose()?,
+                ),
                 None => ctx,
             };
             let extras = [
