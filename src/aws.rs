@@ -8,7 +8,7 @@
 
 use crate::creds::{self, ProfileSelection, Target};
 use crate::region::{Region, RegionSource};
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -112,13 +112,13 @@ where
                 }
             }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::other(
-            exit::AWS,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::new(
+            ErrorCode::Aws,
             format!("cannot reach AWS for {action}: {}", creds::error_chain(err)),
             "check your network (and AWS_ENDPOINT_URL if you set one), then try again",
         ),
-        other => Error::other(
-            exit::AWS,
+        other => Error::new(
+            ErrorCode::Aws,
             format!("the {action} call failed: {}", creds::error_chain(other)),
             "try again; run with -vv for details",
         ),
@@ -176,7 +176,7 @@ fn no_reason(action: &'static str, status: u16) -> Error {
         ),
         None => "AWS gave no reason: try again in a minute (re-running is safe); if it keeps failing, check the AWS Health Dashboard for the region".into(),
     };
-    Error::other(exit::AWS, message, hint)
+    Error::new(ErrorCode::Aws, message, hint)
 }
 
 /// The decision behind [`error`], on an error code and message (testable without the SDK).
@@ -188,21 +188,21 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
-        | "UnauthorizedException" => Error::other(
-            exit::AWS,
+        | "UnauthorizedException" => Error::new(
+            ErrorCode::Aws,
             format!("AWS denied {action}{said}"),
             format!(
                 "grant {action} to the identity you are using (check it with `bedprov check`); the README lists every permission bedprov needs"
             ),
         ),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Error::other(
-            exit::NEEDS_LOGIN,
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Error::new(
+            ErrorCode::NeedsLogin,
             format!("your AWS credentials expired during {action}"),
             "refresh them (for SSO: `aws sso login --profile X`) and try again",
         ),
         "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
-            Error::other(
-                exit::NO_CREDENTIALS,
+            Error::new(
+                ErrorCode::CredentialsFailed,
                 format!("AWS does not accept these credentials ({code}) for {action}"),
                 "check the keys (`aws sts get-caller-identity`), or your clock if it is far off",
             )
@@ -210,13 +210,13 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
         "Throttling"
         | "ThrottlingException"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded" => Error::other(
-            exit::AWS,
+        | "RequestLimitExceeded" => Error::new(
+            ErrorCode::Aws,
             format!("AWS kept throttling {action} after {MAX_ATTEMPTS} attempts"),
             "wait a minute and run the command again (it is safe to re-run)",
         ),
-        code if NOT_IMPLEMENTED.contains(&code) => Error::other(
-            exit::AWS,
+        code if NOT_IMPLEMENTED.contains(&code) => Error::new(
+            ErrorCode::Aws,
             format!("the endpoint does not implement {action} ({code}){said}"),
             match endpoint_override(action) {
                 Some((variable, url)) => format!(
@@ -227,15 +227,15 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
                 }
             },
         ),
-        _ if message.is_empty() => Error::other(
-            exit::AWS,
+        _ if message.is_empty() => Error::new(
+            ErrorCode::Aws,
             format!("{action} failed: {code}"),
             format!(
                 "AWS sent {code} without a message; re-running is safe, and if it persists, look {code} up in the AWS documentation of {action}"
             ),
         ),
-        _ => Error::other(
-            exit::AWS,
+        _ => Error::new(
+            ErrorCode::Aws,
             format!("{action} failed: {code}{said}"),
             "see AWS's message above; re-running is safe",
         ),
@@ -255,6 +255,7 @@ pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::exit;
 
     #[test]
     fn denied_calls_name_the_action() {

@@ -31,7 +31,8 @@
 //! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
 //!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
 //! - [`clock`]: the injectable wall clock.
-//! - [`error`]: the crate's error type: message, hint, exit code.
+//! - [`error`]: the crate's error type: a kind (`wire::api::ErrorCode`, which maps it to the exit
+//!   code and HTTP status), message, hint and the typed error it came from.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
 //! - [`cli`]: the `bedprov` command line; prints what `render` produced (a new long-term
 //!   secret at the workflow's delivery step, checked to have arrived).

@@ -6,6 +6,7 @@
 use crate::aws::{self, Aws};
 use crate::render::time::rfc3339;
 use crate::ttl::Ttl;
+use crate::wire::api::ErrorCode;
 use serde::Serialize;
 use std::time::SystemTime;
 
@@ -53,7 +54,7 @@ pub struct Problem {
 
 impl From<crate::Error> for Problem {
     fn from(error: crate::Error) -> Self {
-        Self { message: error.to_string(), hint: error.hint() }
+        Self { message: error.to_string(), hint: error.hint().to_owned() }
     }
 }
 
@@ -129,8 +130,8 @@ fn token(aws: &Aws) -> crate::Result<TokenCheck> {
     let decoded = crate::token::decode(token.expose_secret())?;
     let signed_expiry = token.issued_at() + token.ttl().as_duration();
     if decoded.region != aws.region.as_str() || decoded.expires_at != signed_expiry {
-        return Err(crate::Error::other(
-            crate::wire::exit::INTERNAL,
+        return Err(crate::Error::new(
+            ErrorCode::Internal,
             "a freshly minted token does not decode to its own region and expiry",
             "this is a bug in bedprov: please report it",
         ));

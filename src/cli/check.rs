@@ -3,7 +3,7 @@
 use super::{AwsTarget, Format, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -26,8 +26,8 @@ pub async fn run(args: CheckArgs) -> crate::Result<Output> {
         Format::Json => crate::render::check::json(&check),
     });
     if !check.ok() {
-        output.failure = Some(crate::Error::other(
-            exit::AWS,
+        output.failure = Some(crate::Error::new(
+            ErrorCode::Aws,
             "some checks failed",
             "see the ✗ lines above and their hints",
         ));

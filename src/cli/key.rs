@@ -10,7 +10,7 @@ use crate::provision::store::Store;
 use crate::provision::unit::{BusinessUnit, Owner};
 use crate::provision::{self, CreateRequest, DeleteTarget, Policy, Provisioned, RotateRequest};
 use crate::render::key::{self as render, Format};
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -263,7 +263,7 @@ fn render_created(result: &Provisioned, format: Format, unverified: &str, hint: 
         render::shown(result, format)
     });
     if result.verified == Some(false) {
-        output.failure = Some(Error::other(exit::AWS, unverified, hint));
+        output.failure = Some(Error::new(ErrorCode::Aws, unverified, hint));
     }
     output
 }
@@ -274,16 +274,16 @@ fn confirm(question: &str, yes: bool) -> Result<()> {
         return Ok(());
     }
     if !crate::prompt::interactive() {
-        return Err(Error::other(
-            exit::DECLINED,
+        return Err(Error::new(
+            ErrorCode::Declined,
             "this deletes credentials and needs confirmation",
             "re-run with --yes to confirm without a terminal",
         ));
     }
     match crate::prompt::confirm(question, false).map_err(Error::io("cannot read the answer"))? {
         Some(true) => Ok(()),
-        _ => Err(Error::other(
-            exit::DECLINED,
+        _ => Err(Error::new(
+            ErrorCode::Declined,
             "nothing was deleted",
             "re-run and answer y, or pass --yes",
         )),

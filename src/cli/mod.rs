@@ -155,7 +155,7 @@ pub fn report(error: &crate::Error) {
     eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
     let hint = error.hint();
     if !hint.is_empty() {
-        eprintln!("  hint: {}", crate::quote::shown_long(&hint));
+        eprintln!("  hint: {}", crate::quote::shown_long(hint));
     }
 }
 

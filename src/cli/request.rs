@@ -6,7 +6,7 @@ use super::{Cli, Format, Outcome, Output};
 use crate::Error;
 use crate::intent::{self, KeyType, Plan, Questions};
 use crate::render::plan as render;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use clap::{Args, Parser as _};
 use std::path::PathBuf;
 
@@ -82,8 +82,8 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
 fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
     let command = render::command_line(&plan.argv());
     if !interactive {
-        return Err(Error::other(
-            exit::DECLINED,
+        return Err(Error::new(
+            ErrorCode::Declined,
             "a long-term key needs a confirmation, and there is no terminal to ask on",
             format!("add --yes to go ahead (or run: {command} --yes)"),
         ));
@@ -100,8 +100,8 @@ fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
 }
 
 fn declined(message: &str) -> Error {
-    Error::other(
-        exit::DECLINED,
+    Error::new(
+        ErrorCode::Declined,
         message,
         "run the request again when you are ready; --dry-run shows the plan",
     )
@@ -122,8 +122,8 @@ fn refused(error: &clap::Error, argv: &[String]) -> Error {
     let command = render::command_line(argv);
     let reason = error.to_string();
     let reason = reason.lines().next().unwrap_or_default().trim_start_matches("error: ");
-    Error::other(
-        exit::INTERNAL,
+    Error::new(
+        ErrorCode::Internal,
         format!("the plan's command line was refused ({command}): {reason}"),
         "this is a bug in bedprov: please report it with the request text",
     )

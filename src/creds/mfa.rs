@@ -9,6 +9,7 @@
 use super::chain::{Context, Plan};
 use super::profiles::Profiles;
 use super::{CredsError, Login, MfaWhy, ProfileSource, Target, process};
+use crate::wire::api::ErrorCode;
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -159,8 +160,8 @@ pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
         environment: target.credentials.credentials(),
     };
     if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
-        return Err(crate::Error::other(
-            crate::wire::exit::NEEDS_LOGIN,
+        return Err(crate::Error::new(
+            ErrorCode::NeedsLogin,
             "bedprov login asks for the MFA code on a terminal, and there is none here",
             format!("run `bedprov login --profile {}` in a terminal", profile.name),
         ));

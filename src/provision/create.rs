@@ -120,14 +120,15 @@ pub async fn create<P: Printer>(
 /// The error for an endpoint that cannot list Bedrock API keys, before anything was made.
 fn nothing_created(error: ListError) -> Error {
     match error {
-        ListError::NotImplemented(error) => Error::other(
-            error.exit_code(),
+        ListError::NotImplemented(error) => Error::new(
+            error.kind(),
             format!("cannot make Bedrock API keys here: {error}; nothing was created"),
             format!(
                 "{}; `--kind access-key` works against AWS emulators such as moto",
                 error.hint()
             ),
-        ),
+        )
+        .with_source(error),
         ListError::Failed(error) => error,
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::aws;
 use crate::wire::Secret;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use aws_sdk_iam::types::{StatusType, Tag};
 use std::collections::BTreeMap;
@@ -96,11 +97,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| {
             Tag::builder().key(k).value(v).build().map_err(|e| {
-                Error::other(
-                    crate::wire::exit::INTERNAL,
-                    format!("invalid tag {k}: {e}"),
-                    "report this bug",
-                )
+                Error::new(ErrorCode::Internal, format!("invalid tag {k}: {e}"), "report this bug")
             })
         })
         .collect()
@@ -197,11 +194,7 @@ impl Iam {
             .await
             .map_err(|e| aws::error("iam:CreateUser", &e))?;
         let user = output.user.ok_or_else(|| {
-            Error::other(
-                crate::wire::exit::AWS,
-                "CreateUser returned no user",
-                "re-run the command",
-            )
+            Error::new(ErrorCode::Aws, "CreateUser returned no user", "re-run the command")
         })?;
         Ok(User {
             name: user.user_name().to_owned(),
@@ -358,8 +351,8 @@ impl Iam {
                     .map_err(|e| aws::error("iam:CreateAccessKey", &e))?
                     .access_key
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "CreateAccessKey returned no key",
                             "list the keys with `bedprov key list` and re-run",
                         )
@@ -383,8 +376,8 @@ impl Iam {
                     .map_err(|e| aws::error("iam:CreateServiceSpecificCredential", &e))?
                     .service_specific_credential
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "CreateServiceSpecificCredential returned nothing",
                             "list the keys with `bedprov key list` and re-run",
                         )
@@ -393,8 +386,8 @@ impl Iam {
                     .service_credential_secret
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "IAM returned no Bedrock API key value",
                             "delete the credential it created (`bedprov key list`) and re-run",
                         )
@@ -508,8 +501,7 @@ impl Iam {
     pub async fn delete_user(&self, name: &str) -> Result<()> {
         self.client.delete_user().user_name(name).send().await.map(|_| ()).map_err(|e| {
             if aws::code(&e) == Some("DeleteConflict") {
-                Error::other(
-                    crate::wire::exit::AWS,
+                Error::new(ErrorCode::Aws,
                     format!("IAM will not delete {name}: it still has other attachments (login profile, MFA device, inline policy or group)"),
                     format!("remove them in the IAM console or with the AWS CLI (`aws iam get-user --user-name {name}`), then re-run"),
                 )

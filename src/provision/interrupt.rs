@@ -3,7 +3,7 @@
 //! deletes it before exiting instead of dying with it; before that moment the signals keep
 //! their default effect, as nothing needs undoing yet.
 
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::future::Future;
 use tokio::signal::unix::{SignalKind, signal};
@@ -25,12 +25,13 @@ impl Signal {
         }
     }
 
-    /// 128 + the signal number, as shells report a process the signal ended.
+    /// The kind of failure a run it stopped ends with: its exit code is 128 + the signal
+    /// number, as shells report a process the signal ended.
     #[must_use]
-    pub fn exit_code(self) -> i32 {
+    pub fn kind(self) -> ErrorCode {
         match self {
-            Self::Interrupt => exit::INTERRUPTED,
-            Self::Terminate => exit::TERMINATED,
+            Self::Interrupt => ErrorCode::Interrupted,
+            Self::Terminate => ErrorCode::Terminated,
         }
     }
 }

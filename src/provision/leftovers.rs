@@ -11,7 +11,7 @@ use super::unit::BusinessUnit;
 use super::{Step, step};
 use crate::aws::Aws;
 use crate::render::time::human_duration;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -56,8 +56,8 @@ pub(super) async fn settle(
         );
         let delete = format!("bedprov key delete --business-unit {unit} --key-id {} --yes", key.id);
         if !remove_it(&what, yes)? {
-            return Err(Error::other(
-                exit::DECLINED,
+            return Err(Error::new(
+                ErrorCode::Declined,
                 format!("{what}; it was kept, and nothing was created"),
                 format!("delete it to go on (re-run with --yes, or run `{delete}`)"),
             ));

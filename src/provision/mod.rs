@@ -35,7 +35,7 @@ pub use rotate::rotate;
 
 use crate::aws::Aws;
 use crate::region::Region;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use iam::{Credential, Iam, Kind, LastUsed, ListError, NewCredential, User};
 use markers::Delivery;
@@ -235,8 +235,8 @@ fn at_limit(
         .or_else(|| others.iter().find(|c| !c.active).copied())
         .or_else(|| others.first().copied())
         .unwrap_or(&existing[0]);
-    Error::other(
-        exit::LIMIT,
+    Error::new(
+        ErrorCode::Limit,
         format!(
             "{unit} already has {} {}s ({}): that is the limit of two",
             existing.len(),
@@ -281,8 +281,8 @@ async fn managed_user(iam: &Iam, unit: &BusinessUnit) -> Result<User> {
                 "to manage it, adopt it first: bedprov key create --business-unit {unit} --adopt"
             ),
         )),
-        None => Err(Error::other(
-            exit::NOT_FOUND,
+        None => Err(Error::new(
+            ErrorCode::Missing,
             format!("there is no IAM user {name} for business unit {unit}"),
             format!(
                 "create it: bedprov key create --business-unit {unit} (or see `bedprov key list`)"
@@ -333,7 +333,7 @@ pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Re
                 for kind in &unlisted {
                     let _ = write!(hint, " ({}s could not be listed here)", kind.describe());
                 }
-                Error::other(exit::NOT_FOUND, format!("{} has no key {id}", user.name), hint)
+                Error::new(ErrorCode::Missing, format!("{} has no key {id}", user.name), hint)
             })?;
             iam.delete(&user.name, credential).await?;
             step(
@@ -499,7 +499,7 @@ mod tests {
             alias: None,
         };
         let hint = |keys: &[Credential], tags: &BTreeMap<String, String>| {
-            at_limit(&unit, Kind::AccessKey, keys, tags).hint()
+            at_limit(&unit, Kind::AccessKey, keys, tags).hint().to_owned()
         };
         let none = BTreeMap::new();
         // An inactive key goes first, unless it is the one in use.

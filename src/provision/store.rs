@@ -8,7 +8,7 @@
 
 use super::iam::{Kind, NewCredential};
 use crate::aws::{self, Aws};
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -145,8 +145,8 @@ fn payload(credential: &NewCredential) -> zeroize::Zeroizing<String> {
 }
 
 fn no_keyring(detail: &str) -> Error {
-    Error::other(
-        exit::AWS,
+    Error::new(
+        ErrorCode::Aws,
         format!("no OS keyring is available ({detail}); the key was NOT stored"),
         "use --store print or --store secretsmanager, or start a Secret Service (e.g. gnome-keyring-daemon) in a D-Bus session",
     )
@@ -161,7 +161,7 @@ fn keyring_store() -> Result<Arc<keyring_core::CredentialStore>> {
 /// Checks that a keyring is reachable, before anything is created in AWS.
 pub async fn probe_keyring() -> Result<()> {
     tokio::task::spawn_blocking(|| keyring_store().map(|_| ())).await.map_err(|e| {
-        Error::other(exit::INTERNAL, format!("keyring check failed: {e}"), "try again")
+        Error::new(ErrorCode::Internal, format!("keyring check failed: {e}"), "try again")
     })?
 }
 
@@ -185,7 +185,7 @@ pub async fn save_keyring(user_name: &str, credential: &NewCredential) -> Result
     })
     .await
     .map_err(|e| {
-        Error::other(exit::INTERNAL, format!("keyring write failed: {e}"), "try again")
+        Error::new(ErrorCode::Internal, format!("keyring write failed: {e}"), "try again")
     })??;
     Ok(format!("OS keyring (service `{KEYRING_SERVICE}`, account `{shown}`)"))
 }
@@ -288,8 +288,8 @@ pub async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<Strin
 /// Refuses to write into a secret that is scheduled for deletion (the caller restores it
 /// first, or stops).
 fn scheduled_for_deletion(name: &str) -> Error {
-    Error::other(
-        exit::AWS,
+    Error::new(
+        ErrorCode::Aws,
         format!(
             "Secrets Manager secret `{name}` is scheduled for deletion; the key was not written into it"
         ),

@@ -588,18 +588,15 @@ impl Slot {
                 state.retry_at = None;
                 true
             }
-            Err(crate::Error::Creds(
-                ref error @ crate::creds::CredsError::UnknownProfile { .. },
-            )) => {
+            Err(error) if error.kind() == ErrorCode::UnknownProfile => {
                 tracing::info!(slot = %self.key, "the profile is no longer defined; its token is dropped");
-                let body = crate::Error::from(error.clone()).to_body();
                 drop(state);
-                self.retire(body);
+                self.retire(error.to_body());
                 false
             }
             Err(error) => {
                 state.consecutive_failures += 1;
-                let needs_login = matches!(error, crate::Error::Creds(ref e) if e.needs_login());
+                let needs_login = error.kind() == ErrorCode::NeedsLogin;
                 let wait = backoff::delay(state.consecutive_failures, needs_login);
                 tracing::warn!(slot = %self.key, error = %error, retry_in_secs = wait.as_secs(), "refresh failed");
                 state.last_error = Some(error.to_body());
