@@ -9,7 +9,8 @@ use crate::provision::iam::Kind;
 use crate::provision::store::Store;
 use crate::provision::unit::{BusinessUnit, Owner};
 use crate::provision::{self, CreateRequest, DeleteTarget, Policy, Provisioned, RotateRequest};
-use crate::render::key::{self as render, Format};
+use crate::render::Format;
+use crate::render::key as render;
 use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -89,7 +90,7 @@ pub struct CredentialArgs {
     /// print unless told; rotate: where the unit's key is kept now, and another is refused).
     #[arg(long, value_enum)]
     pub store: Option<Store>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::KEY), default_value_t = Format::Human)]
     pub format: Format,
 }
 
@@ -97,7 +98,7 @@ pub struct CredentialArgs {
 pub struct ListArgs {
     #[arg(long, value_name = "NAME")]
     pub business_unit: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::KEY), default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
     pub target: AwsTarget,
@@ -164,7 +165,8 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             let listing = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
             Ok(Output::from(match args.format {
                 Format::Json => render::list_json(&listing),
-                Format::Human | Format::Markdown => render::list_human(&listing),
+                // Human and Markdown (the parser admits no other) list the same way.
+                _ => render::list_human(&listing),
             }))
         }
         KeyCommand::Rotate(args) => {

@@ -2,9 +2,10 @@
 //! the equivalent `bedprov` command, parsed by the same clap definitions and run through the
 //! same dispatch as if it had been typed. Questions are asked only on a terminal.
 
-use super::{Cli, Format, Outcome, Output};
+use super::{Cli, Outcome, Output};
 use crate::Error;
 use crate::intent::{self, KeyType, Plan, Questions};
+use crate::render::Format;
 use crate::render::plan as render;
 use crate::wire::api::ErrorCode;
 use clap::{Args, Parser as _};
@@ -24,7 +25,7 @@ pub struct RequestArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// With --dry-run, the plan's format; otherwise the result's (the plan goes to stderr).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::REPORT), default_value_t = Format::Human)]
     pub format: Format,
 }
 
@@ -56,8 +57,9 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
     };
     if args.dry_run {
         let stdout = match args.format {
-            Format::Human => render::human(&plan),
             Format::Json => render::json(&plan),
+            // The rest is human: the parser admits no other.
+            _ => render::human(&plan),
         };
         return Ok(Outcome::Done(Output::from(stdout)));
     }

@@ -5,6 +5,7 @@
 //! workflow before the old key is retired) and [`after_delivery`] (the steps that followed).
 //! No suggested command puts a secret on a command line.
 
+use super::Format;
 use super::time::{human_duration, human_utc, rfc3339};
 use crate::provision::iam::{Credential, Kind, NewCredential};
 use crate::provision::markers::{self, Delivery};
@@ -17,14 +18,6 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 use zeroize::Zeroizing;
-
-/// `--format` for the key commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Markdown,
-    Json,
-}
 
 /// The JSON shape of `key create` / `key rotate` (fields that do not apply are null; the
 /// secret fields are null unless the secret was printed). Private and without `Debug`: it
@@ -67,8 +60,9 @@ pub fn after_delivery(result: &Provisioned, format: Format) -> String {
 pub fn shown(result: &Provisioned, format: Format) -> String {
     match format {
         Format::Json => json(result),
-        Format::Human => human(result, false),
         Format::Markdown => human(result, true),
+        // The rest is human: the key commands' parser admits no other.
+        _ => human(result, false),
     }
 }
 
