@@ -121,17 +121,9 @@ pub fn human(plan: &Plan) -> String {
 /// validated to safe characters, and anything else would be single-quoted anyway.
 #[must_use]
 pub fn command_line(argv: &[String]) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
-    std::iter::once("bedprov".to_owned())
-        .chain(argv.iter().map(|arg| {
-            if !arg.is_empty() && arg.chars().all(safe) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        }))
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::wire::shell::posix_command_line(
+        std::iter::once("bedprov").chain(argv.iter().map(String::as_str)),
+    )
 }
 
 #[cfg(test)]

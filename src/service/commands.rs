@@ -189,18 +189,9 @@ pub struct Finished {
 impl fmt::Display for FollowUp {
     /// As a POSIX shell line: arguments that need it are single-quoted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&quote(&self.program))?;
-        for arg in &self.args {
-            write!(f, " {}", quote(arg))?;
-        }
-        Ok(())
+        let words = std::iter::once(&self.program).chain(&self.args).map(String::as_str);
+        f.write_str(&crate::wire::shell::posix_command_line(words))
     }
-}
-
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
-    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 #[cfg(test)]
