@@ -113,8 +113,7 @@ impl Context {
                 "it was replaced or removed while running: run the installed bedprov again",
             ));
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
-        let home = home.ok_or_else(|| {
+        let home = crate::paths::home().map(Path::to_path_buf).ok_or_else(|| {
             Error::usage(
                 "HOME is not set (or not an absolute path)",
                 "run `bedprov service` as the user the service is for, in a login shell",
