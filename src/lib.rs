@@ -30,7 +30,8 @@
 //! - [`prompt`]: yes/no, choice and MFA-code questions, only on a terminal.
 //! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
 //!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
-//! - [`clock`]: the injectable wall clock.
+//! - [`clock`]: the injectable wall clock. [`timefmt`]: times and durations as text, for
+//!   every layer.
 //! - [`error`]: the crate's error type: a kind (`wire::api::ErrorCode`, which maps it to the exit
 //!   code and HTTP status), message, hint and the typed error it came from.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
@@ -59,6 +60,7 @@ pub mod region;
 pub mod render;
 pub mod service;
 pub mod slot;
+pub mod timefmt;
 pub mod token;
 pub mod ttl;
 pub mod verify;

@@ -30,7 +30,7 @@ impl Default for Ttl {
 pub enum TtlError {
     #[error("cannot read `{input}` as a duration: use {FORMS}")]
     Unreadable { input: String },
-    #[error("a TTL of {} is outside the allowed range of 15 minutes to 12 hours", crate::render::time::human_duration(*.0))]
+    #[error("a TTL of {} is outside the allowed range of 15 minutes to 12 hours", crate::timefmt::human_duration(*.0))]
     OutOfRange(Duration),
 }
 
@@ -61,7 +61,7 @@ impl Ttl {
 
 impl fmt::Display for Ttl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::time::compact_duration(self.0))
+        f.write_str(&crate::timefmt::compact_duration(self.0))
     }
 }
 

@@ -4,7 +4,7 @@
 //! no answer, the report says so instead of listing anything.
 
 use crate::aws::{self, Aws};
-use crate::render::time::rfc3339;
+use crate::timefmt::rfc3339;
 use crate::ttl::Ttl;
 use crate::wire::api::ErrorCode;
 use serde::Serialize;

@@ -53,7 +53,7 @@ pub async fn run(args: TokenArgs) -> crate::Result<Output> {
             let shell = args.shell.unwrap_or_else(Shell::from_env);
             render::env(token.expose_secret(), token.region().as_str(), shell)?
         }
-        Format::Json => render::json(&render::body(&token, profile, source)),
+        Format::Json => render::json(&token.body(profile, source)),
         Format::Raw => render::raw(&token),
         // The rest is human: the parser admits no other.
         _ => {

@@ -56,13 +56,13 @@ impl RoleSession {
             session_token: Secret::new(
                 self.credentials.session_token().unwrap_or_default().to_owned(),
             ),
-            expiration: self.expires_at().map(crate::render::time::rfc3339).unwrap_or_default(),
+            expiration: self.expires_at().map(crate::timefmt::rfc3339).unwrap_or_default(),
         }
     }
 
     /// Back from the wire form. Errors never quote the body's values.
     pub fn from_body(body: crate::wire::api::RoleSessionBody) -> Result<Self, String> {
-        let expiry = crate::render::time::parse_rfc3339(&body.expiration)
+        let expiry = crate::timefmt::parse_rfc3339(&body.expiration)
             .ok_or("the role session's expiration is not an RFC 3339 time")?;
         if body.access_key_id.is_empty() || body.secret_access_key.expose().is_empty() {
             return Err("the role session lacks its access key id or secret".into());

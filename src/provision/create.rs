@@ -9,7 +9,7 @@ use super::store::{self, SecretState, Store};
 use super::{CreateRequest, MAX_KEYS, Provisioned, markers, step, user_tags};
 use super::{Step, at_limit, leftovers, rotation_target};
 use crate::aws::Aws;
-use crate::render::time::human_utc;
+use crate::timefmt::human_utc;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 

@@ -10,7 +10,7 @@ use super::store::{self, Location};
 use super::unit::BusinessUnit;
 use super::{Step, step};
 use crate::aws::Aws;
-use crate::render::time::human_duration;
+use crate::timefmt::human_duration;
 use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;

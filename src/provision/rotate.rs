@@ -11,7 +11,7 @@ use super::unit::BusinessUnit;
 use super::{MAX_KEYS, Provisioned, Replaced, Retire, RotateRequest, Step};
 use super::{at_limit, leftovers, managed_user, markers, rotation_target, step};
 use crate::aws::Aws;
-use crate::render::time::human_utc;
+use crate::timefmt::human_utc;
 use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 

@@ -5,8 +5,8 @@
 //! A token cannot tell when its signing credentials expire. When the shell decoding it holds
 //! those credentials with `AWS_CREDENTIAL_EXPIRATION`, that time caps the expiry shown.
 
-use super::time::{human_duration, human_utc, rfc3339};
 use crate::quote::shown;
+use crate::timefmt::{human_duration, human_utc, rfc3339};
 use crate::token::Decoded;
 use serde::Serialize;
 use std::fmt::Write as _;

@@ -6,12 +6,12 @@
 //! No suggested command puts a secret on a command line.
 
 use super::Format;
-use super::time::{human_duration, human_utc, rfc3339};
 use crate::provision::iam::{Credential, Kind, NewCredential};
 use crate::provision::markers::{self, Delivery};
 use crate::provision::store::Location;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::{Deleted, Listing, NotListed, Provisioned, Step};
+use crate::timefmt::{human_duration, human_utc, rfc3339};
 use crate::wire::api;
 use crate::wire::shell::{self, Shell};
 use serde::Serialize;

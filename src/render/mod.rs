@@ -12,7 +12,6 @@ pub mod key;
 pub mod plan;
 pub mod service;
 pub mod status;
-pub mod time;
 pub mod token;
 
 use std::fmt;

@@ -1,8 +1,8 @@
 //! `bedprov status`: the daemon and its slots, for people and as JSON. For people, what the
 //! daemon reports is quoted (`quote::shown`): a slot's profile came from whoever asked.
 
-use super::time::{human_utc, parse_rfc3339, relative};
 use crate::quote::{shown, shown_long};
+use crate::timefmt::{human_utc, parse_rfc3339, relative};
 use crate::wire::api::{SlotState, SlotStatus, StatusBody};
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -57,7 +57,7 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
             slot.state.as_str(),
             shown(&slot.profile),
             shown(region),
-            crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
+            crate::timefmt::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
             if slot.pinned { " · from config" } else { "" },
         );
         if slot.credential_source.is_some() {

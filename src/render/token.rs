@@ -1,33 +1,16 @@
 //! A freshly minted short-term token, in the four formats `bedprov token` offers:
 //! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
 
-use super::time::{clock_utc, human_duration, human_utc, rfc3339};
 use crate::quote::shown;
 use crate::region::RegionSource;
+use crate::timefmt::{clock_utc, human_duration, human_utc};
 use crate::token::Token;
-use crate::wire::Secret;
 use crate::wire::api::{CredentialSource, TokenBody};
 use crate::wire::shell::{self, Shell, UnsafeValue};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
 pub use crate::wire::api::{DEFAULT_REGION_VAR, REGION_VAR, TOKEN_VAR};
-
-/// The wire/JSON body for a token (`bedprov token --format json` and `GET /v1/token`).
-#[must_use]
-pub fn body(token: &Token, profile: &str, credential_source: CredentialSource) -> TokenBody {
-    TokenBody {
-        token: Secret::new(token.expose_secret().to_owned()),
-        region: token.region().to_string(),
-        profile: profile.to_owned(),
-        issued_at: rfc3339(token.issued_at()),
-        expires_at: rfc3339(token.expires_at()),
-        credential_expires_at: token.credential_expires_at().map(rfc3339),
-        ttl_seconds: token.ttl().as_secs(),
-        credential_source: Some(credential_source),
-        access_key_id: Some(token.access_key_id().to_owned()),
-    }
-}
 
 /// What signed, in words: "profile dev (assumed role)", "environment credentials
 /// (`AWS_ACCESS_KEY_ID` ASIA…)". `profile` is the profile whose settings applied.
@@ -218,7 +201,7 @@ mod tests {
             cap_note(&token, now).unwrap(),
             "requested 12h, but your credentials expire in 58 min: token valid until 10:41 UTC"
         );
-        let body = body(&token, "dev", CredentialSource::Environment);
+        let body = token.body("dev", CredentialSource::Environment);
         assert_eq!(body.credential_source, Some(CredentialSource::Environment));
         assert_eq!(body.access_key_id.as_deref(), Some("AKIDEXAMPLE"));
         assert_eq!(body.expires_at, "2026-11-26T10:41:31Z");

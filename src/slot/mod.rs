@@ -18,7 +18,7 @@ use crate::creds::{
     Target,
 };
 use crate::region::Region;
-use crate::render::time::rfc3339;
+use crate::timefmt::rfc3339;
 use crate::token::Token;
 use crate::ttl::Ttl;
 use crate::wire::api::{self, ErrorBody, ErrorCode, SlotState, SlotStatus};
@@ -237,7 +237,7 @@ impl Served {
             issued_at: minted_at.max(token.issued_at()),
             expires_at: token.expires_at(),
         };
-        let body = crate::render::token::body(&token, &profile, credential_source);
+        let body = token.body(&profile, credential_source);
         let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
         let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
         plain.extend_from_slice(token.expose_secret().as_bytes());

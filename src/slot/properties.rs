@@ -210,7 +210,7 @@ async fn run(history: &History, tally: &mut Tally) -> Result<(), TestCaseError> 
                         now
                     );
                     let shown = slot.status().refresh_at;
-                    prop_assert_eq!(shown, next.map(crate::render::time::rfc3339));
+                    prop_assert_eq!(shown, next.map(crate::timefmt::rfc3339));
                 }
             }
             Step::ForceRefresh => {
