@@ -3,8 +3,59 @@
 //! decide without asking (and say why). Prompts go to stderr, so stdout stays clean output
 //! (`eval "$(bedprov token --format env)"` can still ask), and a spinner on screen is hidden
 //! while a question waits.
+//!
+//! Code that decides something (a plan, a provisioning step) asks through [`Questions`] and
+//! never prompts on its own: the CLI passes [`Terminal`], tests answer directly.
 
+use crate::Error;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+/// Whom a question goes to.
+pub trait Questions: Send {
+    /// True when someone can answer. When nobody can, callers decide without asking and
+    /// say why.
+    fn can_ask(&self) -> bool;
+    /// A yes or no (an empty answer takes `default`); `None` when no answer came.
+    fn confirm(&mut self, question: &str, default: bool) -> crate::Result<Option<bool>>;
+    /// One of `options`, by index; `None` when no answer came.
+    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>>;
+}
+
+/// The person at the terminal, when stdin and stderr are terminals.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal;
+
+impl Questions for Terminal {
+    fn can_ask(&self) -> bool {
+        interactive()
+    }
+
+    fn confirm(&mut self, question: &str, default: bool) -> crate::Result<Option<bool>> {
+        confirm(question, default).map_err(Error::io("cannot read the answer"))
+    }
+
+    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>> {
+        choose(question, options).map_err(Error::io("cannot read the answer"))
+    }
+}
+
+/// Nobody to ask (no terminal): every decision takes its safe default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTerminal;
+
+impl Questions for NoTerminal {
+    fn can_ask(&self) -> bool {
+        false
+    }
+
+    fn confirm(&mut self, _question: &str, _default: bool) -> crate::Result<Option<bool>> {
+        Ok(None)
+    }
+
+    fn choose(&mut self, _question: &str, _options: &[&str]) -> crate::Result<Option<usize>> {
+        Ok(None)
+    }
+}
 
 /// True when a question can be asked: stdin and stderr are terminals.
 #[must_use]

@@ -5,6 +5,7 @@
 use super::{AwsTarget, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
+use crate::prompt::{Questions, Terminal};
 use crate::provision::iam::Kind;
 use crate::provision::store::Store;
 use crate::provision::unit::{BusinessUnit, Owner};
@@ -180,8 +181,11 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             };
             let aws = connect(&args.target).await?;
             let mut stdout = Stdout { format: args.credential.format };
-            let result =
-                Box::pin(spin("rotating", provision::rotate(&aws, &request, &mut stdout))).await?;
+            let result = Box::pin(spin(
+                "rotating",
+                provision::rotate(&aws, &request, &mut stdout, &mut Terminal),
+            ))
+            .await?;
             // A rotation that could not verify its new key fails before this point.
             Ok(render_created(&result, args.credential.format, "", ""))
         }
@@ -201,7 +205,7 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
                     unit.user_name()
                 ),
             };
-            confirm(&question, args.yes)?;
+            confirm(&question, args.yes, &mut Terminal)?;
             let aws = connect(&args.target).await?;
             let deleted = spin("deleting", provision::delete(&aws, &unit, &target)).await?;
             Ok(Output::from(render::deleted(&deleted)))
@@ -231,8 +235,11 @@ async fn create(args: CreateArgs) -> Result<Output> {
     };
     let aws = connect(&args.target).await?;
     let mut stdout = Stdout { format: args.credential.format };
-    let result =
-        Box::pin(spin("provisioning", provision::create(&aws, &request, &mut stdout))).await?;
+    let result = Box::pin(spin(
+        "provisioning",
+        provision::create(&aws, &request, &mut stdout, &mut Terminal),
+    ))
+    .await?;
     Ok(render_created(
         &result,
         args.credential.format,
@@ -271,18 +278,18 @@ fn render_created(result: &Provisioned, format: Format, unverified: &str, hint: 
 }
 
 /// Asks on a terminal unless `yes`; refuses without a terminal and without `yes`.
-fn confirm(question: &str, yes: bool) -> Result<()> {
+fn confirm(question: &str, yes: bool, questions: &mut dyn Questions) -> Result<()> {
     if yes {
         return Ok(());
     }
-    if !crate::prompt::interactive() {
+    if !questions.can_ask() {
         return Err(Error::new(
             ErrorCode::Declined,
             "this deletes credentials and needs confirmation",
             "re-run with --yes to confirm without a terminal",
         ));
     }
-    match crate::prompt::confirm(question, false).map_err(Error::io("cannot read the answer"))? {
+    match questions.confirm(question, false)? {
         Some(true) => Ok(()),
         _ => Err(Error::new(
             ErrorCode::Declined,

@@ -4,7 +4,8 @@
 
 use super::{Cli, Outcome, Output};
 use crate::Error;
-use crate::intent::{self, KeyType, Plan, Questions};
+use crate::intent::{self, KeyType, Plan};
+use crate::prompt::{Questions, Terminal};
 use crate::render::Format;
 use crate::render::plan as render;
 use crate::wire::api::ErrorCode;
@@ -29,32 +30,9 @@ pub struct RequestArgs {
     pub format: Format,
 }
 
-/// Asks on the terminal (stderr), via `prompt`.
-struct Terminal;
-
-impl Questions for Terminal {
-    fn runs_longer_than_a_token(&mut self, said: &str) -> crate::Result<Option<bool>> {
-        let question =
-            format!("\"{said}\": will it run longer than 12 hours without a person restarting it?");
-        let options = [
-            "No: a short-term token (up to 12 hours; `bedprov daemon start` keeps it fresh)",
-            "Yes: a long-term IAM key for a business unit",
-        ];
-        match crate::prompt::choose(&question, &options).map_err(Error::io("reading the answer"))? {
-            Some(choice) => Ok(Some(choice == 1)),
-            None => Err(declined("no answer was given, so nothing was planned")),
-        }
-    }
-}
-
 pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::Result<Outcome> {
     let text = args.text.join(" ");
-    let interactive = crate::prompt::interactive();
-    let plan = if interactive {
-        intent::understand(&text, &mut Terminal)?
-    } else {
-        intent::understand(&text, &mut intent::NoTerminal)?
-    };
+    let plan = intent::understand(&text, &mut Terminal)?;
     if args.dry_run {
         let stdout = match args.format {
             Format::Json => render::json(&plan),
@@ -66,7 +44,7 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
     // The plan is shown before anything runs; stdout stays the command's own output.
     eprintln!("{}", render::human(&plan));
     if plan.key_type() == KeyType::LongTerm && !args.yes {
-        confirm(&plan, interactive)?;
+        confirm(&plan, &mut Terminal)?;
     }
     let mut command = plan.argv();
     if args.format == Format::Json {
@@ -81,9 +59,9 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
 }
 
 /// Long-term keys are not made without a yes: asked on a terminal, `--yes` otherwise.
-fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
+fn confirm(plan: &Plan, questions: &mut dyn Questions) -> crate::Result<()> {
     let command = render::command_line(&plan.argv());
-    if !interactive {
+    if !questions.can_ask() {
         return Err(Error::new(
             ErrorCode::Declined,
             "a long-term key needs a confirmation, and there is no terminal to ask on",
@@ -95,7 +73,7 @@ fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
         intent::Action::RotateKey => format!("Rotate the long-term key of {unit}?"),
         _ => format!("Create a long-term key for {unit}?"),
     };
-    match crate::prompt::confirm(&question, false).map_err(Error::io("reading the answer"))? {
+    match questions.confirm(&question, false)? {
         Some(true) => Ok(()),
         Some(false) | None => Err(declined("declined: nothing was created or changed")),
     }

@@ -27,8 +27,10 @@ pub mod words;
 #[cfg(test)]
 mod tests;
 
+pub use crate::prompt::{NoTerminal, Questions};
 pub use extract::extract;
-pub use plan::{Action, KeyType, NoTerminal, Plan, Questions, validate};
+pub use kind::KeyType;
+pub use plan::{Action, Plan, validate};
 
 use lexicon::{Lean, Strength, VerbKind};
 use std::ops::Range;

@@ -304,14 +304,28 @@ fn many_words_within_the_limit_stay_fast() {
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }
 
-/// Answers the production question as told, and counts how often it was asked.
+/// Answers the production question as told (does it run longer than a token lasts?), and
+/// counts how often it was asked.
 struct Answer(Option<bool>, usize);
 
 impl Questions for Answer {
-    fn runs_longer_than_a_token(&mut self, said: &str) -> crate::Result<Option<bool>> {
-        assert_eq!(said, "production");
+    fn can_ask(&self) -> bool {
+        true
+    }
+
+    fn confirm(&mut self, question: &str, _default: bool) -> crate::Result<Option<bool>> {
+        panic!("a plan asks no yes/no question: {question}")
+    }
+
+    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>> {
+        assert_eq!(
+            question,
+            "\"production\": will it run longer than 12 hours without a person restarting it?"
+        );
+        assert!(options[0].starts_with("No: a short-term token"), "{options:?}");
+        assert!(options[1].starts_with("Yes: a long-term IAM key"), "{options:?}");
         self.1 += 1;
-        Ok(self.0)
+        Ok(self.0.map(usize::from))
     }
 }
 

@@ -11,22 +11,26 @@ use super::unit::BusinessUnit;
 use super::{MAX_KEYS, Provisioned, Replaced, Retire, RotateRequest, Step};
 use super::{at_limit, leftovers, managed_user, markers, rotation_target, step};
 use crate::aws::Aws;
+use crate::prompt::Questions;
 use crate::timefmt::human_utc;
 use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 
-/// `bedprov key rotate`. With the unit's key printed, `printer` shows the new secret.
+/// `bedprov key rotate`. With the unit's key printed, `printer` shows the new secret; whether
+/// to remove a key an interrupted run left is asked of `questions`.
 pub async fn rotate<P: Printer>(
     aws: &Aws,
     request: &RotateRequest,
     printer: &mut P,
+    questions: &mut dyn Questions,
 ) -> Result<Provisioned> {
     let iam = Iam::new(aws.iam());
     let mut user = managed_user(&iam, &request.unit).await?;
     let mut steps = Vec::new();
     let kind = request.kind;
+    let (unit, yes) = (&request.unit, request.yes);
     let existing =
-        leftovers::settle(aws, &iam, &mut user, &request.unit, kind, None, request.yes, &mut steps)
+        leftovers::settle(aws, &iam, &mut user, unit, kind, None, yes, questions, &mut steps)
             .await?;
     let Some(old) = rotation_target(&existing).cloned() else {
         let create = match kind {
