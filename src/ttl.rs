@@ -19,7 +19,7 @@ pub const FORMS: &str = "15m, 90min, 6h, 1h30m, 1.5h, 6 hours, 30 minutes, or se
 pub struct Ttl(Duration);
 
 impl Default for Ttl {
-    /// 12 hours: the seed's default and AWS's maximum.
+    /// 12 hours: the default `bedprov token` mints, and AWS's maximum.
     fn default() -> Self {
         Self(MAX)
     }

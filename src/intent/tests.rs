@@ -34,7 +34,7 @@ const NO_UNIT: &str =
 
 /// (request, expected plan or error)
 const ROWS: &[(&str, &str)] = &[
-    // The seed's trigger patterns, as written.
+    // Everyday ways to ask, as people type them (the README's table shows most).
     ("I need an API key for Bedrock", TOKEN),
     ("Generate Bedrock API key", TOKEN),
     ("Quick Bedrock access", TOKEN),
@@ -54,7 +54,7 @@ const ROWS: &[(&str, &str)] = &[
     ("rotate the key for data-science", "rotate_key unit=data-science"),
     ("create long-term key for marketing", "create_key unit=marketing"),
     ("create token", TOKEN),
-    // Key-type words from the seed's parsing rules.
+    // Words that settle the key type (lexicon.rs).
     ("Bedrock key for development", TOKEN),
     ("Bedrock key for a quick test", TOKEN),
     ("I want to try out Bedrock", TOKEN),

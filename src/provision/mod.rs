@@ -53,7 +53,7 @@ pub const ROTATION_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
 /// Which managed policy the user gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {
-    /// `AmazonBedrockFullAccess` (the seed's default).
+    /// `AmazonBedrockFullAccess` (the default `--policy`).
     Full,
     /// `AmazonBedrockLimitedAccess`.
     Limited,

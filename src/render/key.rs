@@ -1,5 +1,5 @@
-//! Long-term credentials, in the seed's shareable formats: human (plain text), Markdown (the
-//! seed's layout, for tickets and wikis) and JSON. The secret appears exactly once, in the
+//! Long-term credentials, in formats to share: human (plain text), Markdown (the same
+//! sections, for tickets and wikis) and JSON. The secret appears exactly once, in the
 //! copy-paste snippet, and only when it was asked to be printed. That output is printed in
 //! two parts: [`delivery`] (everything known when the secret is handed over, written by the
 //! workflow before the old key is retired) and [`after_delivery`] (the steps that followed).
@@ -113,7 +113,8 @@ impl Style {
     }
 }
 
-/// The seed's long-term output (or, when nothing was created, what exists and how to add).
+/// The long-term output: the unit, its user and key, the copy-paste snippet and what to do
+/// next (or, when nothing was created, what exists and how to add).
 #[must_use]
 pub fn human(result: &Provisioned, markdown: bool) -> String {
     let style = Style { markdown };
@@ -223,7 +224,7 @@ fn secret(out: &mut String, result: &Provisioned, credential: &NewCredential, st
     out.push('\n');
 }
 
-/// Test command, security reminder, rotation and cost tracking: the seed's closing sections.
+/// Test command, security reminder, rotation and cost tracking: the closing sections.
 fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
     let unit = result.unit.as_str();
     let region = result.region.as_str();

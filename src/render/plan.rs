@@ -1,4 +1,4 @@
-//! A plan from a plain-language request (`bedprov request`): the seed's minimal human form,
+//! A plan from a plain-language request (`bedprov request`): a short human form,
 //! ending in the equivalent command so people learn the CLI, and the JSON form
 //! `{"action","key_type","business_unit","ttl_seconds","owner","region","store","notes"}`.
 

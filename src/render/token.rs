@@ -1,5 +1,5 @@
 //! A freshly minted short-term token, in the four formats `bedprov token` offers:
-//! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
+//! human (minimal and copy-paste ready), env (shell lines), JSON ([`TokenBody`]) and raw.
 
 use crate::quote::shown;
 use crate::region::RegionSource;
@@ -97,7 +97,7 @@ pub struct Signer<'a> {
     pub unknown_temporary_expiry: bool,
 }
 
-/// The seed's short-term output: what, until when, where, a copy-paste snippet (the only
+/// The short-term output: what, until when, where, a copy-paste snippet (the only
 /// place the token appears), a test command, the auto-refresh pointer and the security notes.
 #[must_use]
 pub fn human(
