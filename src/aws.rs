@@ -24,7 +24,7 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// Clients for one identity and region.
 #[derive(Debug, Clone)]
-pub struct Aws {
+pub(crate) struct Aws {
     pub config: SdkConfig,
     pub profile: ProfileSelection,
     pub region: Region,
@@ -37,7 +37,7 @@ pub struct Aws {
 
 impl Aws {
     /// Resolves credentials and region the same way `bedprov token` does.
-    pub async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
+    pub(crate) async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
         let target = Target::from_process(profile, region)?;
         // Boxed: aws-config's futures are large, and every command awaits this one.
         let resolved = Box::pin(creds::resolve(&target)).await?;
@@ -53,27 +53,27 @@ impl Aws {
     }
 
     /// The same region and endpoints, signed with other credentials (a key just created).
-    pub async fn with_credentials(&self, credentials: Credentials) -> SdkConfig {
+    pub(crate) async fn with_credentials(&self, credentials: Credentials) -> SdkConfig {
         Box::pin(sdk_config(credentials, &self.region)).await
     }
 
     #[must_use]
-    pub fn iam(&self) -> aws_sdk_iam::Client {
+    pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn sts(&self) -> aws_sdk_sts::Client {
+    pub(crate) fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn bedrock(&self) -> aws_sdk_bedrock::Client {
+    pub(crate) fn bedrock(&self) -> aws_sdk_bedrock::Client {
         aws_sdk_bedrock::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+    pub(crate) fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.config)
     }
 }
@@ -95,7 +95,7 @@ async fn sdk_config(credentials: Credentials, region: &Region) -> SdkConfig {
 /// named when AWS denies it. Messages carry AWS's error code and message, never secrets
 /// (bedprov never sends secrets in requests AWS would echo); an answer with neither says so
 /// and what to do, rather than pointing at a message that is not there.
-pub fn error<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Error
+pub(crate) fn error<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -140,7 +140,7 @@ const NOT_IMPLEMENTED: &[&str] = &[
 /// [`NOT_IMPLEMENTED`], HTTP 501), or answers with no AWS error at all, as an emulator does
 /// for a call it lacks (moto: HTTP 500 without a body AWS would send). Callers that need
 /// the call only for one kind of thing (Bedrock API keys) skip that part with a note.
-pub fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
+pub(crate) fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
@@ -182,7 +182,7 @@ fn no_reason(action: &'static str, status: u16) -> Error {
 /// The decision behind [`error`], on an error code and message (testable without the SDK).
 /// The message may be empty: then none is quoted or pointed at.
 #[must_use]
-pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
+pub(crate) fn classify(action: &'static str, code: &str, message: &str) -> Error {
     let said = if message.is_empty() { String::new() } else { format!(": {message}") };
     match code {
         "AccessDenied"
@@ -243,7 +243,7 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
 }
 
 /// The error code of a service error, for callers that branch on it (`NoSuchEntity`).
-pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+pub(crate) fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     err: &SdkError<E, R>,
 ) -> Option<&str> {
     match err {

@@ -39,7 +39,7 @@
 //!   secret at the workflow's delivery step, checked to have arrived).
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
-pub mod aws;
+pub(crate) mod aws;
 // clap turns the doc comments of the argument types into --help text: plain words there.
 #[allow(clippy::doc_markdown)]
 pub mod cli;
@@ -52,18 +52,18 @@ pub mod harden;
 pub mod intent;
 pub mod logging;
 pub mod paths;
-pub mod progress;
-pub mod prompt;
-pub mod provision;
+pub(crate) mod progress;
+pub(crate) mod prompt;
+pub(crate) mod provision;
 pub mod quote;
 pub mod region;
-pub mod render;
+pub(crate) mod render;
 pub mod service;
 pub mod slot;
 pub mod timefmt;
 pub mod token;
 pub mod ttl;
-pub mod verify;
+pub(crate) mod verify;
 pub mod watch;
 
 /// The wire protocol crate under its old module name, so `crate::wire::…` and

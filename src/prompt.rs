@@ -23,7 +23,7 @@ pub trait Questions: Send {
 
 /// The person at the terminal, when stdin and stderr are terminals.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Terminal;
+pub(crate) struct Terminal;
 
 impl Questions for Terminal {
     fn can_ask(&self) -> bool {
@@ -59,13 +59,13 @@ impl Questions for NoTerminal {
 
 /// True when a question can be asked: stdin and stderr are terminals.
 #[must_use]
-pub fn interactive() -> bool {
+pub(crate) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// Asks a yes/no question; an empty answer takes `default`. `None` when no answer could be
 /// read (end of input).
-pub fn confirm(question: &str, default: bool) -> std::io::Result<Option<bool>> {
+pub(crate) fn confirm(question: &str, default: bool) -> std::io::Result<Option<bool>> {
     let suffix = if default { "[Y/n]" } else { "[y/N]" };
     loop {
         let Some(answer) = ask(&format!("{question} {suffix} "))? else { return Ok(None) };
@@ -79,7 +79,7 @@ pub fn confirm(question: &str, default: bool) -> std::io::Result<Option<bool>> {
 }
 
 /// Asks to pick one of `options` by number (1-based); returns its index.
-pub fn choose(question: &str, options: &[&str]) -> std::io::Result<Option<usize>> {
+pub(crate) fn choose(question: &str, options: &[&str]) -> std::io::Result<Option<usize>> {
     eprintln!("{question}");
     for (i, option) in options.iter().enumerate() {
         eprintln!("  {}) {option}", i + 1);
@@ -96,7 +96,7 @@ pub fn choose(question: &str, options: &[&str]) -> std::io::Result<Option<usize>
 /// Asks for the current code of the MFA device `serial`, with the AWS CLI's prompt, until
 /// six digits are typed. The code is echoed, as aws-vault does: it works once and only for
 /// seconds, and a terminal left without echo after Ctrl-C would cost more than hiding it.
-pub fn mfa_code(serial: &str) -> std::io::Result<Option<String>> {
+pub(crate) fn mfa_code(serial: &str) -> std::io::Result<Option<String>> {
     loop {
         let Some(answer) = ask(&format!("Enter MFA code for {serial}: "))? else { return Ok(None) };
         let code = answer.trim();

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 /// The whole report.
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub profile: String,
     /// Where the credentials came from, in words ("profile dev (SSO)").
     pub signed_by: String,
@@ -25,14 +25,16 @@ pub struct Check {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub account: String,
     pub arn: String,
     pub user_id: String,
 }
 
+// `model_id` is AWS's name for it, and the field's name in `check --format json`.
+#[allow(clippy::struct_field_names)]
 #[derive(Debug, Serialize)]
-pub struct Model {
+pub(crate) struct Model {
     pub model_id: String,
     pub name: Option<String>,
     /// `ACTIVE` or `LEGACY`, as AWS says.
@@ -40,14 +42,14 @@ pub struct Model {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TokenCheck {
+pub(crate) struct TokenCheck {
     pub region: String,
     pub expires_at: String,
 }
 
 /// A failed part of the check: what went wrong and what to do.
 #[derive(Debug, Serialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub message: String,
     pub hint: String,
 }
@@ -60,13 +62,13 @@ impl From<crate::Error> for Problem {
 
 impl Check {
     #[must_use]
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.identity.is_ok() && self.models.is_ok() && self.token.is_ok()
     }
 }
 
 /// Runs every part; a failing part is reported, not fatal to the others.
-pub async fn run(aws: &Aws) -> Check {
+pub(crate) async fn run(aws: &Aws) -> Check {
     let identity = identity(aws).await.map_err(Problem::from);
     let models = models(aws).await.map_err(Problem::from);
     let token = token(aws).map_err(Problem::from);

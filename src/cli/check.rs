@@ -15,7 +15,7 @@ pub struct CheckArgs {
     pub format: Format,
 }
 
-pub async fn run(args: CheckArgs) -> crate::Result<Output> {
+pub(super) async fn run(args: CheckArgs) -> crate::Result<Output> {
     let aws = spin(
         "resolving AWS credentials",
         Aws::connect(args.target.profile.as_deref(), args.target.region.as_deref()),

@@ -46,7 +46,11 @@ fn client(socket: &Path) -> Client {
 
 /// Runs a daemon subcommand. `daemon start` returns in both processes: the parent with its
 /// message, the daemon (after it stops) with its exit code.
-pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Result<DaemonOutcome> {
+pub(super) fn run(
+    command: DaemonCommand,
+    socket: &Path,
+    verbosity: u8,
+) -> crate::Result<DaemonOutcome> {
     let output = match command {
         DaemonCommand::Run(args) => {
             let options = daemon::Options {
@@ -93,12 +97,12 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
 
 /// See [`run`].
 #[derive(Debug)]
-pub enum DaemonOutcome {
+pub(super) enum DaemonOutcome {
     Done(Output),
     DaemonExited(i32),
 }
 
-pub fn status(socket: &Path, format: Format) -> crate::Result<Output> {
+pub(super) fn status(socket: &Path, format: Format) -> crate::Result<Output> {
     let status = client(socket).call(Status, &())?;
     Ok(Output::from(match format {
         Format::Json => crate::render::status::json(&status),

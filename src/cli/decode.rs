@@ -16,7 +16,7 @@ pub struct DecodeArgs {
     pub format: Format,
 }
 
-pub fn run(args: &DecodeArgs) -> crate::Result<String> {
+pub(super) fn run(args: &DecodeArgs) -> crate::Result<String> {
     let input = match args.token.as_deref() {
         Some(token) if token != "-" => zeroize::Zeroizing::new(token.to_owned()),
         _ => {

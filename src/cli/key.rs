@@ -157,7 +157,7 @@ async fn connect(target: &AwsTarget) -> Result<Aws> {
     .await
 }
 
-pub async fn run(command: KeyCommand) -> Result<Output> {
+pub(super) async fn run(command: KeyCommand) -> Result<Output> {
     match command {
         KeyCommand::Create(args) => Box::pin(create(args)).await,
         KeyCommand::List(args) => {

@@ -25,7 +25,7 @@ pub struct LoginArgs {
     pub region: Option<String>,
 }
 
-pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
+pub(super) async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
     let profile = &target.profile;
     let client = Client::new(socket, HAND_OVER_TIMEOUT);

@@ -30,7 +30,11 @@ pub struct RequestArgs {
     pub format: Format,
 }
 
-pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::Result<Outcome> {
+pub(super) fn run(
+    args: &RequestArgs,
+    socket: Option<PathBuf>,
+    verbose: u8,
+) -> crate::Result<Outcome> {
     let text = args.text.join(" ");
     let plan = intent::understand(&text, &mut Terminal)?;
     if args.dry_run {

@@ -66,7 +66,7 @@ pub struct UninstallArgs {
     pub force: bool,
 }
 
-pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
+pub(super) fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
     let ctx = Context::from_env(socket)?;
     match command {
         ServiceCommand::Install(args) => {

@@ -35,7 +35,7 @@ pub(crate) fn parse_shell(name: &str) -> Result<Shell, String> {
     Shell::parse(name)
 }
 
-pub async fn run(args: TokenArgs) -> crate::Result<Output> {
+pub(super) async fn run(args: TokenArgs) -> crate::Result<Output> {
     let ttl = Ttl::parse(&args.ttl)?;
     let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
     let resolved = creds::resolve(&target).await?;

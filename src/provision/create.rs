@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// `bedprov key create`. With `--store print`, `printer` shows the new secret; whether to
 /// make another key, or to remove one an interrupted run left, is asked of `questions`.
-pub async fn create<P: Printer>(
+pub(crate) async fn create<P: Printer>(
     aws: &Aws,
     request: &CreateRequest,
     printer: &mut P,

@@ -22,7 +22,7 @@ use std::time::SystemTime;
 /// Shows a new secret to the person who asked (`--store print`): the CLI renders the result
 /// and writes it. `Ok` only once the output has arrived; an error means it did not, and the
 /// key is deleted again.
-pub trait Printer {
+pub(crate) trait Printer {
     fn print(&mut self, result: &Provisioned) -> impl Future<Output = std::io::Result<()>>;
 }
 
@@ -200,7 +200,6 @@ async fn undo(
         active: true,
         created: SystemTime::now(),
         expires: credential.expires,
-        alias: None,
     };
     drop(credential);
     let mut state = match new.iam.delete(&result.user.name, &metadata).await {

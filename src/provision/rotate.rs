@@ -18,7 +18,7 @@ use crate::{Error, Result};
 
 /// `bedprov key rotate`. With the unit's key printed, `printer` shows the new secret; whether
 /// to remove a key an interrupted run left is asked of `questions`.
-pub async fn rotate<P: Printer>(
+pub(crate) async fn rotate<P: Printer>(
     aws: &Aws,
     request: &RotateRequest,
     printer: &mut P,

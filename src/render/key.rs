@@ -39,13 +39,13 @@ struct CreatedBody<'a> {
 
 /// The output that carries a new secret, as it is when the secret is handed over.
 #[must_use]
-pub fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
+pub(crate) fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
     Zeroizing::new(shown(result, format))
 }
 
 /// What follows [`delivery`]: the steps done after it (nothing in JSON, a single document).
 #[must_use]
-pub fn after_delivery(result: &Provisioned, format: Format) -> String {
+pub(crate) fn after_delivery(result: &Provisioned, format: Format) -> String {
     let mut out = String::new();
     if format != Format::Json {
         let later =
@@ -57,7 +57,7 @@ pub fn after_delivery(result: &Provisioned, format: Format) -> String {
 
 /// The whole output in `format`.
 #[must_use]
-pub fn shown(result: &Provisioned, format: Format) -> String {
+pub(crate) fn shown(result: &Provisioned, format: Format) -> String {
     match format {
         Format::Json => json(result),
         Format::Markdown => human(result, true),
@@ -72,7 +72,7 @@ fn printed(result: &Provisioned) -> bool {
 }
 
 #[must_use]
-pub fn json(result: &Provisioned) -> String {
+pub(crate) fn json(result: &Provisioned) -> String {
     let credential = result.credential.as_ref();
     let printed = printed(result);
     let secret = credential.filter(|_| printed).map(|c| c.secret.expose());
@@ -116,7 +116,7 @@ impl Style {
 /// The long-term output: the unit, its user and key, the copy-paste snippet and what to do
 /// next (or, when nothing was created, what exists and how to add).
 #[must_use]
-pub fn human(result: &Provisioned, markdown: bool) -> String {
+pub(crate) fn human(result: &Provisioned, markdown: bool) -> String {
     let style = Style { markdown };
     let mut out = String::new();
     match &result.credential {
@@ -319,7 +319,7 @@ fn describe_existing(credential: &Credential) -> String {
 /// `key list`, for people: the users and their keys, then any kind of key the endpoint
 /// could not list, and why.
 #[must_use]
-pub fn list_human(listing: &Listing) -> String {
+pub(crate) fn list_human(listing: &Listing) -> String {
     let mut out = String::new();
     if listing.users.is_empty() {
         out.push_str("No bedprov-managed IAM users yet. Create one: bedprov key create --business-unit NAME\n");
@@ -377,7 +377,7 @@ pub fn list_human(listing: &Listing) -> String {
 /// `key list` as JSON: `users`, and `not_listed` (kinds of key the endpoint could not list,
 /// each with the error's message and hint).
 #[must_use]
-pub fn list_json(listing: &Listing) -> String {
+pub(crate) fn list_json(listing: &Listing) -> String {
     let users: Vec<serde_json::Value> = listing
         .users
         .iter()
@@ -420,7 +420,7 @@ pub fn list_json(listing: &Listing) -> String {
 
 /// `key delete`.
 #[must_use]
-pub fn deleted(result: &Deleted) -> String {
+pub(crate) fn deleted(result: &Deleted) -> String {
     let mut out = String::from("✓ Done\n");
     for step in &result.steps {
         let _ = writeln!(out, "- {}: {}", step.step, step.result);

@@ -6,13 +6,13 @@
 //! irreversible; everything else at exit). Diagnostics never come through here: they go to
 //! stderr.
 
-pub mod check;
-pub mod decode;
-pub mod key;
-pub mod plan;
-pub mod service;
-pub mod status;
-pub mod token;
+pub(crate) mod check;
+pub(crate) mod decode;
+pub(crate) mod key;
+pub(crate) mod plan;
+pub(crate) mod service;
+pub(crate) mod status;
+pub(crate) mod token;
 
 use std::fmt;
 

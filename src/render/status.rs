@@ -8,14 +8,14 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 #[must_use]
-pub fn json(status: &StatusBody) -> String {
+pub(crate) fn json(status: &StatusBody) -> String {
     let mut out = serde_json::to_string_pretty(status).expect("serializes");
     out.push('\n');
     out
 }
 
 #[must_use]
-pub fn human(status: &StatusBody, now: SystemTime) -> String {
+pub(crate) fn human(status: &StatusBody, now: SystemTime) -> String {
     let mut out = String::new();
     let since =
         parse_rfc3339(&status.started_at).map_or_else(|| shown(&status.started_at), human_utc);
@@ -40,7 +40,7 @@ pub fn human(status: &StatusBody, now: SystemTime) -> String {
 
 /// One paragraph per slot: state, expiry, next refresh, counters, last error and its hint.
 #[must_use]
-pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
+pub(crate) fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
     let mut out = String::new();
     for slot in slots {
         let region =
