@@ -11,8 +11,12 @@ use std::sync::OnceLock;
 #[must_use]
 pub fn home() -> Option<&'static Path> {
     static HOME: OnceLock<Option<PathBuf>> = OnceLock::new();
-    HOME.get_or_init(|| std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()))
-        .as_deref()
+    HOME.get_or_init(|| usable_home(std::env::var_os("HOME"))).as_deref()
+}
+
+/// The rule for `$HOME`: an absolute path, or none at all.
+fn usable_home(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    value.map(PathBuf::from).filter(|home| home.is_absolute())
 }
 
 /// Where files under the home directory are looked for: [`home`], or `/` without one (the
@@ -84,4 +88,21 @@ pub struct AwsFiles {
     pub config: PathBuf,
     pub credentials: PathBuf,
     pub sso_cache: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A home that is unset, empty or relative is no home: bedprov's files are then looked for
+    /// under `/` (and `service install` refuses), never under whatever directory it runs in.
+    #[test]
+    fn only_an_absolute_home_counts() {
+        assert_eq!(usable_home(Some("/home/me".into())), Some(PathBuf::from("/home/me")));
+        for unusable in [None, Some(""), Some("home/me"), Some("~"), Some("./me")] {
+            assert_eq!(usable_home(unusable.map(Into::into)), None, "{unusable:?}");
+        }
+        let home = home().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        assert_eq!(aws_dir(), home.join(".aws"));
+    }
 }

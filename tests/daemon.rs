@@ -175,6 +175,13 @@ fn detached_start_reports_readiness_and_failure_truthfully() {
     assert!(stderr.starts_with("error: cannot read `3 days` as a duration"), "{stderr}");
     assert!(stderr.contains("\n  hint: "), "{stderr}");
     assert!(!stderr.contains('{') && !stderr.contains("\\u{"), "{stderr}");
+    // Named relative to where the command runs, the same file is read (the daemon itself
+    // works from `/`).
+    let relative = run(sandbox
+        .bedprov(&["daemon", "start", "--config", "bad.toml"])
+        .current_dir(sandbox.dir.path()));
+    assert_eq!(relative, (code, stdout, stderr));
+    assert!(!sandbox.socket().exists());
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
     if client.call(Health, &()).is_ok() {
         return Err(super::socket::already_running(socket));
     }
+    // The daemon works from `/`: a config named relative to here must still be the one read.
+    let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
     let log_path = crate::paths::daemon_log();
     let log = open_log(&log_path)?;
     let (read_end, write_end) =
