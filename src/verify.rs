@@ -14,8 +14,8 @@ use std::time::SystemTime;
 #[derive(Debug, Serialize)]
 pub(crate) struct Check {
     pub profile: String,
-    /// Where the credentials came from, in words ("profile dev (SSO)").
-    pub signed_by: String,
+    /// The key id of the credentials that signed (not a secret: IAM and the token show it).
+    pub access_key_id: String,
     pub credential_source: crate::wire::api::CredentialSource,
     pub region: String,
     pub region_source: String,
@@ -72,14 +72,9 @@ pub(crate) async fn run(aws: &Aws) -> Check {
     let identity = identity(aws).await.map_err(Problem::from);
     let models = models(aws).await.map_err(Problem::from);
     let token = token(aws).map_err(Problem::from);
-    let access_key_id = aws.credentials.access_key_id();
     Check {
         profile: aws.profile.name.clone(),
-        signed_by: crate::render::token::signed_by(
-            Some(aws.credential_source),
-            &aws.profile.name,
-            Some(access_key_id),
-        ),
+        access_key_id: aws.credentials.access_key_id().to_owned(),
         credential_source: aws.credential_source,
         region: aws.region.to_string(),
         region_source: aws.region_source.to_string(),

@@ -33,7 +33,12 @@ pub(crate) fn human(check: &Check) -> String {
         check.region,
         check.region_source
     );
-    let _ = writeln!(out, "Signed by: {}\n", check.signed_by);
+    let signed_by = super::token::signed_by(
+        Some(check.credential_source),
+        &check.profile,
+        Some(&check.access_key_id),
+    );
+    let _ = writeln!(out, "Signed by: {signed_by}\n");
     match &check.identity {
         Ok(identity) => {
             let _ = writeln!(
