@@ -36,7 +36,9 @@
 //!   code and HTTP status), message, hint and the typed error it came from.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
 //! - [`cli`]: the `bedprov` command line; prints what `render` produced (a new long-term
-//!   secret at the workflow's delivery step, checked to have arrived).
+//!   secret at the workflow's delivery step, checked to have arrived). Also the clap
+//!   description of `bedprov-helper`'s command line, so shell completions and man pages for
+//!   both commands come from clap (`bedprov completions`, `bedprov man`).
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
 pub(crate) mod aws;

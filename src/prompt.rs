@@ -7,7 +7,6 @@
 //! Code that decides something (a plan, a provisioning step) asks through [`Questions`] and
 //! never prompts on its own: the CLI passes [`Terminal`], tests answer directly.
 
-use crate::Error;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 /// Whom a question goes to.
@@ -16,9 +15,9 @@ pub trait Questions: Send {
     /// say why.
     fn can_ask(&self) -> bool;
     /// A yes or no (an empty answer takes `default`); `None` when no answer came.
-    fn confirm(&mut self, question: &str, default: bool) -> crate::Result<Option<bool>>;
+    fn confirm(&mut self, question: &str, default: bool) -> std::io::Result<Option<bool>>;
     /// One of `options`, by index; `None` when no answer came.
-    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>>;
+    fn choose(&mut self, question: &str, options: &[&str]) -> std::io::Result<Option<usize>>;
 }
 
 /// The person at the terminal, when stdin and stderr are terminals.
@@ -30,12 +29,12 @@ impl Questions for Terminal {
         interactive()
     }
 
-    fn confirm(&mut self, question: &str, default: bool) -> crate::Result<Option<bool>> {
-        confirm(question, default).map_err(Error::io("cannot read the answer"))
+    fn confirm(&mut self, question: &str, default: bool) -> std::io::Result<Option<bool>> {
+        confirm(question, default)
     }
 
-    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>> {
-        choose(question, options).map_err(Error::io("cannot read the answer"))
+    fn choose(&mut self, question: &str, options: &[&str]) -> std::io::Result<Option<usize>> {
+        choose(question, options)
     }
 }
 
@@ -48,11 +47,11 @@ impl Questions for NoTerminal {
         false
     }
 
-    fn confirm(&mut self, _question: &str, _default: bool) -> crate::Result<Option<bool>> {
+    fn confirm(&mut self, _question: &str, _default: bool) -> std::io::Result<Option<bool>> {
         Ok(None)
     }
 
-    fn choose(&mut self, _question: &str, _options: &[&str]) -> crate::Result<Option<usize>> {
+    fn choose(&mut self, _question: &str, _options: &[&str]) -> std::io::Result<Option<usize>> {
         Ok(None)
     }
 }

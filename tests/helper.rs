@@ -309,6 +309,6 @@ fn a_value_that_reads_help_is_a_value_and_usage_reaches_stdout_only_for_help() {
     let (code, stdout, _) = run(&mut sandbox.helper(&["--version"]));
     assert_eq!(
         (code, stdout.as_str()),
-        (0, concat!("bedprov-helper ", env!("CARGO_PKG_VERSION"), "\n"))
+        (0, concat!("bedprov-helper ", env!("BEDPROV_VERSION"), "\n"))
     );
 }

@@ -570,3 +570,125 @@ fn options_that_do_not_fit_the_platform_are_refused() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("HOME is not set"), "{stderr}");
 }
+
+/// Units as the Debian package installs them (`scripts/package` renders the same templates),
+/// in the directory the sandbox points `BEDPROV_PACKAGED_UNIT_DIR` at, running `program`.
+fn package_units(sandbox: &Sandbox, program: &str) -> PathBuf {
+    let dir = sandbox.dir.path().join("packaged-units");
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = repo_file("systemd/bedprov.service").replace("@BEDPROV@", program);
+    std::fs::write(dir.join("bedprov.service"), service).unwrap();
+    std::fs::write(dir.join("bedprov.socket"), repo_file("systemd/bedprov.socket")).unwrap();
+    dir
+}
+
+#[test]
+fn install_enables_the_packaged_units_instead_of_writing_copies() {
+    let sandbox = Sandbox::new();
+    let packaged = package_units(&sandbox, common::bedprov_bin());
+    let shipped = snapshot(&packaged);
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "Using the units the bedprov package installed for {}:\n  packaged   {}\n",
+            common::bedprov_bin(),
+            packaged.join("bedprov.service").display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  systemctl --user enable --now bedprov.service\n"), "{stdout}");
+    assert!(!stdout.contains("daemon-reload"), "nothing written, nothing to reload: {stdout}");
+    assert!(snapshot(&sandbox.home()).is_empty(), "no copy in ~/.config");
+
+    let (_, status, _) = service(&sandbox, &["status", "--systemd"]);
+    assert_eq!(
+        status_line(&status, "bedprov.service"),
+        format!(
+            "bedprov.service from the package: {} (runs {})",
+            packaged.join("bedprov.service").display(),
+            common::bedprov_bin()
+        )
+    );
+    assert!(!status.contains("Not installed"), "{status}");
+
+    // --now enables the packaged socket; the sandboxing drop-in is the one file written.
+    let (bin, log) = fake(&sandbox, "systemctl", "exit 0");
+    let mut install = with_path(
+        sandbox.bedprov(&[
+            "service",
+            "install",
+            "--systemd",
+            "--socket-activation",
+            "--sandbox",
+            "--now",
+        ]),
+        &bin,
+    );
+    let (code, stdout, stderr) = run(&mut install);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(calls(&log), ["--user daemon-reload", "--user enable --now bedprov.socket"]);
+    assert!(stdout.contains(&format!("packaged   {}", packaged.join("bedprov.socket").display())));
+    let written: Vec<PathBuf> = snapshot(&sandbox.home()).into_keys().collect();
+    assert_eq!(written, [unit_dir(&sandbox).join("bedprov.service.d/sandbox.conf")]);
+
+    // Uninstall disables the packaged units and removes only what install wrote.
+    let mut uninstall =
+        with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin);
+    let (code, stdout, stderr) = run(&mut uninstall);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        calls(&log)[2..],
+        ["--user disable --now bedprov.socket bedprov.service", "--user daemon-reload"]
+    );
+    assert!(stdout.contains("stay: they go with the package"), "{stdout}");
+    assert!(snapshot(&sandbox.home()).is_empty());
+    assert_eq!(snapshot(&packaged), shipped, "the package's files are untouched");
+}
+
+#[test]
+fn an_earlier_copy_that_would_hide_the_packaged_units_is_not_left_in_place() {
+    let sandbox = Sandbox::new();
+    assert_eq!(service(&sandbox, &["install", "--systemd"]).0, 0);
+    let copy = unit_dir(&sandbox).join("bedprov.service");
+    let before = std::fs::read_to_string(&copy).unwrap();
+    package_units(&sandbox, common::bedprov_bin());
+
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 10, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(&format!("{} would hide the units", copy.display())), "{stderr}");
+    assert!(stderr.contains("bedprov service uninstall --now"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), before, "nothing removed unasked");
+
+    let (bin, _) = fake(&sandbox, "systemctl", "exit 0");
+    let uninstall =
+        &mut with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin);
+    assert_eq!(run(uninstall).0, 0);
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("Using the units the bedprov package installed"), "{stdout}");
+    assert!(!copy.exists());
+}
+
+#[test]
+fn packaged_units_for_another_binary_leave_this_one_its_own_copy() {
+    let sandbox = Sandbox::new();
+    let packaged = package_units(&sandbox, "/usr/bin/bedprov");
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("Installed the bedprov user service"), "{stdout}");
+    assert!(unit_dir(&sandbox).join("bedprov.service").is_file());
+    assert!(
+        stderr.contains(&format!(
+            "hide the ones the bedprov package installed in {}, which run /usr/bin/bedprov",
+            packaged.display()
+        )),
+        "{stderr}"
+    );
+    let (_, status, _) = service(&sandbox, &["status", "--systemd"]);
+    assert_eq!(
+        status_line(&status, "bedprov.service"),
+        "bedprov.service installed, up to date, hiding the packaged unit"
+    );
+}

@@ -289,7 +289,7 @@ fn confirm(question: &str, yes: bool, questions: &mut dyn Questions) -> Result<(
             "re-run with --yes to confirm without a terminal",
         ));
     }
-    match questions.confirm(question, false)? {
+    match questions.confirm(question, false).map_err(Error::io("cannot read the answer"))? {
         Some(true) => Ok(()),
         _ => Err(Error::new(
             ErrorCode::Declined,

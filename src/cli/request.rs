@@ -77,7 +77,7 @@ fn confirm(plan: &Plan, questions: &mut dyn Questions) -> crate::Result<()> {
         intent::Action::RotateKey => format!("Rotate the long-term key of {unit}?"),
         _ => format!("Create a long-term key for {unit}?"),
     };
-    match questions.confirm(&question, false)? {
+    match questions.confirm(&question, false).map_err(Error::io("cannot read the answer"))? {
         Some(true) => Ok(()),
         Some(false) | None => Err(declined("declined: nothing was created or changed")),
     }

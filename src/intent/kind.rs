@@ -239,7 +239,7 @@ fn runs_longer_than_a_token(
         "No: a short-term token (up to 12 hours; `bedprov daemon start` keeps it fresh)",
         "Yes: a long-term IAM key for a business unit",
     ];
-    match questions.choose(&question, &options)? {
+    match questions.choose(&question, &options).map_err(Error::io("cannot read the answer"))? {
         Some(choice) => Ok(Some(choice == 1)),
         None => Err(Error::new(
             ErrorCode::Declined,

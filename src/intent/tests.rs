@@ -313,11 +313,11 @@ impl Questions for Answer {
         true
     }
 
-    fn confirm(&mut self, question: &str, _default: bool) -> crate::Result<Option<bool>> {
+    fn confirm(&mut self, question: &str, _default: bool) -> std::io::Result<Option<bool>> {
         panic!("a plan asks no yes/no question: {question}")
     }
 
-    fn choose(&mut self, question: &str, options: &[&str]) -> crate::Result<Option<usize>> {
+    fn choose(&mut self, question: &str, options: &[&str]) -> std::io::Result<Option<usize>> {
         assert_eq!(
             question,
             "\"production\": will it run longer than 12 hours without a person restarting it?"

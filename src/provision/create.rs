@@ -217,5 +217,7 @@ fn confirm_additional(
         request.kind.describe(),
         existing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
     );
-    Ok(questions.confirm(&question, false)?.unwrap_or(false))
+    let answer =
+        questions.confirm(&question, false).map_err(Error::io("cannot read the answer"))?;
+    Ok(answer.unwrap_or(false))
 }

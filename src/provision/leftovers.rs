@@ -102,7 +102,8 @@ fn remove_it(what: &str, yes: bool, questions: &mut dyn Questions) -> Result<boo
         return Ok(false);
     }
     let question = format!("{what}. Delete it?");
-    Ok(questions.confirm(&question, true)?.unwrap_or(false))
+    let answer = questions.confirm(&question, true).map_err(Error::io("cannot read the answer"))?;
+    Ok(answer.unwrap_or(false))
 }
 
 #[cfg(test)]
@@ -117,11 +118,11 @@ mod tests {
         fn can_ask(&self) -> bool {
             true
         }
-        fn confirm(&mut self, question: &str, default: bool) -> Result<Option<bool>> {
+        fn confirm(&mut self, question: &str, default: bool) -> std::io::Result<Option<bool>> {
             self.1.push((question.to_owned(), default));
             Ok(self.0)
         }
-        fn choose(&mut self, question: &str, _options: &[&str]) -> Result<Option<usize>> {
+        fn choose(&mut self, question: &str, _options: &[&str]) -> std::io::Result<Option<usize>> {
             panic!("a leftover key is a yes/no question: {question}")
         }
     }

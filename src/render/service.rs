@@ -19,7 +19,18 @@ const LINGER: &str = "On a server (no desktop session), keep it running when you
 pub(crate) fn install(report: &InstallReport) -> String {
     let mut out = String::new();
     let service = format!("the bedprov user service ({})", report.platform.name());
-    if report.changed() {
+    if let Some(packaged) = &report.packaged {
+        let _ = writeln!(
+            out,
+            "Using the units the bedprov package installed for {}:",
+            report.program.display()
+        );
+        for unit in &packaged.units {
+            if *unit == systemd::SERVICE || report.socket_activation {
+                let _ = writeln!(out, "  {:<9}  {}", "packaged", packaged.dir.join(unit).display());
+            }
+        }
+    } else if report.changed() {
         let _ = writeln!(out, "Installed {service} for {}:", report.program.display());
     } else {
         let _ = writeln!(out, "Nothing changed: {service} is already installed and up to date.");
@@ -135,6 +146,13 @@ pub(crate) fn uninstall(report: &UninstallReport) -> String {
         }
         commands(&mut out, &report.commands);
     }
+    if let Some(packaged) = &report.packaged {
+        let _ = writeln!(
+            out,
+            "The units the bedprov package installed in {} stay: they go with the package.",
+            packaged.dir.display()
+        );
+    }
     out
 }
 
@@ -160,7 +178,19 @@ pub(crate) fn status(report: &StatusReport) -> String {
     );
     let width = report.files.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);
     for (name, _, state) in &report.files {
-        let _ = writeln!(out, "  {name:<width$}  {}", file_state(*state));
+        let packaged = report.packaged.as_ref().filter(|packaged| packaged.provides(name));
+        let _ = match (packaged, state) {
+            (Some(packaged), FileState::Missing) => writeln!(
+                out,
+                "  {name:<width$}  from the package: {} (runs {})",
+                packaged.dir.join(name).display(),
+                packaged.program.display()
+            ),
+            (Some(_), _) => {
+                writeln!(out, "  {name:<width$}  {}, hiding the packaged unit", file_state(*state))
+            }
+            (None, _) => writeln!(out, "  {name:<width$}  {}", file_state(*state)),
+        };
     }
     match &report.manager {
         Manager::Unavailable(reason) => {
@@ -185,7 +215,9 @@ pub(crate) fn status(report: &StatusReport) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
-    if report.files.iter().all(|(_, _, state)| *state == FileState::Missing) {
+    if report.packaged.is_none()
+        && report.files.iter().all(|(_, _, state)| *state == FileState::Missing)
+    {
         let _ = writeln!(out, "\nNot installed: run `bedprov service install` to set it up.");
     }
     out

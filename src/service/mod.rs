@@ -9,8 +9,12 @@
 //! - [`systemd`], [`launchd`]: each platform's files, follow-up commands and state query.
 //! - [`commands`]: follow-up commands, shown as shell lines or run (`--now`).
 //!
+//! Units a package installed (`/usr/lib/systemd/user`, running the packaged `bedprov`) are
+//! used as they are when this is that binary: install enables them and writes no copies.
+//!
 //! This module decides: which files to write or remove, when to refuse (a file edited by
-//! hand, units still enabled), and which commands follow. Rendering the reports is
+//! hand, units still enabled, copies that would hide packaged units), and which commands
+//! follow. Rendering the reports is
 //! `render::service`'s job.
 
 pub mod commands;
@@ -94,6 +98,8 @@ pub struct Context {
     /// The socket path clients of this user resolve (`--socket`, `BEDPROV_SOCKET`, default).
     pub socket: PathBuf,
     pub uid: u32,
+    /// Where a package puts its systemd user units (`paths::packaged_unit_dir`).
+    pub packaged_unit_dir: PathBuf,
 }
 
 impl Context {
@@ -125,6 +131,7 @@ impl Context {
             home,
             socket: socket.to_path_buf(),
             uid: nix::unistd::getuid().as_raw(),
+            packaged_unit_dir: crate::paths::packaged_unit_dir(),
         })
     }
 
@@ -136,6 +143,7 @@ impl Context {
             config_home: "/cfg".into(),
             socket: "/run/me/bedprov.sock".into(),
             uid: 501,
+            packaged_unit_dir: "/nonexistent/systemd/user".into(),
         }
     }
 }
@@ -198,6 +206,8 @@ pub struct InstallReport {
     pub socket_activation: bool,
     /// Things worth knowing (stderr).
     pub notes: Vec<String>,
+    /// The packaged units used instead of copies in the user's directory.
+    pub packaged: Option<systemd::Packaged>,
     /// With `--now`: the service manager could not be reached, so the service was not
     /// started.
     pub unreached: Option<Unreached>,
@@ -220,6 +230,24 @@ impl InstallReport {
     }
 }
 
+impl Context {
+    /// The units a package installed, whichever program they run.
+    #[must_use]
+    pub fn packaged(&self, platform: Platform) -> Option<systemd::Packaged> {
+        match platform {
+            Platform::Systemd => systemd::packaged(&self.packaged_unit_dir),
+            Platform::Launchd => None,
+        }
+    }
+
+    /// The units a package installed for this binary: `install` enables them instead of
+    /// writing its own copies.
+    #[must_use]
+    pub fn packaged_for_this(&self, platform: Platform) -> Option<systemd::Packaged> {
+        self.packaged(platform).filter(|packaged| packaged.runs(&self.program))
+    }
+}
+
 /// Installs the service files; see the module docs.
 pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<InstallReport> {
     if options.platform == Platform::Launchd && !options.extras.is_empty() {
@@ -229,9 +257,16 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         ));
     }
     let parts = options.platform.parts(ctx)?;
+    let packaged = ctx.packaged_for_this(options.platform);
+    if let Some(packaged) = &packaged {
+        refuse_hiding(packaged, &parts)?;
+    }
     let mut plan = Vec::new();
     let mut leftovers = Vec::new();
     for part in &parts {
+        if packaged.as_ref().is_some_and(|packaged| packaged.provides(part.name)) {
+            continue;
+        }
         let state = files::state(&part.file.path, &part.file.contents)?;
         if options.wants(part.feature) {
             plan.push((part, state));
@@ -271,6 +306,7 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         socket_activation: options.wants(Feature::SocketActivation),
         notes: install_notes(ctx, options, &leftovers),
         unreached: None,
+        packaged,
     };
     let any_change = report.changed();
     let replaced =
@@ -323,8 +359,42 @@ fn run_install_commands(
     Ok(None)
 }
 
+/// Copies in the user's unit directory take precedence over the packaged units: an install
+/// that enables the packaged ones must not leave any there (nor remove them unasked: an
+/// enabled copy's links point at it).
+fn refuse_hiding(packaged: &systemd::Packaged, parts: &[Part]) -> crate::Result<()> {
+    let mut hiding = Vec::new();
+    for part in parts.iter().filter(|part| packaged.provides(part.name)) {
+        if files::state(&part.file.path, &part.file.contents)? != FileState::Missing {
+            hiding.push(part.file.path.display().to_string());
+        }
+    }
+    if hiding.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::Declined,
+        format!(
+            "{} would hide the units the bedprov package installed in {}",
+            hiding.join(", "),
+            packaged.dir.display()
+        ),
+        "they come from an earlier `bedprov service install` (or were written by hand): run `bedprov service uninstall --now` (with --force for files edited by hand), then `bedprov service install` again; keep local changes in a drop-in (`systemctl --user edit bedprov.service`)",
+    ))
+}
+
 fn install_notes(ctx: &Context, options: &InstallOptions, leftovers: &[&Part]) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(other) =
+        ctx.packaged(options.platform).filter(|packaged| !packaged.runs(&ctx.program))
+    {
+        notes.push(format!(
+            "the units installed here hide the ones the bedprov package installed in {}, which run {}: to use those instead, run `bedprov service uninstall --now`, then `{} service install`",
+            other.dir.display(),
+            other.program.display(),
+            other.program.display()
+        ));
+    }
     for part in leftovers {
         let what = match part.feature {
             Feature::SocketActivation => "socket activation stays on",
@@ -394,6 +464,8 @@ pub struct UninstallReport {
     /// With `--now`: no service manager answered (why), so none was told; the files and
     /// enablement links were removed all the same.
     pub unreached: Option<String>,
+    /// Packaged units, which stay.
+    pub packaged: Option<systemd::Packaged>,
 }
 
 /// Removes what `install` wrote; see the module docs. With `--now` and no systemd user
@@ -417,6 +489,10 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
         return Err(refuse_edited(options.platform, &edited, "not removing", "uninstall"));
     }
     let names: Vec<&str> = present.iter().map(|(part, _)| part.name).collect();
+    // Packaged units stay (they belong to the package), but are disabled and stopped too.
+    let packaged = ctx.packaged(options.platform);
+    let mut units = names.clone();
+    units.extend(packaged.iter().flat_map(|packaged| packaged.units.iter().copied()));
 
     let mut first = Vec::new();
     let mut after = Vec::new();
@@ -427,10 +503,10 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
                 return Err(still_enabled(&links));
             }
             if options.now {
-                first = systemd::uninstall_first(&names);
+                first = systemd::uninstall_first(&units);
             }
-            if !names.is_empty() {
-                after = systemd::uninstall_after(&names, options.now);
+            if !units.is_empty() {
+                after = systemd::uninstall_after(&units, options.now);
             }
         }
         Platform::Launchd => {
@@ -494,6 +570,7 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
         commands,
         ran: options.now,
         unreached,
+        packaged,
     })
 }
 
@@ -533,6 +610,8 @@ pub struct StatusReport {
     pub dir: PathBuf,
     pub files: Vec<(&'static str, PathBuf, FileState)>,
     pub manager: Manager,
+    /// Units a package installed.
+    pub packaged: Option<systemd::Packaged>,
 }
 
 /// Which files are installed, whether they are what this binary writes, and what the service
@@ -552,5 +631,6 @@ pub fn status(ctx: &Context, platform: Platform) -> crate::Result<StatusReport> 
             launchd::query(ctx.uid).map_or_else(Manager::Unavailable, Manager::Launchd)
         }
     };
-    Ok(StatusReport { platform, dir: platform.dir(ctx), files, manager })
+    let packaged = ctx.packaged(platform);
+    Ok(StatusReport { platform, dir: platform.dir(ctx), files, manager, packaged })
 }

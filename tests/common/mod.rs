@@ -91,6 +91,8 @@ impl Sandbox {
             .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("LANG", "C.UTF-8")
+            // Units a bedprov package may have installed on this machine stay out of tests.
+            .env("BEDPROV_PACKAGED_UNIT_DIR", self.dir.path().join("packaged-units"))
             .stdin(Stdio::null());
         // The Secret Service (keyring tests) lives on the session bus `scripts/test` starts.
         if let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
