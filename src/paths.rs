@@ -1,5 +1,6 @@
 //! Where bedprov keeps and finds files: the user's home directory (the one place `HOME` is
-//! read), the config file, the state directory (daemon log) and the AWS files. The socket
+//! read), the config file, the state directory (daemon log, the local proxy's
+//! key and certificate authority) and the AWS files. The socket
 //! path lives in `wire::socket_path`, because the helper needs it too.
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,36 @@ pub fn daemon_log() -> PathBuf {
     state_dir().join("daemon.log")
 }
 
+/// `$XDG_STATE_HOME/bedprov/proxy`: the local Bedrock proxy's key and certificate authority
+/// (a private directory: the key authenticates to the proxy, the CA key can sign for it).
+#[must_use]
+pub fn proxy_dir() -> PathBuf {
+    state_dir().join("proxy")
+}
+
+/// The proxy's local key (`bedprov-local-…`), which its clients send as their bearer token.
+#[must_use]
+pub fn proxy_key() -> PathBuf {
+    proxy_dir().join("key")
+}
+
+/// The certificate authority of the proxy's HTTPS listener: its certificate, and its key.
+#[must_use]
+pub fn proxy_ca() -> PathBuf {
+    proxy_dir().join("ca.pem")
+}
+
+#[must_use]
+pub fn proxy_ca_key() -> PathBuf {
+    proxy_dir().join("ca-key.pem")
+}
+
+/// What `AWS_CA_BUNDLE` points at for the proxy's clients: its CA and the platform's roots.
+#[must_use]
+pub fn proxy_ca_bundle() -> PathBuf {
+    proxy_dir().join("ca-bundle.pem")
+}
+
 /// Where the bedprov package installs its systemd user units: `/usr/lib/systemd/user`, or
 /// `$BEDPROV_PACKAGED_UNIT_DIR` when set to an absolute path (tests use their own directory).
 #[must_use]
@@ -64,6 +95,24 @@ pub fn packaged_unit_dir() -> PathBuf {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| PathBuf::from("/usr/lib/systemd/user"))
+}
+
+/// What `bedprov setup claude-code` added to Claude Code's settings, so `--undo` removes
+/// exactly that (private: it may hold values it replaced).
+#[must_use]
+pub fn claude_code_record() -> PathBuf {
+    proxy_dir().join("claude-code.json")
+}
+
+/// Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json` (default
+/// `~/.claude/settings.json`).
+#[must_use]
+pub fn claude_settings() -> PathBuf {
+    std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home_or_root().join(".claude"))
+        .join("settings.json")
 }
 
 /// `~/.aws`: where the AWS config files live unless the environment says otherwise.
