@@ -9,7 +9,7 @@ use std::path::Path;
 use tracing::field::Field;
 use tracing::{Level, Metadata};
 use tracing_subscriber::field::MakeExt as _;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::{self, FormatFields};
 use tracing_subscriber::prelude::*;
@@ -29,16 +29,22 @@ const CLAMPED: &[&str] = &[
 ];
 
 /// The filter for a verbosity (`-v` = info, `-vv` = debug, `-vvv` = trace) unless
-/// `RUST_LOG` is set.
+/// `RUST_LOG` is set to a level (`debug`) or to targets with levels (`bedprov=debug,warn`).
+/// A `RUST_LOG` that says neither is ignored.
 #[must_use]
-pub fn env_filter(verbosity: u8) -> EnvFilter {
-    let base = match verbosity {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base))
+pub fn filter(verbosity: u8) -> Targets {
+    from_rust_log(std::env::var("RUST_LOG").ok().as_deref()).unwrap_or_else(|| {
+        Targets::new().with_default(match verbosity {
+            0 => LevelFilter::WARN,
+            1 => LevelFilter::INFO,
+            2 => LevelFilter::DEBUG,
+            _ => LevelFilter::TRACE,
+        })
+    })
+}
+
+fn from_rust_log(value: Option<&str>) -> Option<Targets> {
+    value.filter(|v| !v.trim().is_empty())?.parse().ok()
 }
 
 /// True for events the clamp lets through.
@@ -51,7 +57,7 @@ fn init<W>(verbosity: u8, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = env_filter(verbosity).and(filter_fn(clamp_allows));
+    let filter = filter(verbosity).and(filter_fn(clamp_allows));
     let layer = tracing_subscriber::fmt::layer()
         .fmt_fields(quoted_fields())
         .with_writer(writer)
@@ -110,6 +116,22 @@ mod tests {
         assert!(!log.contains(['\r', '\u{1b}']), "{log}");
         assert!(log.contains("refresh failed for evil\\u{d}\\u{a}2026"), "{log}");
         assert!(log.contains(" profile=evil\\u{d}\\u{a}2026"), "{log}");
+    }
+
+    #[test]
+    fn rust_log_takes_a_level_or_targets_and_anything_else_is_ignored() {
+        use tracing::Level;
+        let at = |targets: &Targets, target: &str, level: Level| {
+            targets.would_enable(target, &level)
+        };
+        let debug = from_rust_log(Some("debug")).unwrap();
+        assert!(at(&debug, "bedprov::daemon", Level::DEBUG) && !at(&debug, "x", Level::TRACE));
+        let mixed = from_rust_log(Some("bedprov=trace,warn")).unwrap();
+        assert!(at(&mixed, "bedprov::slot", Level::TRACE));
+        assert!(at(&mixed, "aws_config", Level::WARN) && !at(&mixed, "aws_config", Level::INFO));
+        for ignored in [None, Some(""), Some("  "), Some("bedprov=loud"), Some("[{a=b}]")] {
+            assert!(from_rust_log(ignored).is_none(), "{ignored:?}");
+        }
     }
 
     struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
