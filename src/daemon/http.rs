@@ -1,20 +1,18 @@
-//! The connection layer: accept on the local socket, check the peer's uid before reading a
-//! byte, keep the number of open connections bounded ([`admission`]), and serve HTTP/1.1
+//! The connection layer, where hyper and tokio stop short of a daemon that must survive
+//! floods: accept on the local socket, check the peer's uid before reading a byte, admit
+//! into the connection table ([`admission`]: a cap that closes the longest-idle connection,
+//! and the one timeout for connections without a request in progress), then serve HTTP/1.1
 //! with hyper. Shutdown drains in-flight requests.
 //!
-//! A connection costs almost nothing until its request head is complete: the daemon waits
-//! for it to become readable without a buffer, and gathers the head in a buffer sized to
-//! what has arrived. Only then does hyper (whose buffers are 16 KiB per connection) take
-//! over, with the head replayed to it. So hundreds of clients that connect and trickle
-//! bytes, or thousands that connect and say nothing, cost about 1.5 KB each, and a
-//! request head that never completes is closed at [`HEADER_TIMEOUT`]. Idle keep-alive
-//! connections are closed by hyper at the same timeout, and first when the table is full.
+//! Until its request head is complete a connection has no task, timer or buffer of its
+//! own, about 1.5 KB (hyper's buffers alone are 16 KiB): the head is gathered in a buffer
+//! sized to what has arrived, then replayed to hyper. So thousands of clients that say
+//! nothing, or trickle bytes, stay cheap.
 //!
-//! A client that sends requests but does not read the answers cannot hold a connection:
-//! a write that makes no progress for [`WRITE_TIMEOUT`] ends it, and a connection asked to
-//! close (timed out, evicted, shutting down) is dropped if it has not finished writing
-//! within [`CLOSE_TIMEOUT`]. A small send buffer keeps what it can make the daemon compute
-//! before its writes stall to a few answers.
+//! hyper has no write timeout: a write that makes no progress for [`WRITE_TIMEOUT`] ends
+//! the connection, and one asked to close (timed out, evicted, shutting down) is dropped if
+//! it has not finished writing within [`CLOSE_TIMEOUT`]. A small send buffer keeps what a
+//! client that never reads can make the daemon compute to a few answers.
 //!
 //! [`admission`]: super::admission
 
@@ -27,7 +25,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::StreamCommon as _;
 use interprocess::local_socket::traits::tokio::Listener as _;
@@ -381,15 +379,14 @@ impl AsyncWrite for Replay {
     }
 }
 
-/// The HTTP/1.1 settings of every connection: a timer (so the header timeout works), the
-/// header timeout, bounded buffers and header count, keep-alive. Public so the fuzz target
-/// drives exactly what the daemon serves.
+/// The HTTP/1.1 settings of every connection: bounded buffers and header count, keep-alive,
+/// and no header timer (the connection table times waiting connections out). Public so the
+/// fuzz target drives exactly what the daemon serves.
 #[must_use]
 pub fn connection_builder() -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(None)
         .max_buf_size(MAX_HEADER_BYTES.max(8192))
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
