@@ -16,7 +16,8 @@
 //!   runner every such process goes through.
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
-//! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
+//! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching, and
+//!   its own lean executable, `bedprov-daemon` (links no IAM, keyring, parser or installer).
 //! - [`watch`]: notices changes to what bedprov reads under `~/.aws` (not swap files, not
 //!   its own refreshes' writes) so a login takes effect at once.
 //! - [`provision`]: long-term credentials per business unit (IAM user, policy, keys,

@@ -167,6 +167,63 @@ fn detached_start_reports_readiness_and_failure_truthfully() {
     assert!(!sandbox.socket().exists());
 }
 
+/// The executable a process runs.
+fn exe_of(pid: u32) -> std::path::PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/exe")).unwrap()
+}
+
+#[test]
+fn the_daemon_runs_as_bedprov_daemon_which_links_no_iam_secrets_manager_keyring_or_parser() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    // `daemon run` becomes bedprov-daemon: the same process, as a service manager sees it.
+    let daemon = sandbox.daemon();
+    assert!(exe_of(daemon.pid()).ends_with("bedprov-daemon"), "{:?}", exe_of(daemon.pid()));
+    assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
+    drop(daemon);
+    // `daemon start` too, detached.
+    assert_eq!(run(&mut sandbox.bedprov(&["daemon", "start"])).0, 0);
+    let health = json(&run(&mut Command::new("curl").args(["-sS", "--unix-socket"]).arg(sandbox.socket()).arg("http://localhost/v1/health")).1);
+    let pid = u32::try_from(health["pid"].as_u64().unwrap()).unwrap();
+    assert!(exe_of(pid).ends_with("bedprov-daemon"), "{:?}", exe_of(pid));
+    assert_eq!(run(&mut sandbox.bedprov(&["daemon", "stop"])).0, 0);
+
+    // What only `bedprov` needs is not in the daemon's executable (and is in bedprov's).
+    let daemon_bin = std::fs::read(env!("CARGO_BIN_EXE_bedprov-daemon")).unwrap();
+    let cli_bin = std::fs::read(common::bedprov_bin()).unwrap();
+    for (what, marker) in [
+        ("IAM", &b"CreateAccessKey"[..]),
+        ("Secrets Manager", b"PutSecretValue"),
+        ("the keyring (Secret Service)", b"org.freedesktop.secrets"),
+        ("the request parser", b"found no request for a Bedrock key or token in that text"),
+        ("the service installer", b"RuntimeDirectoryPreserve"),
+    ] {
+        let holds = |bin: &[u8]| bin.windows(marker.len()).any(|w| w == marker);
+        assert!(holds(&cli_bin), "control: bedprov should hold {what}");
+        assert!(!holds(&daemon_bin), "bedprov-daemon links {what}");
+    }
+}
+
+#[test]
+fn without_bedprov_daemon_beside_it_run_and_start_say_what_is_missing() {
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let program = base.path().join("bedprov");
+    if std::fs::hard_link(common::bedprov_bin(), &program).is_err() {
+        std::fs::copy(common::bedprov_bin(), &program).unwrap();
+    }
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    for command in ["run", "start"] {
+        let (code, stdout, stderr) = run(sandbox.command(&program).args(["daemon", command]));
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(stdout.is_empty(), "{command}: {stdout}");
+        let missing = base.path().join("bedprov-daemon");
+        assert!(stderr.contains(&format!("bedprov-daemon is missing: bedprov runs its daemon from {}", missing.display())), "{command}: {stderr}");
+        assert!(stderr.contains("cargo install --locked --path ."), "{command}: {stderr}");
+        assert!(!sandbox.socket().exists());
+    }
+}
+
 #[test]
 fn sigterm_drains_and_unlinks_only_our_socket() {
     let sandbox = Sandbox::new();

@@ -1,7 +1,7 @@
 //! `bedprov daemon run|start|stop|status|refresh`, `bedprov status` and `bedprov socket-path`.
 
 use super::{Format, Output};
-use crate::daemon::{self, detach};
+use crate::daemon::{self, detach, program};
 use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
 use crate::wire::client::Client;
 use clap::{Args, Subcommand};
@@ -41,18 +41,19 @@ fn client(socket: &Path) -> Client {
     Client::new(socket, Duration::from_secs(30))
 }
 
-/// Runs a daemon subcommand. `daemon start` returns in both processes: the parent with its
-/// message, the daemon (after it stops) with its exit code.
+/// Runs a daemon subcommand. `daemon run` becomes the daemon (`bedprov-daemon`) and returns
+/// only if it cannot; `daemon start` returns in the parent with its message, and in the forked
+/// child only when that child could not become the daemon.
 pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Result<DaemonOutcome> {
     let output = match command {
         DaemonCommand::Run(args) => {
-            let options = daemon::Options {
+            let invocation = program::Invocation {
                 socket: socket.to_path_buf(),
                 config_path: config_path(args.config),
-                ready: None,
+                verbosity,
+                ready_fd: None,
             };
-            daemon::run(options)?;
-            Output::default()
+            return Err(program::exec(&invocation, None));
         }
         DaemonCommand::Start(args) => {
             let environment = crate::wire::aws_env::AwsEnv::from_process();

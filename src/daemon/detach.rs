@@ -1,19 +1,21 @@
 //! `bedprov daemon start` and `stop`.
 //!
 //! Start forks with `daemonize` before any tokio runtime exists (a runtime built before a
-//! fork never runs its tasks in the child). The parent then waits on a pipe: the daemon
+//! fork never runs its tasks in the child); the child becomes `bedprov-daemon`
+//! ([`program`](super::program)). The parent then waits on a pipe: the daemon
 //! writes "ready" once its socket accepts connections, or its error; a daemon that dies
 //! first closes the pipe. So the parent's exit status tells the truth about the start.
 //! Stop asks over the socket and waits until the socket file is gone (or, when systemd owns
 //! the socket, until the process is).
 
-use super::Options;
+use super::program;
 use crate::Error;
 use crate::wire::api::{HealthBody, PATH_HEALTH, PATH_SHUTDOWN};
 use crate::wire::client::{Client, ClientError};
 use crate::wire::exit;
 use std::fmt::Write as _;
 use std::io::Read as _;
+use std::os::fd::{AsFd as _, AsRawFd as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -28,7 +30,8 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(8);
 pub enum Started {
     /// The original process: the daemon is up; here is what to tell the user.
     Parent(String),
-    /// The daemon process, after it stopped: its exit code.
+    /// The forked child, which could not become the daemon (and said why on the pipe): the
+    /// exit code.
     DaemonExited(i32),
 }
 
@@ -40,8 +43,7 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
     }
     let log_path = crate::paths::daemon_log();
     let log = open_log(&log_path)?;
-    let (read_end, write_end) =
-        nix::unistd::pipe().map_err(|e| Error::io("cannot create a pipe")(e.into()))?;
+    let (read_end, write_end) = program::ready_pipe()?;
     let daemonize = daemonize::Daemonize::new()
         .working_directory("/")
         .umask(0o077)
@@ -59,30 +61,25 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
         )),
         daemonize::Outcome::Child(result) => {
             drop(read_end);
-            // stderr is the log file now: logging starts here, without colours.
-            crate::harden::harden_process();
-            crate::logging::init_stderr(verbosity.max(1));
-            if let Err(error) = result {
-                let error = Error::other(
+            // stdout and stderr are the log file now: the daemon logs there, without colours.
+            let error = match result {
+                Err(error) => Error::other(
                     exit::INTERNAL,
                     format!("cannot detach: {error}"),
                     "run `bedprov daemon run` to see why",
-                );
-                super::report_ready(
-                    write_end,
-                    &format!("error: {error}\nhint: {}\ncode: 1\n", error.hint()),
-                );
-                return Ok(Started::DaemonExited(1));
-            }
-            let options =
-                Options { socket: socket.to_path_buf(), config_path, ready: Some(write_end) };
-            Ok(Started::DaemonExited(match super::run(options) {
-                Ok(()) => 0,
-                Err(error) => {
-                    tracing::error!(%error, "daemon stopped");
-                    error.exit_code()
-                }
-            }))
+                ),
+                Ok(_) => program::exec(
+                    &program::Invocation {
+                        socket: socket.to_path_buf(),
+                        config_path,
+                        verbosity: verbosity.max(1),
+                        ready_fd: Some(write_end.as_raw_fd()),
+                    },
+                    Some(write_end.as_fd()),
+                ),
+            };
+            super::report_failure(write_end, &error);
+            Ok(Started::DaemonExited(error.exit_code()))
         }
     }
 }

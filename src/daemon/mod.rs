@@ -8,6 +8,7 @@
 //! - [`state`]: slots, the background refresh loop, status.
 //! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
 //!   and `stop`.
+//! - [`program`]: `bedprov-daemon`, the lean executable the daemon runs as.
 //!
 //! This module owns the lifecycle: start-up, readiness, signals (TERM/INT drain and exit,
 //! HUP reloads the config), and noticing when the socket is taken from under us.
@@ -18,6 +19,7 @@ pub mod detach;
 #[cfg(test)]
 mod herd;
 pub mod http;
+pub mod program;
 pub mod routes;
 pub mod socket;
 pub mod state;
@@ -72,18 +74,23 @@ pub fn run(options: Options) -> crate::Result<()> {
         result
     });
     if let (Err(error), Some(pipe)) = (&result, ready.take()) {
-        // One line each: a config value with a line break cannot forge a field.
-        report_ready(
-            pipe,
-            &format!(
-                "error: {}\nhint: {}\ncode: {}\n",
-                crate::quote::shown_long(&error.to_string()),
-                crate::quote::shown_long(&error.hint()),
-                error.exit_code()
-            ),
-        );
+        report_failure(pipe, error);
     }
     result
+}
+
+/// Tells `bedprov daemon start` why the daemon did not start.
+fn report_failure(pipe: OwnedFd, error: &Error) {
+    // One line each: a config value with a line break cannot forge a field.
+    report_ready(
+        pipe,
+        &format!(
+            "error: {}\nhint: {}\ncode: {}\n",
+            crate::quote::shown_long(&error.to_string()),
+            crate::quote::shown_long(&error.hint()),
+            error.exit_code()
+        ),
+    );
 }
 
 /// Each client holds a descriptor: lift the soft limit to the hard one (up to 65 536) so
