@@ -136,4 +136,3 @@ pub fn report(error: &Error) {
         eprintln!("  hint: {}", crate::quote::shown_long(&hint));
     }
 }
-

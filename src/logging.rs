@@ -121,9 +121,8 @@ mod tests {
     #[test]
     fn rust_log_takes_a_level_or_targets_and_anything_else_is_ignored() {
         use tracing::Level;
-        let at = |targets: &Targets, target: &str, level: Level| {
-            targets.would_enable(target, &level)
-        };
+        let at =
+            |targets: &Targets, target: &str, level: Level| targets.would_enable(target, &level);
         let debug = from_rust_log(Some("debug")).unwrap();
         assert!(at(&debug, "bedprov::daemon", Level::DEBUG) && !at(&debug, "x", Level::TRACE));
         let mixed = from_rust_log(Some("bedprov=trace,warn")).unwrap();

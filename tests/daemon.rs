@@ -183,7 +183,13 @@ fn the_daemon_runs_as_bedprov_daemon_which_links_no_iam_secrets_manager_keyring_
     drop(daemon);
     // `daemon start` too, detached.
     assert_eq!(run(&mut sandbox.bedprov(&["daemon", "start"])).0, 0);
-    let health = json(&run(&mut Command::new("curl").args(["-sS", "--unix-socket"]).arg(sandbox.socket()).arg("http://localhost/v1/health")).1);
+    let health = json(
+        &run(&mut Command::new("curl")
+            .args(["-sS", "--unix-socket"])
+            .arg(sandbox.socket())
+            .arg("http://localhost/v1/health"))
+        .1,
+    );
     let pid = u32::try_from(health["pid"].as_u64().unwrap()).unwrap();
     assert!(exe_of(pid).ends_with("bedprov-daemon"), "{:?}", exe_of(pid));
     assert_eq!(run(&mut sandbox.bedprov(&["daemon", "stop"])).0, 0);
@@ -218,7 +224,13 @@ fn without_bedprov_daemon_beside_it_run_and_start_say_what_is_missing() {
         assert_eq!(code, 1, "{command}: {stderr}");
         assert!(stdout.is_empty(), "{command}: {stdout}");
         let missing = base.path().join("bedprov-daemon");
-        assert!(stderr.contains(&format!("bedprov-daemon is missing: bedprov runs its daemon from {}", missing.display())), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "bedprov-daemon is missing: bedprov runs its daemon from {}",
+                missing.display()
+            )),
+            "{command}: {stderr}"
+        );
         assert!(stderr.contains("cargo install --locked --path ."), "{command}: {stderr}");
         assert!(!sandbox.socket().exists());
     }

@@ -48,7 +48,8 @@ impl Invocation {
         let (mut socket, mut config_path, mut verbosity, mut ready_fd) = (None, None, 0u8, None);
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
-            let mut value = || args.next().ok_or_else(|| format!("{} needs a value", arg.display()));
+            let mut value =
+                || args.next().ok_or_else(|| format!("{} needs a value", arg.display()));
             match arg.to_str() {
                 Some("--socket") => socket = Some(PathBuf::from(value()?)),
                 Some("--config") => config_path = Some(PathBuf::from(value()?)),
@@ -67,7 +68,12 @@ impl Invocation {
                     );
                 }
                 Some("-v") => verbosity = verbosity.saturating_add(1),
-                _ => return Err(format!("unexpected argument {}", crate::quote::shown(&arg.to_string_lossy()))),
+                _ => {
+                    return Err(format!(
+                        "unexpected argument {}",
+                        crate::quote::shown(&arg.to_string_lossy())
+                    ));
+                }
             }
         }
         Ok(Self {
@@ -90,7 +96,9 @@ pub fn path() -> crate::Result<PathBuf> {
     Err(Error::other(
         exit::INTERNAL,
         format!("{NAME} is missing: bedprov runs its daemon from {}", program.display()),
-        format!("install both together (`cargo install --locked --path .` installs {NAME} beside bedprov)"),
+        format!(
+            "install both together (`cargo install --locked --path .` installs {NAME} beside bedprov)"
+        ),
     ))
 }
 
