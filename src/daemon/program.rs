@@ -152,7 +152,7 @@ pub fn main() -> ExitCode {
     };
     // Again: `exec` made the process dumpable.
     crate::harden::harden_process();
-    crate::logging::init_stderr(invocation.verbosity);
+    crate::logging::init_stderr(invocation.verbosity, crate::logging::Role::Daemon);
     let detached = invocation.ready_fd.is_some();
     let options = Options {
         socket: invocation.socket,
