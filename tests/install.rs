@@ -171,6 +171,28 @@ fn the_build_script_packs_relative_relocations_only_for_a_glibc_that_reads_them(
     assert!(!packs("musl", &linux(triple)));
 }
 
+#[test]
+fn every_executable_is_in_the_debian_package_beside_bedprov() {
+    let manifest: toml::Table =
+        std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap().parse().unwrap();
+    let bins: Vec<&str> = manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bin| bin["name"].as_str().unwrap())
+        .collect();
+    assert!(bins.contains(&"bedprov-daemon"), "{bins:?}");
+    let assets = manifest["package"]["metadata"]["deb"]["assets"].as_array().unwrap();
+    for bin in bins {
+        let shipped = assets.iter().any(|asset| {
+            let asset = asset.as_array().unwrap();
+            asset[0].as_str() == Some(&format!("target/release/{bin}"))
+                && asset[1].as_str() == Some("usr/bin/")
+        });
+        assert!(shipped, "{bin} is not packaged into /usr/bin beside bedprov");
+    }
+}
+
 /// The completion script for `shell`, written into `dir`.
 fn completions(sandbox: &Sandbox, shell: &str, helper: bool, file: &str) -> PathBuf {
     let mut args = vec!["completions", shell];
