@@ -26,9 +26,6 @@ use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use interprocess::local_socket::tokio::{Listener, Stream};
-use interprocess::local_socket::traits::StreamCommon as _;
-use interprocess::local_socket::traits::tokio::Listener as _;
 use std::convert::Infallible;
 use std::future::Future as _;
 use std::io;
@@ -37,7 +34,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
 /// Connections open at once (fewer if the open-file limit is lower). When all are taken,
@@ -71,7 +68,7 @@ const RESERVED_FDS: usize = 64;
 const PRESSURE_REPORT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` turns true, then drains.
-pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sender<bool>) {
+pub async fn serve(listener: UnixListener, daemon: Arc<Daemon>, shutdown: watch::Sender<bool>) {
     let our_uid = nix::unistd::getuid().as_raw();
     let connections = Connections::new(connection_cap(), HEADER_TIMEOUT);
     let sweeper = tokio::spawn(Arc::clone(&connections).expire_idle());
@@ -111,7 +108,7 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
             }
             accepted = listener.accept() => {
                 let stream = match accepted {
-                    Ok(stream) => stream,
+                    Ok((stream, _)) => stream,
                     Err(error) => {
                         // Out of descriptors (EMFILE, ENFILE): close the longest-idle connection
                         // so the next accept can succeed; with none to close, pause briefly
@@ -127,17 +124,17 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
                         continue;
                     }
                 };
-                match stream.peer_creds().map(|creds| creds.euid()) {
-                    Ok(Some(uid)) if uid == our_uid => {}
+                match stream.peer_cred().map(|creds| creds.uid()) {
+                    Ok(uid) if uid == our_uid => {}
                     other => {
-                        tracing::warn!(peer_uid = ?other.ok().flatten(), "refused a connection from another user");
+                        tracing::warn!(peer_uid = ?other.ok(), "refused a connection from another user");
                         continue;
                     }
                 }
                 let admission = connections.admit();
                 report_pressure(&connections, &mut last_report);
                 if let Admission::Admitted(ticket) = admission {
-                    waiting.push(wait_for_head(into_tokio(stream), ticket));
+                    waiting.push(wait_for_head(with_small_send_buffer(stream), ticket));
                 }
             }
         }
@@ -181,12 +178,9 @@ fn report_pressure(connections: &Connections, last_report: &mut Option<Instant>)
     }
 }
 
-/// The tokio stream under interprocess's wrapper (for readiness without a buffer), with a
-/// send buffer of [`SEND_BUFFER`].
-fn into_tokio(stream: Stream) -> UnixStream {
+/// The stream, with a send buffer of [`SEND_BUFFER`].
+fn with_small_send_buffer(stream: UnixStream) -> UnixStream {
     use nix::sys::socket::{setsockopt, sockopt::SndBuf};
-    let Stream::UdSocket(stream) = stream;
-    let stream = UnixStream::from(stream);
     if let Err(error) = setsockopt(&stream, SndBuf, &SEND_BUFFER) {
         tracing::debug!(%error, "cannot shrink a connection's send buffer");
     }
