@@ -361,10 +361,20 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             .collect()
     };
     let mut commands: Vec<(String, String)> = Vec::new();
+    let mut alone = false;
     for line in section("Usage:").iter().map(|line| line.trim()) {
         // `bedprov-helper NAME ...   description`, or `eval "$(bedprov-helper NAME)"   …`;
         // a line without it goes on with the description above.
         if let Some((_, rest)) = line.split_once("bedprov-helper ") {
+            // `bedprov-helper --help | --version   (alone)`: two flags, not a command.
+            if rest.starts_with('-') {
+                assert!(
+                    rest.starts_with("--help | --version") && rest.ends_with("(alone)"),
+                    "{line}"
+                );
+                alone = true;
+                continue;
+            }
             let name = rest.split([' ', ')']).next().unwrap().to_owned();
             let about = line.split_once("   ").unwrap().1.trim().to_owned();
             commands.push((name, about));
@@ -374,8 +384,11 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             about.push_str(line);
         }
     }
+    assert!(alone, "the usage does not say --help and --version work only alone:\n{text}");
+    // Option lines start with their flag; a note may follow them.
     let options = section("Options")
         .iter()
+        .filter(|line| line.trim_start().starts_with("--"))
         .map(|line| {
             let mut words = line.split_whitespace();
             let flag = words.next().unwrap().to_owned();
