@@ -282,7 +282,7 @@ fn installed_side_by_side_every_start_runs_the_bedprov_daemon_beside_bedprov() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("started the bedprov daemon"), "{stderr}");
     assert_eq!(exe_of(daemon_pid(&sandbox.socket())), installed);
-    assert_eq!(run(&mut sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
+    assert_eq!(run(sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
 
     // `bedprov` reached through a symbolic link elsewhere on PATH.
     let elsewhere = base.path().join("elsewhere");
@@ -292,7 +292,7 @@ fn installed_side_by_side_every_start_runs_the_bedprov_daemon_beside_bedprov() {
         run(sandbox.command(elsewhere.join("bedprov")).args(["daemon", "start"]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(exe_of(daemon_pid(&sandbox.socket())), installed);
-    assert_eq!(run(&mut sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
+    assert_eq!(run(sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
 
     // The service unit's command line, run as systemd would run it.
     let (code, _, stderr) =

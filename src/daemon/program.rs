@@ -105,6 +105,7 @@ pub fn path() -> crate::Result<PathBuf> {
 /// Replaces this process with the daemon; returns only if that fails. Call it from a
 /// single-threaded process. A readiness pipe is handed on: its descriptor stays open across
 /// the `exec`, and only across it.
+#[must_use]
 pub fn exec(invocation: &Invocation, ready: Option<BorrowedFd<'_>>) -> Error {
     use std::os::unix::process::CommandExt as _;
     let program = match path() {
