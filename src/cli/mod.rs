@@ -92,13 +92,6 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
-/// `--format` for commands that print either a human report or JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-}
-
 /// The identity and region AWS calls are made with (`check`, `key …`).
 #[derive(Debug, clap::Args)]
 pub struct AwsTarget {

@@ -15,7 +15,7 @@
 
 use super::socket::BoundSocket;
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use nix::sys::socket::{
     AddressFamily, SockType, SockaddrLike as _, UnixAddr, getsockname, sockopt,
 };
@@ -101,8 +101,8 @@ fn truncate(text: &str) -> String {
 }
 
 fn refuse(message: impl std::fmt::Display) -> Error {
-    Error::other(
-        exit::USAGE,
+    Error::new(
+        ErrorCode::BadRequest,
         format!("cannot use the socket passed by systemd: {message}"),
         "give bedprov.socket exactly one ListenStream= (as shipped: `bedprov service install --socket-activation --force` restores it), or start `bedprov daemon run` without LISTEN_PID/LISTEN_FDS",
     )
@@ -186,6 +186,7 @@ fn clear_variables() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::exit;
 
     #[test]
     fn no_variables_means_no_activation() {

@@ -9,6 +9,7 @@
 
 use super::Options;
 use crate::Error;
+use crate::wire::api::ErrorCode;
 use crate::wire::exit;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
@@ -93,8 +94,8 @@ pub fn path() -> crate::Result<PathBuf> {
     if program.is_file() {
         return Ok(program);
     }
-    Err(Error::other(
-        exit::INTERNAL,
+    Err(Error::new(
+        ErrorCode::Internal,
         format!("{NAME} is missing: bedprov runs its daemon from {}", program.display()),
         format!(
             "install both together (`cargo install --locked --path .` installs {NAME} beside bedprov)"
