@@ -6,7 +6,7 @@
 //!   against `curl --unix-socket` fetching the same token;
 //! - minting per token (with a session token), against botocore in-process;
 //! - daemon throughput and latency (p50/p99) at 1, 16, 64, 256 and 1000 keep-alive clients;
-//! - the daemon's idle and loaded RSS, and the helper's stripped size.
+//! - the daemon's idle and loaded RSS, and the stripped sizes of the helper and the daemon.
 //!
 //! Sections can be picked: `cargo bench --bench report -- helper mint load memory`.
 //! The load generator shares the machine's cores with the daemon; the report says how many.
@@ -452,7 +452,8 @@ fn load_section(env: &BenchEnv) -> String {
 }
 
 /// A process's resident memory, split into private (anonymous) and file-backed pages (the
-/// binary's code, shared with every process that maps it and evictable).
+/// code and read-only data of the executable and of libc, clean and evictable; the kernel
+/// maps cached pages around each one touched, so more than what runs).
 /// Kibibytes, as `/proc/<pid>/status` reports them.
 struct Memory {
     total: u64,
@@ -475,7 +476,7 @@ impl Memory {
 
     fn describe(&self) -> String {
         format!(
-            "{:.1} MB ({:.1} MB private + {:.1} MB binary pages)",
+            "{:.1} MB ({:.1} MB private + {:.1} MB code pages)",
             self.total as f64 / 1024.0,
             self.anon as f64 / 1024.0,
             self.file as f64 / 1024.0
@@ -510,15 +511,19 @@ fn memory_section(env: &BenchEnv, idle: &Memory) -> String {
         loaded.describe(),
         loaded.total as f64 / idle.total.max(1) as f64
     );
-    let helper = std::fs::metadata(env!("CARGO_BIN_EXE_bedprov-helper")).map_or(0, |m| m.len());
-    let cli = std::fs::metadata(env!("CARGO_BIN_EXE_bedprov")).map_or(0, |m| m.len());
-    let _ = writeln!(
-        out,
-        "| `bedprov-helper` binary (release, stripped) | {} KB | `bedprov` binary: {} KB ({:.0}× larger) |",
-        helper / 1024,
-        cli / 1024,
-        cli as f64 / helper.max(1) as f64
-    );
+    let size = |path: &str| std::fs::metadata(path).map_or(0, |m| m.len());
+    let helper = size(env!("CARGO_BIN_EXE_bedprov-helper"));
+    let daemon = size(env!("CARGO_BIN_EXE_bedprov-daemon"));
+    let cli = size(env!("CARGO_BIN_EXE_bedprov"));
+    for (name, bytes) in [("bedprov-helper", helper), ("bedprov-daemon", daemon)] {
+        let _ = writeln!(
+            out,
+            "| `{name}` binary (release, stripped) | {} KB | `bedprov` binary: {} KB ({:.1}× larger) |",
+            bytes / 1024,
+            cli / 1024,
+            cli as f64 / bytes.max(1) as f64
+        );
+    }
     out.push('\n');
     out
 }

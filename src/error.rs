@@ -190,6 +190,16 @@ impl From<ClientError> for Error {
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Prints an error and its hint to stderr, quoted: they may carry text from outside (an AWS
+/// error message, a profile name, a config value).
+pub fn report(error: &Error) {
+    eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
+    let hint = error.hint();
+    if !hint.is_empty() {
+        eprintln!("  hint: {}", crate::quote::shown_long(hint));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@
 //!   runner every such process goes through.
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
+//! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching, and
+//!   its own lean executable, `bedprov-daemon` (links no IAM, keyring, parser or installer).
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
 //! - [`proxy`]: the local Bedrock proxy in the daemon: a loopback port where long-running
 //!   apps send Bedrock requests with a local key, forwarded with the slots' fresh tokens.

@@ -11,7 +11,7 @@ use std::fmt;
 use tracing::field::Field;
 use tracing::{Level, Metadata};
 use tracing_subscriber::field::MakeExt as _;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::{self, FormatFields};
 use tracing_subscriber::prelude::*;
@@ -41,32 +41,39 @@ pub enum Role {
 }
 
 /// The level of bedprov's own targets without `-v`, per role.
-const fn own_default(role: Role) -> &'static str {
+const fn own_default(role: Role) -> LevelFilter {
     match role {
-        Role::Command => "warn",
-        Role::Daemon => "info",
+        Role::Command => LevelFilter::WARN,
+        Role::Daemon => LevelFilter::INFO,
     }
 }
 
-/// The filter directives for a verbosity (`-v` = info, `-vv` = debug, `-vvv` = trace, for
-/// every crate). Without `-v`, other crates log only errors: their warnings (an SDK
-/// provider that found nothing, a missing `AWS_CONFIG_FILE`) are not the user's business
-/// unless asked for.
+/// The filter for a verbosity (`-v` = info, `-vv` = debug, `-vvv` = trace, for every
+/// crate). Without `-v`, other crates log only errors: their warnings (an SDK provider that
+/// found nothing, a missing `AWS_CONFIG_FILE`) are not the user's business unless asked for.
 #[must_use]
-pub fn directives(verbosity: u8, role: Role) -> String {
+pub fn default_filter(verbosity: u8, role: Role) -> Targets {
     match verbosity {
-        0 => format!("error,bedprov={}", own_default(role)),
-        1 => "info".into(),
-        2 => "debug".into(),
-        _ => "trace".into(),
+        0 => Targets::new()
+            .with_default(LevelFilter::ERROR)
+            .with_target("bedprov", own_default(role)),
+        1 => Targets::new().with_default(LevelFilter::INFO),
+        2 => Targets::new().with_default(LevelFilter::DEBUG),
+        _ => Targets::new().with_default(LevelFilter::TRACE),
     }
 }
 
-/// The filter for a verbosity and role ([`directives`]) unless `RUST_LOG` is set.
+/// The filter for a verbosity and role ([`default_filter`]) unless `RUST_LOG` is set to a
+/// level (`debug`) or to targets with levels (`bedprov=debug,warn`). A `RUST_LOG` that says
+/// neither is ignored.
 #[must_use]
-pub fn env_filter(verbosity: u8, role: Role) -> EnvFilter {
-    EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(directives(verbosity, role)))
+pub fn filter(verbosity: u8, role: Role) -> Targets {
+    from_rust_log(std::env::var("RUST_LOG").ok().as_deref())
+        .unwrap_or_else(|| default_filter(verbosity, role))
+}
+
+fn from_rust_log(value: Option<&str>) -> Option<Targets> {
+    value.filter(|v| !v.trim().is_empty())?.parse().ok()
 }
 
 /// True for events the clamp lets through.
@@ -79,7 +86,7 @@ fn init<W>(verbosity: u8, role: Role, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = env_filter(verbosity, role).and(filter_fn(clamp_allows));
+    let filter = filter(verbosity, role).and(filter_fn(clamp_allows));
     let layer = tracing_subscriber::fmt::layer()
         .fmt_fields(quoted_fields())
         .with_writer(writer)
@@ -132,6 +139,21 @@ mod tests {
         assert!(log.contains(" profile=evil\\u{d}\\u{a}2026"), "{log}");
     }
 
+    #[test]
+    fn rust_log_takes_a_level_or_targets_and_anything_else_is_ignored() {
+        use tracing::Level;
+        let at =
+            |targets: &Targets, target: &str, level: Level| targets.would_enable(target, &level);
+        let debug = from_rust_log(Some("debug")).unwrap();
+        assert!(at(&debug, "bedprov::daemon", Level::DEBUG) && !at(&debug, "x", Level::TRACE));
+        let mixed = from_rust_log(Some("bedprov=trace,warn")).unwrap();
+        assert!(at(&mixed, "bedprov::slot", Level::TRACE));
+        assert!(at(&mixed, "aws_config", Level::WARN) && !at(&mixed, "aws_config", Level::INFO));
+        for ignored in [None, Some(""), Some("  "), Some("bedprov=loud"), Some("[{a=b}]")] {
+            assert!(from_rust_log(ignored).is_none(), "{ignored:?}");
+        }
+    }
+
     /// What a subscriber with the default filter of `verbosity` and `role` writes for one
     /// event of each kind that matters.
     fn logged(verbosity: u8, role: Role) -> String {
@@ -141,9 +163,7 @@ mod tests {
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(move || SharedBuffer(Arc::clone(&sink)))
-                .with_filter(
-                    EnvFilter::new(directives(verbosity, role)).and(filter_fn(clamp_allows)),
-                ),
+                .with_filter(default_filter(verbosity, role).and(filter_fn(clamp_allows))),
         );
         tracing::subscriber::with_default(subscriber, || {
             tracing::warn!(target: "aws_config::meta::credentials::chain", "sdk-warn");

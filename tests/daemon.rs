@@ -184,6 +184,153 @@ fn detached_start_reports_readiness_and_failure_truthfully() {
     assert!(!sandbox.socket().exists());
 }
 
+/// An executable's read-only data section (`.rodata`), as `objcopy` extracts it.
+fn rodata(executable: &Path) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rodata");
+    let (code, _, stderr) = run(Command::new("objcopy")
+        .args(["-O", "binary", "--only-section=.rodata"])
+        .arg(executable)
+        .arg(&out));
+    assert_eq!(code, 0, "objcopy: {stderr}");
+    std::fs::read(out).unwrap()
+}
+
+/// The executable a process runs.
+fn exe_of(pid: u32) -> std::path::PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/exe")).unwrap()
+}
+
+#[test]
+fn the_daemon_runs_as_bedprov_daemon_which_links_no_iam_secrets_manager_keyring_or_parser() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    // `daemon run` becomes bedprov-daemon: the same process, as a service manager sees it.
+    let daemon = sandbox.daemon();
+    assert!(exe_of(daemon.pid()).ends_with("bedprov-daemon"), "{:?}", exe_of(daemon.pid()));
+    assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
+    drop(daemon);
+    // `daemon start` too, detached.
+    assert_eq!(run(&mut sandbox.bedprov(&["daemon", "start"])).0, 0);
+    let pid = daemon_pid(&sandbox.socket());
+    assert!(exe_of(pid).ends_with("bedprov-daemon"), "{:?}", exe_of(pid));
+    assert_eq!(run(&mut sandbox.bedprov(&["daemon", "stop"])).0, 0);
+
+    // What only `bedprov` needs is not in the daemon's executable (and is in bedprov's): its
+    // constant data, where code that runs keeps its strings (debug info names every type).
+    let daemon_bin = rodata(Path::new(env!("CARGO_BIN_EXE_bedprov-daemon")));
+    let cli_bin = rodata(Path::new(common::bedprov_bin()));
+    for (what, marker) in [
+        ("IAM", &b"CreateAccessKey"[..]),
+        ("Secrets Manager", b"PutSecretValue"),
+        ("the keyring (Secret Service)", b"org.freedesktop.secrets"),
+        ("the request parser", b"found no request for a Bedrock key or token in that text"),
+        ("the service installer", b"RuntimeDirectoryPreserve"),
+    ] {
+        let holds = |bin: &[u8]| bin.windows(marker.len()).any(|w| w == marker);
+        assert!(holds(&cli_bin), "control: bedprov should hold {what}");
+        assert!(!holds(&daemon_bin), "bedprov-daemon links {what}");
+    }
+}
+
+#[test]
+fn without_bedprov_daemon_beside_it_run_and_start_say_what_is_missing() {
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let program = base.path().join("bedprov");
+    if std::fs::hard_link(common::bedprov_bin(), &program).is_err() {
+        std::fs::copy(common::bedprov_bin(), &program).unwrap();
+    }
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    for command in ["run", "start"] {
+        let (code, stdout, stderr) = run(sandbox.command(&program).args(["daemon", command]));
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(stdout.is_empty(), "{command}: {stdout}");
+        let missing = base.path().join("bedprov-daemon");
+        assert!(
+            stderr.contains(&format!(
+                "bedprov-daemon is missing: bedprov runs its daemon from {}",
+                missing.display()
+            )),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("cargo install --locked --path ."), "{command}: {stderr}");
+        assert!(!sandbox.socket().exists());
+    }
+}
+
+/// The pid of the daemon answering on `socket`, by its health answer.
+fn daemon_pid(socket: &Path) -> u32 {
+    let (_, body, _) = run(Command::new("curl")
+        .args(["-sS", "--unix-socket"])
+        .arg(socket)
+        .arg("http://localhost/v1/health"));
+    u32::try_from(json(&body)["pid"].as_u64().unwrap()).unwrap()
+}
+
+/// Installed as `cargo install` and the Debian package install them (the three executables in
+/// one directory: `~/.cargo/bin`, `/usr/bin`), every way of starting the daemon runs the
+/// `bedprov-daemon` of that directory: the helper's autostart, `daemon start` through a
+/// symbolic link to `bedprov`, and the service unit's `ExecStart` as `bedprov service install`
+/// writes it.
+#[test]
+fn installed_side_by_side_every_start_runs_the_bedprov_daemon_beside_bedprov() {
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let bin = base.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for (name, built) in [
+        ("bedprov", common::bedprov_bin()),
+        ("bedprov-helper", common::helper_bin()),
+        ("bedprov-daemon", env!("CARGO_BIN_EXE_bedprov-daemon")),
+    ] {
+        if std::fs::hard_link(built, bin.join(name)).is_err() {
+            std::fs::copy(built, bin.join(name)).unwrap();
+        }
+    }
+    let installed = bin.join("bedprov-daemon");
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+
+    // The helper finds no daemon and starts one with the bedprov beside it.
+    let mut helper = sandbox.command(bin.join("bedprov-helper"));
+    helper.arg("token").env_remove("BEDPROV_NO_AUTOSTART");
+    let (code, _, stderr) = run(&mut helper);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("started the bedprov daemon"), "{stderr}");
+    assert_eq!(exe_of(daemon_pid(&sandbox.socket())), installed);
+    assert_eq!(run(sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
+
+    // `bedprov` reached through a symbolic link elsewhere on PATH.
+    let elsewhere = base.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(bin.join("bedprov"), elsewhere.join("bedprov")).unwrap();
+    let (code, _, stderr) =
+        run(sandbox.command(elsewhere.join("bedprov")).args(["daemon", "start"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(exe_of(daemon_pid(&sandbox.socket())), installed);
+    assert_eq!(run(sandbox.command(bin.join("bedprov")).args(["daemon", "stop"])).0, 0);
+
+    // The service unit's command line, run as systemd would run it.
+    let (code, _, stderr) =
+        run(sandbox.command(bin.join("bedprov")).args(["service", "install", "--systemd"]));
+    assert_eq!(code, 0, "{stderr}");
+    let unit = std::fs::read_to_string(sandbox.home().join(".config/systemd/user/bedprov.service"))
+        .unwrap();
+    let exec_start = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let mut words = exec_start.split(' ');
+    let program = words.next().unwrap();
+    assert_eq!(Path::new(program), bin.join("bedprov"), "{exec_start}");
+    let mut service = sandbox.command(program);
+    service.args(words).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut daemon =
+        common::Daemon { child: Some(service.spawn().unwrap()), socket: sandbox.socket() };
+    daemon.wait_ready();
+    assert_eq!(exe_of(daemon.pid()), installed, "the same process, now bedprov-daemon");
+    assert_eq!(daemon_pid(&sandbox.socket()), daemon.pid());
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait(), Some(0));
+}
+
 #[test]
 fn sigterm_drains_and_unlinks_only_our_socket() {
     let sandbox = Sandbox::new();

@@ -69,8 +69,14 @@ impl BuildScript {
 
     /// Its output lines for a package in `dir`, with `path` as PATH.
     fn run(&self, dir: &Path, path: &str) -> Vec<String> {
+        self.run_for(dir, path, &[])
+    }
+
+    /// The same, with cargo's variables for the target and host too.
+    fn run_for(&self, dir: &Path, path: &str, vars: &[(&str, &str)]) -> Vec<String> {
         let output = Command::new(&self.exe)
             .env_clear()
+            .envs(vars.iter().copied())
             .env("PATH", path)
             .env("CARGO_PKG_VERSION", "1.2.3")
             .env("CARGO_MANIFEST_DIR", dir)
@@ -131,6 +137,60 @@ fn the_build_script_adds_the_commit_only_in_a_checkout_of_its_own() {
     assert_eq!(version(&script.run(&vendored, &path)).as_deref(), Some("1.2.3"));
     // Without git it still builds, without the commit.
     assert_eq!(version(&script.run(repo.path(), "/nonexistent")).as_deref(), Some("1.2.3"));
+}
+
+#[test]
+fn the_build_script_packs_relative_relocations_only_for_a_glibc_that_reads_them() {
+    let script = BuildScript::compile();
+    let dir = tempfile::tempdir().unwrap();
+    let triple = "x86_64-unknown-linux-gnu";
+    let linux = |target: &'static str| {
+        [
+            ("CARGO_CFG_TARGET_OS", "linux"),
+            ("CARGO_CFG_TARGET_ENV", "gnu"),
+            ("TARGET", target),
+            ("HOST", triple),
+        ]
+    };
+    // A `getconf` that reports the given glibc, alone on PATH.
+    let packs = |glibc: &str, vars: &[(&str, &str)]| {
+        let bin = dir.path().join(glibc.replace(' ', "-"));
+        std::fs::create_dir_all(&bin).unwrap();
+        let getconf = bin.join("getconf");
+        std::fs::write(&getconf, format!("#!/bin/sh\necho '{glibc}'\n")).unwrap();
+        std::fs::set_permissions(&getconf, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let lines = script.run_for(dir.path(), bin.to_str().unwrap(), vars);
+        lines.iter().any(|l| l.contains("pack-relative-relocs"))
+    };
+    assert!(packs("glibc 2.36", &linux(triple)));
+    assert!(packs("glibc 2.41", &linux(triple)));
+    assert!(!packs("glibc 2.35", &linux(triple)), "an older glibc would refuse the binaries");
+    assert!(!packs("glibc 2.36", &linux("aarch64-unknown-linux-gnu")), "a cross build");
+    assert!(!packs("glibc 2.36", &[]), "not Linux with glibc");
+    assert!(!packs("musl", &linux(triple)));
+}
+
+#[test]
+fn every_executable_is_in_the_debian_package_beside_bedprov() {
+    let manifest: toml::Table =
+        std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap().parse().unwrap();
+    let bins: Vec<&str> = manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bin| bin["name"].as_str().unwrap())
+        .collect();
+    assert!(bins.contains(&"bedprov-daemon"), "{bins:?}");
+    let assets = manifest["package"]["metadata"]["deb"]["assets"].as_array().unwrap();
+    for bin in bins {
+        let shipped = assets.iter().any(|asset| {
+            let asset = asset.as_array().unwrap();
+            asset[0].as_str() == Some(&format!("target/release/{bin}"))
+                && asset[1].as_str() == Some("usr/bin/")
+        });
+        assert!(shipped, "{bin} is not packaged into /usr/bin beside bedprov");
+    }
 }
 
 /// The completion script for `shell`, written into `dir`.

@@ -1,7 +1,7 @@
 //! `bedprov daemon run|start|stop|status|refresh`, `bedprov status` and `bedprov socket-path`.
 
 use super::Output;
-use crate::daemon::{self, detach};
+use crate::daemon::{self, detach, program};
 use crate::render::Format;
 use crate::wire::api::TokenQuery;
 use crate::wire::api::endpoint::{Refresh, Status};
@@ -62,8 +62,9 @@ fn client(socket: &Path) -> Client {
     Client::new(socket, Duration::from_secs(30))
 }
 
-/// Runs a daemon subcommand. `daemon start` returns in both processes: the parent with its
-/// message, the daemon (after it stops) with its exit code.
+/// Runs a daemon subcommand. `daemon run` becomes the daemon (`bedprov-daemon`) and returns
+/// only if it cannot; `daemon start` returns in the parent with its message, and in the forked
+/// child only when that child could not become the daemon.
 pub(super) fn run(
     command: DaemonCommand,
     socket: &Path,
@@ -71,14 +72,14 @@ pub(super) fn run(
 ) -> crate::Result<DaemonOutcome> {
     let output = match command {
         DaemonCommand::Run(args) => {
-            let options = daemon::Options {
+            let invocation = program::Invocation {
                 socket: socket.to_path_buf(),
                 proxy: args.proxy_flags(),
                 config_path: config_path(args.config),
-                ready: None,
+                verbosity,
+                ready_fd: None,
             };
-            daemon::run(options)?;
-            Output::default()
+            return Err(program::exec(&invocation, None));
         }
         DaemonCommand::Start(args) => {
             let environment = crate::wire::aws_env::AwsEnv::from_process();

@@ -160,26 +160,16 @@ pub fn main() -> ExitCode {
             let _ = stdout.write_all(output.stdout.as_bytes()).and_then(|()| stdout.flush());
             match output.failure {
                 Some(error) => {
-                    report(&error);
+                    crate::error::report(&error);
                     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
                 }
                 None => ExitCode::SUCCESS,
             }
         }
         Err(error) => {
-            report(&error);
+            crate::error::report(&error);
             ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
         }
-    }
-}
-
-/// Prints an error and its hint to stderr, quoted: they may carry text from outside (an AWS
-/// error message, a profile name, a config value).
-pub fn report(error: &crate::Error) {
-    eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
-    let hint = error.hint();
-    if !hint.is_empty() {
-        eprintln!("  hint: {}", crate::quote::shown_long(hint));
     }
 }
 

@@ -16,8 +16,6 @@
 use super::socket::BoundSocket;
 use crate::Error;
 use crate::wire::api::ErrorCode;
-use interprocess::local_socket::tokio::Listener;
-use interprocess::os::unix::uds_local_socket::tokio::Listener as UdsListener;
 use nix::sys::socket::{
     AddressFamily, SockType, SockaddrLike as _, UnixAddr, getsockname, sockopt,
 };
@@ -134,7 +132,10 @@ fn adopt() -> crate::Result<Activated> {
 
 /// Turns the passed socket into our listener. `expected` is the path clients look for; the
 /// socket's real path wins when the kernel reports one. Needs a tokio runtime.
-pub fn listen(activated: Activated, expected: &Path) -> crate::Result<(Listener, BoundSocket)> {
+pub fn listen(
+    activated: Activated,
+    expected: &Path,
+) -> crate::Result<(tokio::net::UnixListener, BoundSocket)> {
     let path = match activated.path {
         Some(path) if path != expected => {
             tracing::warn!(
@@ -147,9 +148,12 @@ pub fn listen(activated: Activated, expected: &Path) -> crate::Result<(Listener,
         Some(path) => path,
         None => expected.to_path_buf(),
     };
-    let listener = UdsListener::try_from(activated.fd)
+    let listener = std::os::unix::net::UnixListener::from(activated.fd);
+    let listener = listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixListener::from_std(listener))
         .map_err(Error::io("cannot listen on the socket passed by systemd"))?;
-    Ok((Listener::from(listener), BoundSocket::borrowed(path)))
+    Ok((listener, BoundSocket::borrowed(path)))
 }
 
 /// Descriptor 3, owned, if it is open.

@@ -1,20 +1,22 @@
 //! `bedprov daemon start` and `stop`.
 //!
 //! Start forks with `daemonize` before any tokio runtime exists (a runtime built before a
-//! fork never runs its tasks in the child). The parent then waits on a pipe: the daemon
-//! writes "ready" once its socket accepts connections, or its error as the JSON body the
-//! socket answers errors with (kind, message, hint); a daemon that dies first closes the
-//! pipe. So the parent's exit status and error tell the truth about the start.
+//! fork never runs its tasks in the child); the child becomes `bedprov-daemon`
+//! ([`program`](super::program)). The parent then waits on a pipe: the daemon writes
+//! "ready" once its socket accepts connections, or its error as the JSON body the socket
+//! answers errors with (kind, message, hint); a daemon that dies first closes the pipe. So
+//! the parent's exit status and error tell the truth about the start.
 //! Stop asks over the socket and waits until the socket file is gone (or, when systemd owns
 //! the socket, until the process is).
 
-use super::{Options, Readiness};
+use super::{Readiness, program};
 use crate::Error;
 use crate::wire::api::ErrorCode;
 use crate::wire::api::endpoint::{Health, Shutdown, Status};
 use crate::wire::client::{Client, ClientError};
 use std::fmt::Write as _;
 use std::io::Read as _;
+use std::os::fd::{AsFd as _, AsRawFd as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,7 +31,8 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(8);
 pub enum Started {
     /// The original process: the daemon is up; here is what to tell the user.
     Parent(String),
-    /// The daemon process, after it stopped: its exit code.
+    /// The forked child, which could not become the daemon (and said why on the pipe): the
+    /// exit code.
     DaemonExited(i32),
 }
 
@@ -48,8 +51,7 @@ pub fn start(
     let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
     let log_path = crate::paths::daemon_log();
     let log = open_log(&log_path)?;
-    let (read_end, write_end) =
-        nix::unistd::pipe().map_err(|e| Error::io("cannot create a pipe")(e.into()))?;
+    let (read_end, write_end) = program::ready_pipe()?;
     let daemonize = daemonize::Daemonize::new()
         .working_directory("/")
         .umask(0o077)
@@ -67,31 +69,26 @@ pub fn start(
         )),
         daemonize::Outcome::Child(result) => {
             drop(read_end);
-            // stderr is the log file now: logging starts here, without colours.
-            crate::harden::harden_process();
-            crate::logging::init_stderr(verbosity, crate::logging::Role::Daemon);
-            if let Err(error) = result {
-                let error = Error::new(
+            // stdout and stderr are the log file now: the daemon logs there, without colours.
+            let error = match result {
+                Err(error) => Error::new(
                     ErrorCode::Internal,
                     format!("cannot detach: {error}"),
                     "run `bedprov daemon run` to see why",
-                );
-                super::report_ready(write_end, &Readiness::Failed(error.to_body()));
-                return Ok(Started::DaemonExited(error.exit_code()));
-            }
-            let options = Options {
-                socket: socket.to_path_buf(),
-                config_path,
-                ready: Some(write_end),
-                proxy,
+                ),
+                Ok(_) => program::exec(
+                    &program::Invocation {
+                        socket: socket.to_path_buf(),
+                        config_path,
+                        proxy,
+                        verbosity,
+                        ready_fd: Some(write_end.as_raw_fd()),
+                    },
+                    Some(write_end.as_fd()),
+                ),
             };
-            Ok(Started::DaemonExited(match super::run(options) {
-                Ok(()) => 0,
-                Err(error) => {
-                    tracing::error!(%error, "daemon stopped");
-                    error.exit_code()
-                }
-            }))
+            super::report_failure(write_end, &error);
+            Ok(Started::DaemonExited(error.exit_code()))
         }
     }
 }

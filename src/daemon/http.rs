@@ -1,20 +1,18 @@
-//! The connection layer: accept on the local socket, check the peer's uid before reading a
-//! byte, keep the number of open connections bounded ([`admission`]), and serve HTTP/1.1
+//! The connection layer, where hyper and tokio stop short of a daemon that must survive
+//! floods: accept on the local socket, check the peer's uid before reading a byte, admit
+//! into the connection table ([`admission`]: a cap that closes the longest-idle connection,
+//! and the one timeout for connections without a request in progress), then serve HTTP/1.1
 //! with hyper. Shutdown drains in-flight requests.
 //!
-//! A connection costs almost nothing until its request head is complete: the daemon waits
-//! for it to become readable without a buffer, and gathers the head in a buffer sized to
-//! what has arrived. Only then does hyper (whose buffers are 16 KiB per connection) take
-//! over, with the head replayed to it. So hundreds of clients that connect and trickle
-//! bytes, or thousands that connect and say nothing, cost about 1.5 KB each, and a
-//! request head that never completes is closed at [`HEADER_TIMEOUT`]. Idle keep-alive
-//! connections are closed by hyper at the same timeout, and first when the table is full.
+//! Until its request head is complete a connection has no task, timer or buffer of its
+//! own, about 1.5 KB (hyper's buffers alone are 16 KiB): the head is gathered in a buffer
+//! sized to what has arrived, then replayed to hyper. So thousands of clients that say
+//! nothing, or trickle bytes, stay cheap.
 //!
-//! A client that sends requests but does not read the answers cannot hold a connection:
-//! a write that makes no progress for [`WRITE_TIMEOUT`] ends it, and a connection asked to
-//! close (timed out, evicted, shutting down) is dropped if it has not finished writing
-//! within [`CLOSE_TIMEOUT`]. A small send buffer keeps what it can make the daemon compute
-//! before its writes stall to a few answers.
+//! hyper has no write timeout: a write that makes no progress for [`WRITE_TIMEOUT`] ends
+//! the connection, and one asked to close (timed out, evicted, shutting down) is dropped if
+//! it has not finished writing within [`CLOSE_TIMEOUT`]. A small send buffer keeps what a
+//! client that never reads can make the daemon compute to a few answers.
 //!
 //! [`admission`]: super::admission
 
@@ -27,10 +25,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use interprocess::local_socket::tokio::{Listener, Stream};
-use interprocess::local_socket::traits::StreamCommon as _;
-use interprocess::local_socket::traits::tokio::Listener as _;
+use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::Future as _;
 use std::io;
@@ -39,7 +34,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
 /// Connections open at once (fewer if the open-file limit is lower). When all are taken,
@@ -73,7 +68,7 @@ const RESERVED_FDS: usize = 64;
 const PRESSURE_REPORT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` turns true, then drains.
-pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sender<bool>) {
+pub async fn serve(listener: UnixListener, daemon: Arc<Daemon>, shutdown: watch::Sender<bool>) {
     let our_uid = nix::unistd::getuid().as_raw();
     let connections = Connections::new(connection_cap(), HEADER_TIMEOUT);
     let sweeper = tokio::spawn(Arc::clone(&connections).expire_idle());
@@ -113,7 +108,7 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
             }
             accepted = listener.accept() => {
                 let stream = match accepted {
-                    Ok(stream) => stream,
+                    Ok((stream, _)) => stream,
                     Err(error) => {
                         // Out of descriptors (EMFILE, ENFILE): close the longest-idle connection
                         // so the next accept can succeed; with none to close, pause briefly
@@ -129,17 +124,17 @@ pub async fn serve(listener: Listener, daemon: Arc<Daemon>, shutdown: watch::Sen
                         continue;
                     }
                 };
-                match stream.peer_creds().map(|creds| creds.euid()) {
-                    Ok(Some(uid)) if uid == our_uid => {}
+                match stream.peer_cred().map(|creds| creds.uid()) {
+                    Ok(uid) if uid == our_uid => {}
                     other => {
-                        tracing::warn!(peer_uid = ?other.ok().flatten(), "refused a connection from another user");
+                        tracing::warn!(peer_uid = ?other.ok(), "refused a connection from another user");
                         continue;
                     }
                 }
                 let admission = connections.admit();
                 report_pressure(&connections, &mut last_report);
                 if let Admission::Admitted(ticket) = admission {
-                    waiting.push(wait_for_head(into_tokio(stream), ticket));
+                    waiting.push(wait_for_head(with_small_send_buffer(stream), ticket));
                 }
             }
         }
@@ -183,12 +178,9 @@ fn report_pressure(connections: &Connections, last_report: &mut Option<Instant>)
     }
 }
 
-/// The tokio stream under interprocess's wrapper (for readiness without a buffer), with a
-/// send buffer of [`SEND_BUFFER`].
-fn into_tokio(stream: Stream) -> UnixStream {
+/// The stream, with a send buffer of [`SEND_BUFFER`].
+fn with_small_send_buffer(stream: UnixStream) -> UnixStream {
     use nix::sys::socket::{setsockopt, sockopt::SndBuf};
-    let Stream::UdSocket(stream) = stream;
-    let stream = UnixStream::from(stream);
     if let Err(error) = setsockopt(&stream, SndBuf, &SEND_BUFFER) {
         tracing::debug!(%error, "cannot shrink a connection's send buffer");
     }
@@ -381,15 +373,14 @@ impl AsyncWrite for Replay {
     }
 }
 
-/// The HTTP/1.1 settings of every connection: a timer (so the header timeout works), the
-/// header timeout, bounded buffers and header count, keep-alive. Public so the fuzz target
-/// drives exactly what the daemon serves.
+/// The HTTP/1.1 settings of every connection: bounded buffers and header count, keep-alive,
+/// and no header timer (the connection table times waiting connections out). Public so the
+/// fuzz target drives exactly what the daemon serves.
 #[must_use]
 pub fn connection_builder() -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(None)
         .max_buf_size(MAX_HEADER_BYTES.max(8192))
         .max_headers(MAX_HEADERS)
         .keep_alive(true);

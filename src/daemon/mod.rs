@@ -8,6 +8,7 @@
 //! - [`state`]: slots, the background refresh loop, status.
 //! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
 //!   and `stop`.
+//! - [`program`]: `bedprov-daemon`, the lean executable the daemon runs as.
 //!
 //! The local Bedrock proxy (`crate::proxy`), when turned on, is bound here before the
 //! daemon reports ready and served beside the socket, from the same slots.
@@ -21,6 +22,7 @@ pub mod detach;
 #[cfg(test)]
 mod herd;
 pub mod http;
+pub mod program;
 pub mod routes;
 pub mod socket;
 pub mod state;
@@ -79,9 +81,14 @@ pub fn run(options: Options) -> crate::Result<()> {
         result
     });
     if let (Err(error), Some(pipe)) = (&result, ready.take()) {
-        report_ready(pipe, &Readiness::Failed(error.to_body()));
+        report_failure(pipe, error);
     }
     result
+}
+
+/// Tells `bedprov daemon start` why the daemon did not start.
+fn report_failure(pipe: OwnedFd, error: &Error) {
+    report_ready(pipe, &Readiness::Failed(error.to_body()));
 }
 
 /// Each client holds a descriptor: lift the soft limit to the hard one (up to 65 536) so

@@ -5,9 +5,6 @@
 use crate::Error;
 use crate::wire::api::ErrorCode;
 use crate::wire::api::Route;
-use interprocess::local_socket::tokio::Listener;
-use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName as _};
-use interprocess::os::unix::local_socket::ListenerOptionsExt as _;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io;
@@ -16,6 +13,7 @@ use std::os::unix::fs::{
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tokio::net::UnixListener;
 
 /// A bound socket with its lock and the identity of the file we created.
 #[derive(Debug)]
@@ -217,22 +215,30 @@ pub fn clear_stale(socket: &Path) -> Result<(), Error> {
     }
 }
 
-/// Binds a listening socket at `socket` with mode 0600. Name reclamation is off: we unlink
-/// the file ourselves, and only while it is still ours.
-pub fn bind(socket: &Path) -> Result<Listener, Error> {
-    let name = socket
-        .to_fs_name::<GenericFilePath>()
-        .map_err(Error::io(format!("invalid socket path {}", socket.display())))?;
-    ListenerOptions::new()
-        .name(name)
-        .reclaim_name(false)
-        .mode(0o600)
-        .create_tokio()
+/// Binds a listening socket at `socket` with mode 0600, set on the socket before `bind`
+/// creates its file (so no umask window). The file is never reclaimed on drop: we unlink it
+/// ourselves, and only while it is still ours. Needs a tokio runtime.
+pub fn bind(socket: &Path) -> Result<UnixListener, Error> {
+    use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+    use nix::sys::stat::{Mode, fchmod};
+    use std::os::fd::AsRawFd as _;
+    let failed = |error: nix::Error| {
+        Error::io(format!("cannot listen on {}", socket.display()))(io::Error::from(error))
+    };
+    let address = UnixAddr::new(socket).map_err(|error| {
+        Error::io(format!("invalid socket path {}", socket.display()))(io::Error::from(error))
+    })?;
+    let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+    let fd = socket::socket(AddressFamily::Unix, SockType::Stream, flags, None).map_err(failed)?;
+    fchmod(&fd, Mode::from_bits_truncate(0o600)).map_err(failed)?;
+    socket::bind(fd.as_raw_fd(), &address).map_err(failed)?;
+    socket::listen(&fd, Backlog::MAXCONN).map_err(failed)?;
+    UnixListener::from_std(std::os::unix::net::UnixListener::from(fd))
         .map_err(Error::io(format!("cannot listen on {}", socket.display())))
 }
 
 /// The whole start-up sequence for a socket we create: directory, lock, stale check, bind.
-pub fn claim(socket: &Path) -> Result<(Listener, BoundSocket), Error> {
+pub fn claim(socket: &Path) -> Result<(UnixListener, BoundSocket), Error> {
     prepare_dir(socket)?;
     let lock = lock(socket)?;
     clear_stale(socket)?;
