@@ -9,6 +9,9 @@
 //! - the daemon's idle and loaded RSS, and the helper's stripped size.
 //!
 //! Sections can be picked: `cargo bench --bench report -- helper mint load memory`.
+//! `-- upstream` checks the Bedrock stand-in that forwarders are measured against
+//! (`bench/upstream.rs`) on its own; `-- serve-upstream` runs it, printing its URL, until
+//! stdin closes (for measuring another forwarder by hand).
 //! The load generator shares the machine's cores with the daemon; the report says how many.
 //! It prints Markdown and writes it to `target/bench-report.md`.
 
@@ -23,7 +26,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
+mod upstream;
 
 const EXAMPLE_KEY_ID: &str = "AKIDEXAMPLE";
 const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -34,6 +39,10 @@ fn main() {
         return; // `cargo test --benches` builds and runs benches without --bench: stay instant.
     }
     let wanted = |section: &str| args.is_empty() || args.iter().any(|a| a == section);
+    if args.iter().any(|a| a == "serve-upstream") {
+        serve_upstream();
+        return;
+    }
     let env = BenchEnv::new();
     // Idle memory is read before anything else has touched the daemon.
     let idle = Memory::of(env.daemon.id());
@@ -50,6 +59,10 @@ fn main() {
     }
     if wanted("memory") {
         report.push_str(&memory_section(&env, &idle));
+    }
+    // Only when asked for: it measures the benchmark's own upstream, not bedprov.
+    if args.iter().any(|a| a == "upstream") {
+        report.push_str(&upstream_section());
     }
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
@@ -278,8 +291,18 @@ async fn client_loop(
     until: Instant,
     record_after: Instant,
 ) -> std::io::Result<Vec<u32>> {
-    let mut stream = tokio::net::UnixStream::connect(&socket).await?;
+    let stream = tokio::net::UnixStream::connect(&socket).await?;
     let request = b"GET /v1/token?region=us-east-1 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    request_loop(stream, request, until, record_after).await
+}
+
+/// Sends `request` on one keep-alive connection until `until`, recording each latency.
+async fn request_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    until: Instant,
+    record_after: Instant,
+) -> std::io::Result<Vec<u32>> {
     let mut buffer = vec![0u8; 16 * 1024];
     let mut latencies = Vec::with_capacity(64 * 1024);
     while Instant::now() < until {
@@ -294,8 +317,8 @@ async fn client_loop(
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length body; fails on anything but 200.
-async fn read_response(
-    stream: &mut tokio::net::UnixStream,
+async fn read_response<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut [u8],
 ) -> std::io::Result<()> {
     let mut filled = 0;
@@ -520,5 +543,169 @@ fn memory_section(env: &BenchEnv, idle: &Memory) -> String {
         cli as f64 / helper.max(1) as f64
     );
     out.push('\n');
+    out
+}
+
+/// Runs the benchmark upstream until stdin closes, printing its URL first.
+fn serve_upstream() {
+    let upstream = upstream::Upstream::start(1);
+    println!("{}", upstream.url());
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+}
+
+const BENCH_MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0";
+
+/// `clients` keep-alive TCP connections sending `request` in a closed loop.
+fn run_tcp_load(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    clients: usize,
+    seconds: f64,
+) -> LoadResult {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let request = std::sync::Arc::new(request.to_vec());
+    runtime.block_on(async {
+        let start = Instant::now();
+        let record_after = start + Duration::from_millis(300);
+        let until = record_after + Duration::from_secs_f64(seconds);
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let request = request.clone();
+                tokio::spawn(async move {
+                    let stream = tokio::net::TcpStream::connect(addr).await?;
+                    stream.set_nodelay(true)?;
+                    request_loop(stream, &request, until, record_after).await
+                })
+            })
+            .collect();
+        summarize(clients, seconds, tasks).await
+    })
+}
+
+/// Streams `frames` text deltas `gap` apart and returns, per delta, how long after leaving
+/// the upstream it was decoded here (µs). Fails on a malformed frame.
+fn frame_delays(
+    addr: std::net::SocketAddr,
+    frames: u32,
+    gap: Duration,
+) -> Result<Vec<u64>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
+        let request = format!(
+            "POST /model/{BENCH_MODEL}/converse-stream HTTP/1.1\r\nHost: {addr}\r\nx-standin-frames: {frames}\r\nx-standin-frame-delay-us: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            gap.as_micros(),
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        let (mut raw, mut body, mut delays) = (Vec::new(), Vec::new(), Vec::new());
+        let mut head_done = false;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = stream.read(&mut buffer).await.map_err(|e| e.to_string())?;
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+            if n == 0 {
+                return Ok(delays);
+            }
+            raw.extend_from_slice(&buffer[..n]);
+            if !head_done {
+                let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                if !raw.starts_with(b"HTTP/1.1 200") {
+                    return Err(String::from_utf8_lossy(&raw[..end]).into_owned());
+                }
+                raw.drain(..end + 4);
+                head_done = true;
+            }
+            // De-chunk what is complete.
+            while let Some(line) = raw.windows(2).position(|w| w == b"\r\n") {
+                let size = std::str::from_utf8(&raw[..line])
+                    .ok()
+                    .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+                    .ok_or("bad chunk size")?;
+                if raw.len() < line + 2 + size + 2 {
+                    break;
+                }
+                body.extend_from_slice(&raw[line + 2..line + 2 + size]);
+                raw.drain(..line + 2 + size + 2);
+            }
+            for payload in upstream::take_frames(&mut body)? {
+                if let Some(sent) = upstream::sent_at(&payload) {
+                    delays.push(u64::try_from(now.saturating_sub(sent) / 1000).unwrap_or(u64::MAX));
+                }
+            }
+        }
+    })
+}
+
+/// boto3 against the upstream (SigV4 over plain HTTP: the upstream checks no token):
+/// `Converse`, `ConverseStream` and `InvokeModelWithResponseStream` parse.
+fn boto3_check(url: &str) -> String {
+    let Some(python) = python() else { return "not run: run scripts/test-deps".into() };
+    let script = r#"
+import boto3, json, sys
+c = boto3.client("bedrock-runtime", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="example")
+m = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+msgs = [{"role": "user", "content": [{"text": "hi"}]}]
+text = c.converse(modelId=m, messages=msgs)["output"]["message"]["content"][0]["text"]
+n = sum("contentBlockDelta" in e for e in c.converse_stream(modelId=m, messages=msgs)["stream"])
+body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})
+k = sum(json.loads(e["chunk"]["bytes"])["type"] == "content_block_delta"
+        for e in c.invoke_model_with_response_stream(modelId=m, body=body)["body"])
+print(f"Converse {text!r}, ConverseStream {n} deltas, InvokeModelWithResponseStream {k} deltas")
+"#;
+    match Command::new(python)
+        .args(["-c", script, url])
+        .env_remove("AWS_BEARER_TOKEN_BEDROCK")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+    {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        Ok(o) => format!("FAILED: {}", String::from_utf8_lossy(&o.stderr).trim()),
+        Err(e) => format!("FAILED: {e}"),
+    }
+}
+
+fn upstream_section() -> String {
+    let upstream = upstream::Upstream::start(1);
+    let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
+    let request = format!(
+        "POST /model/{BENCH_MODEL}/converse HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        upstream.addr,
+        body.len()
+    );
+    let mut out = String::from(
+        "## Benchmark upstream (`bench/upstream.rs`), measured directly\n\nA Bedrock stand-in on loopback (one runtime thread; the load generator has one more),\nwhat a forwarder's added latency and throughput are measured against.\n\n| keep-alive clients, Converse | requests/s | p50 | p99 | failed clients |\n|---|---|---|---|---|\n",
+    );
+    for clients in [1, 16] {
+        let result = run_tcp_load(upstream.addr, request.as_bytes(), clients, 3.0);
+        let _ = writeln!(
+            out,
+            "| {clients} | {:.0} | {} µs | {} µs | {} |",
+            result.requests_per_second, result.p50_us, result.p99_us, result.errors
+        );
+    }
+    let (frames, gap) = (200, Duration::from_millis(1));
+    match frame_delays(upstream.addr, frames, gap) {
+        Ok(mut delays) => {
+            delays.sort_unstable();
+            let pick = |q: f64| delays.get(((delays.len() as f64 - 1.0) * q) as usize).copied();
+            let _ = writeln!(
+                out,
+                "\nConverseStream, {frames} deltas 1 ms apart: {} decoded; from leaving the upstream to decoded here p50 {} µs, p99 {} µs, max {} µs.",
+                delays.len(),
+                pick(0.5).unwrap_or(0),
+                pick(0.99).unwrap_or(0),
+                delays.last().copied().unwrap_or(0)
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(out, "\nConverseStream frame delays: FAILED: {e}");
+        }
+    }
+    let _ = writeln!(out, "\nboto3 against it: {}\n", boto3_check(&upstream.url()));
     out
 }
