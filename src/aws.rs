@@ -13,6 +13,7 @@ use crate::{Error, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_types::region::Region as SdkRegion;
 use std::time::Duration;
@@ -92,19 +93,24 @@ async fn sdk_config(credentials: Credentials, region: &Region) -> SdkConfig {
 
 /// Maps an SDK error to ours. `action` is the IAM action the call needs (`iam:CreateUser`),
 /// named when AWS denies it. Messages carry AWS's error code and message, never secrets
-/// (bedprov never sends secrets in requests AWS would echo).
-pub fn error<E, R>(action: &'static str, err: &SdkError<E, R>) -> Error
+/// (bedprov never sends secrets in requests AWS would echo); an answer with neither says so
+/// and what to do, rather than pointing at a message that is not there.
+pub fn error<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     match err {
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            // AWS's code and message are text from outside: quoted for every display.
-            let code = crate::quote::shown(inner.code().unwrap_or("Unknown"));
-            let message = crate::quote::shown_long(inner.message().unwrap_or("no message"));
-            classify(action, &code, &message)
+            match (inner.code(), inner.message()) {
+                (None, None) => no_reason(action, service.raw().status().as_u16()),
+                (code, message) => {
+                    // AWS's code and message are text from outside: quoted for every display.
+                    let code = crate::quote::shown(code.unwrap_or("Unknown"));
+                    let message = crate::quote::shown_long(message.unwrap_or_default());
+                    classify(action, &code, &message)
+                }
+            }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::other(
             exit::AWS,
@@ -119,16 +125,72 @@ where
     }
 }
 
+/// Error codes with which an endpoint says it does not implement a call: AWS's own
+/// (`InvalidAction`) and those of AWS emulators.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "InvalidAction",
+    "NotImplemented",
+    "NotImplementedException",
+    "UnknownOperationException",
+    "UnsupportedOperation",
+    "UnsupportedOperationException",
+];
+
+/// True when the endpoint does not implement the call: it says so (a code from
+/// [`NOT_IMPLEMENTED`], HTTP 501), or answers with no AWS error at all, as an emulator does
+/// for a call it lacks (moto: HTTP 500 without a body AWS would send). Callers that need
+/// the call only for one kind of thing (Bedrock API keys) skip that part with a note.
+pub fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    let SdkError::ServiceError(service) = err else { return false };
+    let inner = service.err();
+    service.raw().status().as_u16() == 501
+        || inner.code().is_some_and(|code| NOT_IMPLEMENTED.contains(&code))
+        || (inner.code().is_none() && inner.message().is_none())
+}
+
+/// The `AWS_ENDPOINT_URL…` variable that sends `action`'s service elsewhere, and its value.
+fn endpoint_override(action: &str) -> Option<(String, String)> {
+    let service = match action.split(':').next()? {
+        "secretsmanager" => "SECRETS_MANAGER".to_owned(),
+        other => other.to_ascii_uppercase(),
+    };
+    [format!("AWS_ENDPOINT_URL_{service}"), "AWS_ENDPOINT_URL".to_owned()].into_iter().find_map(
+        |variable| {
+            let value = std::env::var(&variable).ok().filter(|v| !v.trim().is_empty())?;
+            Some((variable, crate::quote::shown(&value)))
+        },
+    )
+}
+
+/// An answer with no error code and no message: what happened, and what to do.
+fn no_reason(action: &'static str, status: u16) -> Error {
+    let message = format!(
+        "{action} failed: the endpoint answered HTTP {status} with no AWS error code or message"
+    );
+    let hint = match endpoint_override(action) {
+        Some((variable, url)) => format!(
+            "{variable} points bedprov at {url}: an AWS emulator may not implement {action}; use an endpoint that has it, or AWS itself"
+        ),
+        None => "AWS gave no reason: try again in a minute (re-running is safe); if it keeps failing, check the AWS Health Dashboard for the region".into(),
+    };
+    Error::other(exit::AWS, message, hint)
+}
+
 /// The decision behind [`error`], on an error code and message (testable without the SDK).
+/// The message may be empty: then none is quoted or pointed at.
 #[must_use]
 pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
+    let said = if message.is_empty() { String::new() } else { format!(": {message}") };
     match code {
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
         | "UnauthorizedException" => Error::other(
             exit::AWS,
-            format!("AWS denied {action}: {message}"),
+            format!("AWS denied {action}{said}"),
             format!(
                 "grant {action} to the identity you are using (check it with `bedprov check`); the README lists every permission bedprov needs"
             ),
@@ -153,9 +215,28 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
             format!("AWS kept throttling {action} after {MAX_ATTEMPTS} attempts"),
             "wait a minute and run the command again (it is safe to re-run)",
         ),
+        code if NOT_IMPLEMENTED.contains(&code) => Error::other(
+            exit::AWS,
+            format!("the endpoint does not implement {action} ({code}){said}"),
+            match endpoint_override(action) {
+                Some((variable, url)) => format!(
+                    "{variable} points bedprov at {url}: use an endpoint that implements {action}, or AWS itself"
+                ),
+                None => {
+                    format!("{action} is not available here: check the region and the endpoint")
+                }
+            },
+        ),
+        _ if message.is_empty() => Error::other(
+            exit::AWS,
+            format!("{action} failed: {code}"),
+            format!(
+                "AWS sent {code} without a message; re-running is safe, and if it persists, look {code} up in the AWS documentation of {action}"
+            ),
+        ),
         _ => Error::other(
             exit::AWS,
-            format!("{action} failed: {code}: {message}"),
+            format!("{action} failed: {code}{said}"),
             "see AWS's message above; re-running is safe",
         ),
     }
@@ -192,5 +273,27 @@ mod tests {
         assert!(
             classify("iam:ListUsers", "Throttling", "slow down").to_string().contains("throttling")
         );
+    }
+
+    #[test]
+    fn without_a_message_nothing_points_at_one() {
+        for (code, message) in [("Unknown", ""), ("InternalFailure", ""), ("AccessDenied", "")] {
+            let err = classify("iam:ListServiceSpecificCredentials", code, message);
+            let said = format!("{err} / {}", err.hint());
+            assert!(said.contains("iam:ListServiceSpecificCredentials"), "{said}");
+            assert!(!said.contains("above") && !said.contains(": no message"), "{said}");
+            assert!(!err.to_string().ends_with(": "), "{said}");
+        }
+        let err = no_reason("bedrock:ListFoundationModels", 500);
+        assert_eq!(
+            err.to_string(),
+            "bedrock:ListFoundationModels failed: the endpoint answered HTTP 500 with no AWS error code or message"
+        );
+        assert!(!err.hint().contains("above"), "{}", err.hint());
+        let err = classify("iam:ListServiceSpecificCredentials", "NotImplemented", "");
+        assert!(err.to_string().contains("does not implement"), "{err}");
+        // With a message, the hint may point at it.
+        let err = classify("iam:CreateUser", "EntityTemporarilyUnmodifiable", "try later");
+        assert!(err.to_string().ends_with(": try later"), "{err}");
     }
 }

@@ -5,8 +5,9 @@
 //! shells and tools, and long-term credentials per business unit for systems.
 //!
 //! # Layout
-//! - [`wire`]: the socket protocol, socket path rules, the blocking client, shell quoting and
-//!   exit codes. std + serde only: `bedprov-helper` links nothing else.
+//! - [`wire`]: the `bedprov-wire` crate (`crates/bedprov-wire`), re-exported: the socket
+//!   protocol, socket path rules, the blocking client and its trust checks, shell quoting,
+//!   exit codes and `bedprov-helper`'s logic. std + serde only: the helper links nothing else.
 //! - [`token`]: the redacted [`token::Token`], minting (pure) and decoding (offline).
 //! - [`ttl`], [`region`]: parsing and validating the two inputs every token needs.
 //! - [`creds`]: credentials and region as an AWS SDK in a given shell would choose them:
@@ -33,7 +34,9 @@
 //! - [`error`]: the crate's error type: message, hint, exit code.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
 //! - [`cli`]: the `bedprov` command line; prints what `render` produced (a new long-term
-//!   secret at the workflow's delivery step, checked to have arrived).
+//!   secret at the workflow's delivery step, checked to have arrived). Also the clap
+//!   description of `bedprov-helper`'s command line, so shell completions and man pages for
+//!   both commands come from clap (`bedprov completions`, `bedprov man`).
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
 pub mod aws;
@@ -61,6 +64,9 @@ pub mod token;
 pub mod ttl;
 pub mod verify;
 pub mod watch;
-pub mod wire;
+
+/// The wire protocol crate under its old module name, so `crate::wire::…` and
+/// `bedprov::wire::…` keep naming it: the one place that maps the two.
+pub use bedprov_wire as wire;
 
 pub use error::{Error, Result};

@@ -1,6 +1,9 @@
 //! Diagnostics via `tracing`: to stderr (or a log file when detached), filtered by `-v` or
-//! `RUST_LOG`. Whatever the filter, the targets that could print signing material or HTTP
-//! bodies are clamped, so a token never reaches a log even at `RUST_LOG=trace`. Every
+//! `RUST_LOG`. By default only bedprov's own lines show (a command's warnings; the daemon's
+//! start-up, refreshes and errors): what the AWS SDK, hyper or zbus warn about, bedprov says
+//! in its own words where it matters, and `-v` shows theirs too. Whatever the filter, the
+//! targets that could print signing material or HTTP bodies are clamped, so a token never
+//! reaches a log even at `RUST_LOG=trace`. Every
 //! field's value (the message too) is shown through [`crate::quote::shown_long`]: a profile
 //! name from a socket query or an error from outside cannot break or forge a log line.
 
@@ -28,17 +31,43 @@ const CLAMPED: &[&str] = &[
     "zbus",
 ];
 
-/// The filter for a verbosity (`-v` = info, `-vv` = debug, `-vvv` = trace) unless
-/// `RUST_LOG` is set.
+/// Who is logging, which decides what a run without `-v` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A command: its own warnings only (its errors are reported as messages with hints).
+    Command,
+    /// The daemon, in the foreground (as systemd and launchd run it) or detached: also its
+    /// start-up, refreshes and errors.
+    Daemon,
+}
+
+/// The level of bedprov's own targets without `-v`, per role.
+const fn own_default(role: Role) -> &'static str {
+    match role {
+        Role::Command => "warn",
+        Role::Daemon => "info",
+    }
+}
+
+/// The filter directives for a verbosity (`-v` = info, `-vv` = debug, `-vvv` = trace, for
+/// every crate). Without `-v`, other crates log only errors: their warnings (an SDK
+/// provider that found nothing, a missing `AWS_CONFIG_FILE`) are not the user's business
+/// unless asked for.
 #[must_use]
-pub fn env_filter(verbosity: u8) -> EnvFilter {
-    let base = match verbosity {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base))
+pub fn directives(verbosity: u8, role: Role) -> String {
+    match verbosity {
+        0 => format!("error,bedprov={}", own_default(role)),
+        1 => "info".into(),
+        2 => "debug".into(),
+        _ => "trace".into(),
+    }
+}
+
+/// The filter for a verbosity and role ([`directives`]) unless `RUST_LOG` is set.
+#[must_use]
+pub fn env_filter(verbosity: u8, role: Role) -> EnvFilter {
+    EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(directives(verbosity, role)))
 }
 
 /// True for events the clamp lets through.
@@ -47,11 +76,11 @@ pub fn clamp_allows(meta: &Metadata<'_>) -> bool {
     *meta.level() <= Level::INFO || !CLAMPED.iter().any(|prefix| meta.target().starts_with(prefix))
 }
 
-fn init<W>(verbosity: u8, writer: W, ansi: bool)
+fn init<W>(verbosity: u8, role: Role, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = env_filter(verbosity).and(filter_fn(clamp_allows));
+    let filter = env_filter(verbosity, role).and(filter_fn(clamp_allows));
     let layer = tracing_subscriber::fmt::layer()
         .fmt_fields(quoted_fields())
         .with_writer(writer)
@@ -74,16 +103,16 @@ pub fn quoted_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static 
 }
 
 /// Logs to stderr, with colours only on a terminal.
-pub fn init_stderr(verbosity: u8) {
+pub fn init_stderr(verbosity: u8, role: Role) {
     use std::io::IsTerminal;
-    init(verbosity, std::io::stderr, std::io::stderr().is_terminal());
+    init(verbosity, role, std::io::stderr, std::io::stderr().is_terminal());
 }
 
 /// Logs to `path` (appending, mode 0600), never with colours.
-pub fn init_file(verbosity: u8, path: &Path) -> std::io::Result<()> {
+pub fn init_file(verbosity: u8, role: Role, path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
-    init(verbosity, std::sync::Mutex::new(file), false);
+    init(verbosity, role, std::sync::Mutex::new(file), false);
     Ok(())
 }
 
@@ -110,6 +139,59 @@ mod tests {
         assert!(!log.contains(['\r', '\u{1b}']), "{log}");
         assert!(log.contains("refresh failed for evil\\u{d}\\u{a}2026"), "{log}");
         assert!(log.contains(" profile=evil\\u{d}\\u{a}2026"), "{log}");
+    }
+
+    /// What a subscriber with the default filter of `verbosity` and `role` writes for one
+    /// event of each kind that matters.
+    fn logged(verbosity: u8, role: Role) -> String {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&written);
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || SharedBuffer(Arc::clone(&sink)))
+                .with_filter(
+                    EnvFilter::new(directives(verbosity, role)).and(filter_fn(clamp_allows)),
+                ),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "aws_config::meta::credentials::chain", "sdk-warn");
+            tracing::warn!(target: "aws_runtime::env_config::source", "runtime-warn");
+            tracing::warn!(target: "hyper_util::client", "hyper-warn");
+            tracing::warn!(target: "zbus::connection", "zbus-warn");
+            tracing::error!(target: "aws_smithy_runtime::client", "sdk-error");
+            tracing::debug!(target: "aws_sigv4::http_request", "canonical-request");
+            tracing::warn!(target: "bedprov::creds", "own-warn");
+            tracing::info!(target: "bedprov::daemon", "own-info");
+            tracing::debug!(target: "bedprov::slot", "own-debug");
+        });
+        String::from_utf8(written.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn by_default_only_bedprov_speaks_and_the_daemon_says_more_than_a_command() {
+        let quiet = ["sdk-warn", "runtime-warn", "hyper-warn", "zbus-warn"];
+        let command = logged(0, Role::Command);
+        for line in quiet.iter().chain(&["own-info", "own-debug", "canonical-request"]) {
+            assert!(!command.contains(line), "{line} in a command's default log:\n{command}");
+        }
+        assert!(command.contains("own-warn") && command.contains("sdk-error"), "{command}");
+        let daemon = logged(0, Role::Daemon);
+        for line in quiet.iter().chain(&["own-debug", "canonical-request"]) {
+            assert!(!daemon.contains(line), "{line} in the daemon's default log:\n{daemon}");
+        }
+        assert!(daemon.contains("own-warn") && daemon.contains("own-info"), "{daemon}");
+
+        // Asked for: everyone's warnings, for both roles alike; the clamp still holds.
+        for role in [Role::Command, Role::Daemon] {
+            let verbose = logged(1, role);
+            for line in quiet.iter().chain(&["own-info"]) {
+                assert!(verbose.contains(line), "{line} missing with -v:\n{verbose}");
+            }
+            let trace = logged(3, role);
+            assert!(trace.contains("own-debug"), "{trace}");
+            assert!(!trace.contains("canonical-request"), "the clamp holds at trace:\n{trace}");
+        }
     }
 
     struct SharedBuffer(Arc<Mutex<Vec<u8>>>);

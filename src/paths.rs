@@ -38,6 +38,16 @@ pub fn daemon_log() -> PathBuf {
     state_dir().join("daemon.log")
 }
 
+/// Where the bedprov package installs its systemd user units: `/usr/lib/systemd/user`, or
+/// `$BEDPROV_PACKAGED_UNIT_DIR` when set to an absolute path (tests use their own directory).
+#[must_use]
+pub fn packaged_unit_dir() -> PathBuf {
+    std::env::var_os("BEDPROV_PACKAGED_UNIT_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/systemd/user"))
+}
+
 /// `~/.aws`: where the AWS config files live unless the environment says otherwise.
 #[must_use]
 pub fn aws_dir() -> PathBuf {

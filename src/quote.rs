@@ -7,7 +7,7 @@
 //!
 //! Escaped text contains no control character, so quoting twice changes nothing more.
 
-/// A name or a value someone typed, in a message: at most 40 characters.
+/// A name or a value someone typed, in a message: at most 40 characters shown.
 #[must_use]
 pub fn shown(text: &str) -> String {
     escaped(text, 40)
@@ -20,18 +20,20 @@ pub fn shown_long(text: &str) -> String {
     escaped(text, 1000)
 }
 
+/// Cuts by what is shown, not by what came in: one escaped character takes up to ten.
 fn escaped(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit));
-    for (count, c) in text.chars().enumerate() {
-        if count == limit {
+    let mut shown = 0;
+    for c in text.chars() {
+        let piece: String =
+            if c.is_control() || is_invisible(c) { c.escape_unicode().collect() } else { c.into() };
+        let width = piece.chars().count();
+        if shown + width > limit {
             out.push('…');
             break;
         }
-        if c.is_control() || is_invisible(c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
+        out.push_str(&piece);
+        shown += width;
     }
     out
 }
@@ -49,6 +51,16 @@ mod tests {
         assert_eq!(shown("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert!(shown("x\u{202e}y").contains("\\u{202e}"));
         assert_eq!(shown(&"z".repeat(50)).chars().count(), 41);
+        assert_eq!(shown(&"z".repeat(40)), "z".repeat(40));
+    }
+
+    #[test]
+    fn escapes_count_towards_the_cut_and_quoting_twice_is_still_quoting_once() {
+        let nuls = "\0".repeat(30);
+        let once = shown(&nuls);
+        assert!(once.chars().count() <= 41, "{once}");
+        assert!(once.ends_with('…'));
+        assert_eq!(shown(&once), once);
     }
 
     #[test]

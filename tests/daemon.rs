@@ -6,6 +6,7 @@ mod common;
 
 use common::{ControlledCreds, Sandbox, json, run};
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -301,6 +302,117 @@ fn another_user_gets_nothing_even_with_the_socket_opened_up() {
     assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
     let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
     assert!(log.contains("refused a connection from another user"), "{log}");
+}
+
+/// Runs the helper and two CLI commands that talk to the daemon; each must fail with exit
+/// code 6, nothing on stdout, and stderr naming the socket and `says`.
+fn every_client_refuses(
+    sandbox: &Sandbox,
+    adjust: impl Fn(&mut Command),
+    socket: &Path,
+    says: &str,
+) {
+    let mut helper = sandbox.helper(&["env"]);
+    let mut status = sandbox.bedprov(&["status"]);
+    let mut stop = sandbox.bedprov(&["daemon", "stop"]);
+    for (name, command) in [
+        ("bedprov-helper env", &mut helper),
+        ("bedprov status", &mut status),
+        ("bedprov daemon stop", &mut stop),
+    ] {
+        adjust(command);
+        let (code, stdout, stderr) = run(command);
+        assert_eq!(code, 6, "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name} printed: {stdout}");
+        assert!(
+            stderr.contains(&format!("refusing the socket {}", socket.display())),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        assert!(stderr.contains("hint:"), "{name}: {stderr}");
+    }
+}
+
+/// Without `XDG_RUNTIME_DIR` the socket lives in the shared temp dir. Another user who made
+/// `bedprov-<uid>/` there first, and serves a socket in it, gets no connection at all.
+#[test]
+fn a_socket_another_user_made_in_the_shared_temp_dir_is_refused() {
+    if !common::is_root() {
+        eprintln!("SKIPPED: serving as another uid needs root (CI runs as root)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A temp dir like /tmp, inside the sandbox (never the real one).
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let tmp = sandbox.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let socket = tmp.join(format!("bedprov-{}", nix::unistd::getuid())).join("bedprov.sock");
+    let squatter = common::ForeignSocket::start("squat", &socket);
+    let shared_tmp = |command: &mut Command| {
+        command.env_remove("XDG_RUNTIME_DIR").env("TMPDIR", &tmp);
+    };
+    let (_, path, _) =
+        run(sandbox.bedprov(&["socket-path"]).env_remove("XDG_RUNTIME_DIR").env("TMPDIR", &tmp));
+    assert_eq!(path.trim(), socket.to_str().unwrap(), "the default location");
+    every_client_refuses(&sandbox, shared_tmp, &socket, "is owned by uid 65534");
+    // Nor does the helper try to start a daemon there.
+    let mut autostart = sandbox.command(common::helper_bin());
+    autostart.arg("token");
+    shared_tmp(&mut autostart);
+    let (code, stdout, stderr) = run(&mut autostart);
+    assert_eq!((code, stdout.as_str()), (6, ""), "{stderr}");
+    assert!(!stderr.contains("started"), "{stderr}");
+    assert!(stderr.contains("not by you (uid 0"), "{stderr}");
+    assert_eq!(squatter.stop(), Vec::<usize>::new(), "no client connected");
+}
+
+/// A socket at a path we chose, in our own private directory, but served by a process of
+/// another user: refused after connecting, before a byte is sent.
+#[test]
+fn a_socket_served_by_another_uid_at_an_explicit_path_is_refused() {
+    if !common::is_root() {
+        eprintln!("SKIPPED: serving as another uid needs root (CI runs as root)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("chosen");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let socket = dir.join("bedprov.sock");
+    let impostor = common::ForeignSocket::start("peer", &socket);
+    let explicit = |command: &mut Command| {
+        // As --socket for the helper, as BEDPROV_SOCKET for the CLI: both ways of choosing.
+        if command.get_program() == common::helper_bin() {
+            command.arg("--socket").arg(&socket);
+        } else {
+            command.env("BEDPROV_SOCKET", &socket);
+        }
+    };
+    every_client_refuses(&sandbox, explicit, &socket, "served by a process of uid 65534");
+    let (code, stdout, stderr) =
+        run(&mut sandbox.bedprov(&["--socket", socket.to_str().unwrap(), "daemon", "refresh"]));
+    assert_eq!((code, stdout.as_str()), (6, ""), "{stderr}");
+    let sent = impostor.stop();
+    assert_eq!(sent, vec![0; 4], "each client connected, and sent nothing");
+}
+
+/// A socket directory that group or others can write is refused (they could put their own
+/// socket there), even with our own daemon serving in it; made private again, it serves.
+#[test]
+fn a_socket_directory_others_can_write_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+    let dir = sandbox.socket().parent().unwrap().to_path_buf();
+    for mode in [0o777, 0o770, 0o702] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        every_client_refuses(&sandbox, |_| {}, &sandbox.socket(), &format!("has mode {mode:o}"));
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, stdout, stderr) = run(&mut sandbox.helper(&["token"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("bedrock-api-key-"));
 }
 
 #[test]

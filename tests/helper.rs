@@ -270,3 +270,45 @@ fn a_boto3_client_gets_the_region_in_every_shell_and_through_exec() {
     let (code, stdout, stderr) = run(&mut exec);
     assert_eq!((code, stdout.as_str()), (0, "ap-northeast-1\n"), "{stderr}");
 }
+
+/// Everything after `--` is the command's, even flags the helper itself knows.
+#[test]
+fn exec_runs_everything_after_the_double_dash_even_the_helpers_own_flags() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+    let mut python = sandbox.helper(&["exec", "--"]);
+    python.arg(common::python()).arg("-V");
+    let (code, stdout, stderr) = run(&mut python);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("Python 3."), "python did not run: {stdout}");
+    let (code, stdout, stderr) =
+        run(&mut sandbox.helper(&["exec", "--", "sh", "-c", "echo \"$@\"", "sh", "--help", "--"]));
+    assert_eq!((code, stdout.as_str()), (0, "--help --\n"), "{stderr}");
+}
+
+/// A flag's value is the next argument, whatever it says: `--profile help` asks for a
+/// profile named help (unknown here), never for the usage text, which `eval` would run.
+#[test]
+fn a_value_that_reads_help_is_a_value_and_usage_reaches_stdout_only_for_help() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let _daemon = sandbox.daemon();
+    let (code, stdout, stderr) = run(&mut sandbox.helper(&["env", "--profile", "help"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("help") && !stderr.contains("Usage"), "{stderr}");
+    for args in
+        [&["env", "--help"][..], &["--help", "env"], &["env", "-h"], &["token", "--version"]]
+    {
+        let (code, stdout, stderr) = run(&mut sandbox.helper(args));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains("goes alone"), "{args:?}: {stderr}");
+    }
+    let (code, stdout, _) = run(&mut sandbox.helper(&["--version"]));
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, concat!("bedprov-helper ", env!("BEDPROV_VERSION"), "\n"))
+    );
+}

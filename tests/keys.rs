@@ -106,9 +106,21 @@ fn human_and_markdown_output_show_the_secret_once_with_the_seed_sections() {
         "## Cost Tracking",
         "- business-unit: ci-cd",
         "export AWS_REGION='eu-west-1'",
+        "export AWS_DEFAULT_REGION='eu-west-1'",
     ] {
         assert!(human.contains(section), "missing {section}:\n{human}");
     }
+    // boto3 reads only AWS_DEFAULT_REGION: after the snippet, a client has the key's region.
+    let snippet: Vec<&str> = human.lines().filter(|l| l.starts_with("export ")).collect();
+    let script = format!(
+        "{}\n\"$0\" -c 'import boto3; print(boto3.client(\"sts\").meta.region_name)'",
+        snippet.join("\n")
+    );
+    let mut boto3 = sandbox.command("sh");
+    boto3.arg("-c").arg(script).arg(common::python());
+    let (code, region, stderr) = run(&mut boto3);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(region.trim(), "eu-west-1");
     let secret_line =
         human.lines().find(|l| l.starts_with("export AWS_SECRET_ACCESS_KEY=")).unwrap();
     let secret =
@@ -323,6 +335,10 @@ fn the_api_key_test_command_keeps_the_key_off_every_command_line() {
         .unwrap()
         .trim_end_matches('\'')
         .to_owned();
+    assert!(
+        human.contains("export AWS_REGION='us-east-1'\nexport AWS_DEFAULT_REGION='us-east-1'\n"),
+        "both region names: {human}"
+    );
     let test = human.lines().skip_while(|l| *l != "## Test Command").nth(1).unwrap();
     // printf is a shell builtin: the one program started, curl, gets the key on its stdin.
     let (feed, curl) = test.split_once(" | ").unwrap();
@@ -476,7 +492,7 @@ fn check_reports_identity_models_from_aws_and_the_token_self_check() {
 fn bad_names_and_emails_are_refused_before_any_call() {
     let (peers, sandbox) = setup();
     for (args, needle) in [
-        (vec!["--business-unit", "team$(rm -rf /)"], "`$` is not allowed"),
+        (vec!["--business-unit", "$( / )"], "needs a name with a letter or digit"),
         (vec!["--business-unit", &*"x".repeat(60)], "at most 51"),
         (vec!["--business-unit", "ok", "--owner", "not-an-email"], "not an email address"),
         (vec!["--business-unit", "ok", "--policy", "admin"], "not a policy choice"),
@@ -487,6 +503,59 @@ fn bad_names_and_emails_are_refused_before_any_call() {
         assert!(stdout.is_empty() && stderr.contains(needle), "{stderr}");
     }
     assert!(iam_state(&peers, "ok-bedrock-user").is_null());
+}
+
+/// What IAM refuses in a user name becomes a hyphen, and the unit is said before any call;
+/// `bedprov request` reads the same name into the same unit.
+#[test]
+fn units_iam_would_refuse_are_normalised_and_named_before_anything_is_made() {
+    let (peers, sandbox) = setup();
+    for (typed, unit) in [
+        ("Sales & Marketing", "sales-marketing"),
+        ("EMEA/Support", "emea-support"),
+        ("team$(rm -rf /)", "team-rm-rf"),
+    ] {
+        let (code, stdout, stderr) = bedprov(
+            &peers,
+            &sandbox,
+            &["key", "create", "--business-unit", typed, "--format", "json"],
+        );
+        assert_eq!(code, 0, "{typed}: {stderr}");
+        let user = format!("{unit}-bedrock-user");
+        assert!(
+            stderr.starts_with(&format!(
+                "note: \"{typed}\" is business unit {unit} (IAM user {user})\n"
+            )),
+            "{typed}: {stderr}"
+        );
+        let created = json(&stdout);
+        assert_eq!(
+            (&created["business_unit"], &created["user_name"]),
+            (&unit.into(), &user.as_str().into())
+        );
+        assert_eq!(iam_state(&peers, &user)["tags"]["business-unit"], unit);
+    }
+    // The unit as bedprov writes it needs no note.
+    let (code, _, stderr) =
+        bedprov(&peers, &sandbox, &["key", "list", "--business-unit", "sales-marketing"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    // The same name in plain words: the plan shows the unit first, and it is the same user.
+    let (code, stdout, stderr) = bedprov(
+        &peers,
+        &sandbox,
+        &["request", "Bedrock key for Sales & Marketing", "--yes", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.starts_with("Plan: create a long-term Bedrock key for sales-marketing\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Business unit: sales-marketing (IAM user sales-marketing-bedrock-user)")
+    );
+    assert_eq!(json(&stdout)["user_created"], false, "{stdout}");
 }
 
 #[test]

@@ -270,7 +270,11 @@ fn bad_requests_exit_with_usage_and_a_hint() {
         ("Bedrock key for Marketing Team for 6 hours", "is for short-term tokens"),
         ("token in eu-west-1 and us-west-2", "names two regions"),
         ("Bedrock key for marketing, owner: jane@", "is not an email address"),
-        ("Bedrock key for R&D", "cannot name an IAM user"),
+        ("business unit: &&&", "needs a name with a letter or digit"),
+        (
+            "Bedrock key for $(echo aaaaaaaaaa bbbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee)",
+            "at most 51 fit",
+        ),
         ("Bedrock key for CI/CD", "names none"),
         ("Bedrock token for 13 hours", "15 minutes to 12 hours"),
         ("", "the request is empty"),
@@ -294,8 +298,20 @@ fn hostile_input_is_refused_or_planned_never_run() {
     let huge = "Bedrock token for 6 hours; ".repeat(400);
     let (code, _, stderr) = request(&sandbox, &[&touch, "--yes"]);
     assert_eq!(code, USAGE, "{stderr}");
-    assert!(stderr.contains("is not allowed"), "{stderr}");
+    assert!(stderr.contains("characters long as a unit"), "too long once normalised: {stderr}");
     assert!(!marker.exists());
+    // Short enough to be a unit: what IAM refuses becomes hyphens, and the plan goes on to
+    // `bedprov key` (which meets this sandbox's missing credentials); nothing was run.
+    let mut short =
+        sandbox.bedprov(&["request", "Bedrock key for $(touch PWNED); touch PWNED", "--yes"]);
+    short.current_dir(sandbox.dir.path());
+    let (code, _, stderr) = run(&mut short);
+    assert_eq!(code, NO_CREDENTIALS, "{stderr}");
+    assert!(
+        stderr.contains("Business unit: touch-pwned (IAM user touch-pwned-bedrock-user)"),
+        "{stderr}"
+    );
+    assert!(!sandbox.dir.path().join("PWNED").exists() && !marker.exists());
 
     let started = std::time::Instant::now();
     let (code, _, stderr) = request(&sandbox, &[&huge, "--dry-run"]);
@@ -303,11 +319,14 @@ fn hostile_input_is_refused_or_planned_never_run() {
     assert!(stderr.contains("characters long"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-    // Terminal escapes in the text are never echoed raw.
-    let (code, _, stderr) =
+    // Terminal escapes in the text are never echoed raw; in a unit they become hyphens.
+    let (code, stdout, stderr) =
         request(&sandbox, &["Bedrock key for ev\u{1b}[2Jil\u{202e}x", "--dry-run"]);
-    assert_eq!(code, USAGE, "{stderr}");
-    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'), "{stderr:?}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Business unit: ev-2jil-x (IAM user ev-2jil-x-bedrock-user)"));
+    for shown in [&stdout, &stderr] {
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202e}'), "{shown:?}");
+    }
 }
 
 /// Runs `bedprov request …` on a pseudo-terminal (util-linux `script`, part of every Debian

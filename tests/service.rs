@@ -329,15 +329,79 @@ fn now_runs_the_systemctl_commands_in_order() {
 #[test]
 fn now_without_a_user_manager_fails_with_a_hint_and_leaves_the_files() {
     let sandbox = Sandbox::new();
-    let (bin, _) =
+    let (bin, log) =
         fake(&sandbox, "systemctl", "echo 'Failed to connect to bus: No medium found' >&2; exit 1");
     let (code, stdout, stderr) =
         run(&mut with_path(sandbox.bedprov(&["service", "install", "--systemd", "--now"]), &bin));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stdout.is_empty());
+    // stdout says what was done and what was not (this systemctl cannot even enable).
+    assert!(stdout.contains("  created    "), "{stdout}");
+    assert!(stdout.contains("(Failed to connect to bus: No medium found), so the service was not started.\nIt was not enabled either."), "{stdout}");
     assert!(stderr.contains("Failed to connect to bus"), "{stderr}");
     assert!(stderr.contains("loginctl enable-linger"), "{stderr}");
     assert!(unit_dir(&sandbox).join("bedprov.service").exists());
+    assert_eq!(calls(&log), ["--user daemon-reload", "--user enable bedprov.service"]);
+
+    // Uninstalling finishes without a manager to tell, and says so.
+    let (code, stdout, stderr) =
+        run(&mut with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("none was told: nothing was stopped or reloaded"), "{stdout}");
+    assert!(!unit_dir(&sandbox).join("bedprov.service").exists());
+    assert_eq!(calls(&log)[2..], ["--user disable --now bedprov.service"]);
+}
+
+/// This machine's own systemctl where no user manager answers — without a session bus (a
+/// container, an SSH session) and with one that has no manager behind it: `--now` does
+/// what it can, says what it could not, and one uninstall removes everything.
+#[test]
+fn now_with_the_real_systemctl_and_no_user_manager_finishes_and_says_what_it_did() {
+    if Command::new("systemctl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no systemctl here");
+        return;
+    }
+    let mut buses = vec![None];
+    buses.extend(std::env::var_os("DBUS_SESSION_BUS_ADDRESS").map(Some));
+    for bus in buses {
+        let sandbox = Sandbox::new();
+        let command = |args: &[&str]| {
+            let mut command = sandbox.bedprov(&[&["service"], args].concat());
+            command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+            if let Some(bus) = &bus {
+                command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+            }
+            command
+        };
+        let dir = unit_dir(&sandbox);
+        let link = dir.join("default.target.wants/bedprov.service");
+        let before = snapshot(&sandbox.home());
+
+        let (code, stdout, stderr) = run(&mut command(&["install", "--systemd", "--now"]));
+        assert_eq!(code, 1, "bus {bus:?}: {stderr}");
+        assert!(stdout.contains("so the service was not started."), "bus {bus:?}: {stdout}");
+        assert!(stdout.contains("bedprov.service is enabled: it starts at your next login"));
+        assert!(stderr.contains("installed but not started: no user manager answers here"));
+        assert!(dir.join("bedprov.service").exists() && link.exists(), "enabled, as it says");
+
+        // Again: nothing to write, the same truth.
+        let (code, stdout, _) = run(&mut command(&["install", "--systemd", "--now"]));
+        assert_eq!(code, 1);
+        assert!(stdout.starts_with("Nothing changed") && stdout.contains("not started"));
+
+        let (code, stdout, stderr) = run(&mut command(&["uninstall", "--systemd", "--now"]));
+        assert_eq!(code, 0, "bus {bus:?}: {stderr}");
+        assert!(stdout.contains(&format!("  removed  {}", dir.join("bedprov.service").display())));
+        assert!(stdout.contains("none was told: nothing was stopped or reloaded"), "{stdout}");
+        assert!(!link.exists() && !dir.join("bedprov.service").exists());
+        assert_eq!(
+            snapshot(&sandbox.home()).keys().collect::<Vec<_>>(),
+            before.keys().collect::<Vec<_>>(),
+            "everything install wrote is gone"
+        );
+        let (code, stdout, _) = run(&mut command(&["uninstall", "--systemd"]));
+        assert_eq!(code, 0);
+        assert!(stdout.starts_with("Nothing to remove"), "one uninstall was enough: {stdout}");
+    }
 }
 
 #[test]
@@ -505,4 +569,126 @@ fn options_that_do_not_fit_the_platform_are_refused() {
     let (code, _, stderr) = run(sandbox.bedprov(&["service", "install"]).env_remove("HOME"));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("HOME is not set"), "{stderr}");
+}
+
+/// Units as the Debian package installs them (`scripts/package` renders the same templates),
+/// in the directory the sandbox points `BEDPROV_PACKAGED_UNIT_DIR` at, running `program`.
+fn package_units(sandbox: &Sandbox, program: &str) -> PathBuf {
+    let dir = sandbox.dir.path().join("packaged-units");
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = repo_file("systemd/bedprov.service").replace("@BEDPROV@", program);
+    std::fs::write(dir.join("bedprov.service"), service).unwrap();
+    std::fs::write(dir.join("bedprov.socket"), repo_file("systemd/bedprov.socket")).unwrap();
+    dir
+}
+
+#[test]
+fn install_enables_the_packaged_units_instead_of_writing_copies() {
+    let sandbox = Sandbox::new();
+    let packaged = package_units(&sandbox, common::bedprov_bin());
+    let shipped = snapshot(&packaged);
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "Using the units the bedprov package installed for {}:\n  packaged   {}\n",
+            common::bedprov_bin(),
+            packaged.join("bedprov.service").display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  systemctl --user enable --now bedprov.service\n"), "{stdout}");
+    assert!(!stdout.contains("daemon-reload"), "nothing written, nothing to reload: {stdout}");
+    assert!(snapshot(&sandbox.home()).is_empty(), "no copy in ~/.config");
+
+    let (_, status, _) = service(&sandbox, &["status", "--systemd"]);
+    assert_eq!(
+        status_line(&status, "bedprov.service"),
+        format!(
+            "bedprov.service from the package: {} (runs {})",
+            packaged.join("bedprov.service").display(),
+            common::bedprov_bin()
+        )
+    );
+    assert!(!status.contains("Not installed"), "{status}");
+
+    // --now enables the packaged socket; the sandboxing drop-in is the one file written.
+    let (bin, log) = fake(&sandbox, "systemctl", "exit 0");
+    let mut install = with_path(
+        sandbox.bedprov(&[
+            "service",
+            "install",
+            "--systemd",
+            "--socket-activation",
+            "--sandbox",
+            "--now",
+        ]),
+        &bin,
+    );
+    let (code, stdout, stderr) = run(&mut install);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(calls(&log), ["--user daemon-reload", "--user enable --now bedprov.socket"]);
+    assert!(stdout.contains(&format!("packaged   {}", packaged.join("bedprov.socket").display())));
+    let written: Vec<PathBuf> = snapshot(&sandbox.home()).into_keys().collect();
+    assert_eq!(written, [unit_dir(&sandbox).join("bedprov.service.d/sandbox.conf")]);
+
+    // Uninstall disables the packaged units and removes only what install wrote.
+    let mut uninstall =
+        with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin);
+    let (code, stdout, stderr) = run(&mut uninstall);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        calls(&log)[2..],
+        ["--user disable --now bedprov.socket bedprov.service", "--user daemon-reload"]
+    );
+    assert!(stdout.contains("stay: they go with the package"), "{stdout}");
+    assert!(snapshot(&sandbox.home()).is_empty());
+    assert_eq!(snapshot(&packaged), shipped, "the package's files are untouched");
+}
+
+#[test]
+fn an_earlier_copy_that_would_hide_the_packaged_units_is_not_left_in_place() {
+    let sandbox = Sandbox::new();
+    assert_eq!(service(&sandbox, &["install", "--systemd"]).0, 0);
+    let copy = unit_dir(&sandbox).join("bedprov.service");
+    let before = std::fs::read_to_string(&copy).unwrap();
+    package_units(&sandbox, common::bedprov_bin());
+
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 10, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(&format!("{} would hide the units", copy.display())), "{stderr}");
+    assert!(stderr.contains("bedprov service uninstall --now"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), before, "nothing removed unasked");
+
+    let (bin, _) = fake(&sandbox, "systemctl", "exit 0");
+    let uninstall =
+        &mut with_path(sandbox.bedprov(&["service", "uninstall", "--systemd", "--now"]), &bin);
+    assert_eq!(run(uninstall).0, 0);
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("Using the units the bedprov package installed"), "{stdout}");
+    assert!(!copy.exists());
+}
+
+#[test]
+fn packaged_units_for_another_binary_leave_this_one_its_own_copy() {
+    let sandbox = Sandbox::new();
+    let packaged = package_units(&sandbox, "/usr/bin/bedprov");
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("Installed the bedprov user service"), "{stdout}");
+    assert!(unit_dir(&sandbox).join("bedprov.service").is_file());
+    assert!(
+        stderr.contains(&format!(
+            "hide the ones the bedprov package installed in {}, which run /usr/bin/bedprov",
+            packaged.display()
+        )),
+        "{stderr}"
+    );
+    let (_, status, _) = service(&sandbox, &["status", "--systemd"]);
+    assert_eq!(
+        status_line(&status, "bedprov.service"),
+        "bedprov.service installed, up to date, hiding the packaged unit"
+    );
 }

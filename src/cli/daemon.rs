@@ -2,7 +2,8 @@
 
 use super::{Format, Output};
 use crate::daemon::{self, detach};
-use crate::wire::api::{PATH_REFRESH, PATH_STATUS, RefreshBody, StatusBody};
+use crate::wire::api::TokenQuery;
+use crate::wire::api::endpoint::{Refresh, Status};
 use crate::wire::client::Client;
 use clap::{Args, Subcommand};
 use std::fmt::Write as _;
@@ -11,7 +12,8 @@ use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
-    /// Run in the foreground (for systemd, launchd and debugging); logs go to stderr.
+    /// Run in the foreground (for systemd, launchd and debugging); logs start-up, refreshes
+    /// and errors to stderr (more with -v).
     Run(RunArgs),
     /// Start in the background; returns once the socket answers (or fails with the reason).
     Start(RunArgs),
@@ -70,7 +72,8 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         DaemonCommand::Stop => Output::from(detach::stop(socket)?),
         DaemonCommand::Status(args) => status(socket, args.format)?,
         DaemonCommand::Refresh => {
-            let body: RefreshBody = client(socket).post_json(PATH_REFRESH)?;
+            // No query: every slot.
+            let body = client(socket).call(Refresh, &TokenQuery::default())?;
             let mut text = format!("refreshed {} token(s), {} failed", body.refreshed, body.failed);
             if body.pending > 0 {
                 let _ = write!(
@@ -95,7 +98,7 @@ pub enum DaemonOutcome {
 }
 
 pub fn status(socket: &Path, format: Format) -> crate::Result<Output> {
-    let status: StatusBody = client(socket).get_json(PATH_STATUS)?;
+    let status = client(socket).call(Status, &())?;
     Ok(Output::from(match format {
         Format::Human => crate::render::status::human(&status, SystemTime::now()),
         Format::Json => crate::render::status::json(&status),

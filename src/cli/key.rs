@@ -137,13 +137,14 @@ pub struct DeleteArgs {
     pub target: AwsTarget,
 }
 
+/// The unit named by `--business-unit`; how the name was read is said on stderr before any
+/// AWS call, when it is not the unit as typed ("Sales & Marketing" → sales-marketing).
 fn unit(name: &str) -> Result<BusinessUnit> {
-    BusinessUnit::parse(name).map_err(|e| {
-        Error::usage(
-            e.to_string(),
-            "use letters, digits, spaces or hyphens, e.g. --business-unit \"Marketing Team\"",
-        )
-    })
+    let unit = BusinessUnit::parse(name).map_err(|e| Error::usage(e.to_string(), e.hint()))?;
+    if let Some(reading) = unit.reading(name) {
+        crate::progress::suspend(|| eprintln!("note: {reading}"));
+    }
+    Ok(unit)
 }
 
 async fn connect(target: &AwsTarget) -> Result<Aws> {
@@ -160,10 +161,10 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
         KeyCommand::List(args) => {
             let unit = args.business_unit.as_deref().map(unit).transpose()?;
             let aws = connect(&args.target).await?;
-            let listed = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
+            let listing = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
             Ok(Output::from(match args.format {
-                Format::Json => render::list_json(&listed),
-                Format::Human | Format::Markdown => render::list_human(&listed),
+                Format::Json => render::list_json(&listing),
+                Format::Human | Format::Markdown => render::list_human(&listing),
             }))
         }
         KeyCommand::Rotate(args) => {

@@ -5,7 +5,7 @@
 use super::Output;
 use crate::creds::Target;
 use crate::creds::mfa;
-use crate::wire::api::{self, HealthBody};
+use crate::wire::api::endpoint::{Health, Login};
 use crate::wire::client::Client;
 use clap::Args;
 use std::path::Path;
@@ -30,11 +30,11 @@ pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     let profile = &target.profile;
     let client = Client::new(socket, HAND_OVER_TIMEOUT);
     // First: a code works once, and a daemon that is not there could not take the session.
-    client.get_json::<HealthBody>(api::PATH_HEALTH)?;
+    client.call(Health, &())?;
     let session = mfa::login(&target).await?;
     let expires = session.expires_at();
     // The daemon keeps it (in memory only) and refreshes the slots whose chain uses it.
-    let taken = client.hand_over_session(&session.to_body())?;
+    let taken = client.call(Login, &session.to_body())?;
     let until = expires.map_or_else(
         || "with no stated end".to_owned(),
         |at| format!("until {}", crate::render::time::human_utc(at)),

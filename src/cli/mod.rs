@@ -3,11 +3,14 @@
 //! and returns the text for stdout; this module prints it.
 
 mod check;
+pub mod completions;
 mod daemon;
 mod decode;
 mod deliver;
+pub mod helper_command;
 mod key;
 mod login;
+pub mod man;
 mod request;
 mod service;
 mod token;
@@ -18,13 +21,18 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The version `--version` shows: the package version, and the git commit when built from a
+/// checkout ("0.1.0 (1a2b3c4d5e6f)"); set by the build script.
+pub const VERSION: &str = env!("BEDPROV_VERSION");
+
 /// Amazon Bedrock API keys, made simple and safe.
 ///
 /// Short-term tokens are the default and the recommendation: `bedprov token`.
 #[derive(Debug, Parser)]
-#[command(name = "bedprov", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "bedprov", version = VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace, also from the AWS SDK and
+    /// other libraries); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -66,6 +74,22 @@ pub enum Command {
     ///
     /// Shows the plan (and the equivalent command), then runs it; long-term keys ask first.
     Request(request::RequestArgs),
+    /// Print the shell completion script for bedprov (or bedprov-helper with --helper).
+    ///
+    /// Where each shell looks for it (for the current user):
+    ///
+    /// bash: ~/.local/share/bash-completion/completions/bedprov (and bedprov-helper)
+    ///
+    /// zsh: _bedprov (and _bedprov-helper) in a directory on $fpath, before compinit runs
+    ///
+    /// fish: ~/.config/fish/completions/bedprov.fish (and bedprov-helper.fish)
+    ///
+    /// PowerShell: append it to $PROFILE
+    ///
+    /// The Debian package installs them for every user.
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages: bedprov(1), one per subcommand, and bedprov-helper(1).
+    Man(man::ManArgs),
 }
 
 /// `--format` for commands that print either a human report or JSON.
@@ -116,8 +140,12 @@ pub fn main() -> ExitCode {
     };
     crate::harden::harden_process();
     // A detached daemon starts logging after the fork, once stderr is its log file.
-    if !matches!(cli.command, Command::Daemon(daemon::DaemonCommand::Start(_))) {
-        crate::logging::init_stderr(cli.verbose);
+    match cli.command {
+        Command::Daemon(daemon::DaemonCommand::Start(_)) => {}
+        Command::Daemon(daemon::DaemonCommand::Run(_)) => {
+            crate::logging::init_stderr(cli.verbose, crate::logging::Role::Daemon);
+        }
+        _ => crate::logging::init_stderr(cli.verbose, crate::logging::Role::Command),
     }
     match run(cli) {
         Ok(Outcome::DaemonExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -167,6 +195,8 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Key(command) => block_on(key::run(command))?,
         Command::Service(command) => service::run(command, &socket)?,
         Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args)?,
     };
     Ok(Outcome::Done(output))
 }

@@ -80,10 +80,21 @@ pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
                 force: args.force,
             };
             let report = service::install(&ctx, &options)?;
+            // The files are in place; the service is not running, as the report says.
+            let failure = report.unreached.as_ref().map(|unreached| {
+                crate::Error::other(
+                    crate::wire::exit::INTERNAL,
+                    format!(
+                        "the service was installed but not started: no user manager answers here ({})",
+                        unreached.reason
+                    ),
+                    "log in with a user manager (a desktop session; on a server, `loginctl enable-linger $USER`, then log in again) and run `bedprov service install --now` again; meanwhile `bedprov daemon start` runs the daemon without one",
+                )
+            });
             Ok(Output {
                 stdout: crate::render::service::install(&report),
                 notes: report.notes,
-                failure: None,
+                failure,
             })
         }
         ServiceCommand::Uninstall(args) => {

@@ -243,6 +243,29 @@ impl ProfileFiles {
         }
     }
 
+    /// One sentence for each file the shell names (`AWS_CONFIG_FILE`,
+    /// `AWS_SHARED_CREDENTIALS_FILE`) that does not exist. The SDKs read such a file as empty
+    /// (and aws-config warns about it on every call); bedprov says it once, plainly.
+    #[must_use]
+    pub fn named_but_missing(env: &AwsEnv) -> Vec<String> {
+        let named = [
+            (aws_env::AWS_CONFIG_FILE, &env.config_file, "no profiles or settings from it"),
+            (aws_env::AWS_SHARED_CREDENTIALS_FILE, &env.credentials_file, "no credentials from it"),
+        ];
+        named
+            .into_iter()
+            .filter_map(|(variable, path, meaning)| {
+                let path = PathBuf::from(path.as_ref()?);
+                (!path.exists()).then(|| {
+                    format!(
+                        "{variable} names {}, which does not exist: bedprov, like the AWS CLI, reads it as empty ({meaning})",
+                        path.display()
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// True for `~/.aws/config` and `~/.aws/credentials`.
     #[must_use]
     pub fn is_default(&self) -> bool {
@@ -329,6 +352,24 @@ mod tests {
         let shown = format!("{a:?}");
         assert!(shown.contains("ASIAEXAMPLE"));
         assert!(!shown.contains("s3cr3t") && !shown.contains("session-tok"), "{shown}");
+    }
+
+    #[test]
+    fn a_named_file_that_is_missing_is_said_once_per_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = dir.path().join("config");
+        std::fs::write(&present, "").unwrap();
+        let missing = dir.path().join("nowhere/credentials");
+        let shell = AwsEnv {
+            config_file: Some(present.display().to_string()),
+            credentials_file: Some(missing.display().to_string()),
+            ..AwsEnv::default()
+        };
+        let notes = ProfileFiles::named_but_missing(&shell);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("AWS_SHARED_CREDENTIALS_FILE names "), "{notes:?}");
+        assert!(notes[0].contains(&missing.display().to_string()), "{notes:?}");
+        assert!(ProfileFiles::named_but_missing(&AwsEnv::default()).is_empty());
     }
 
     #[test]

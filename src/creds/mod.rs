@@ -22,6 +22,7 @@
 pub mod chain;
 pub mod environment;
 mod login;
+mod metadata;
 pub mod mfa;
 pub mod process;
 pub mod profiles;
@@ -163,12 +164,17 @@ impl Target {
         Ok(Self { profile, region, files: ProfileFiles::from_env(env), credentials })
     }
 
-    /// This process's own flags and environment (the CLI).
+    /// This process's own flags and environment (the CLI), saying on stderr which of the
+    /// files the environment names do not exist.
     pub fn from_process(
         profile_flag: Option<&str>,
         region_flag: Option<&str>,
     ) -> crate::Result<Self> {
-        Self::new(profile_flag, region_flag, &AwsEnv::from_process())
+        let env = AwsEnv::from_process();
+        for note in ProfileFiles::named_but_missing(&env) {
+            crate::progress::suspend(|| eprintln!("note: {}", crate::quote::shown_long(&note)));
+        }
+        Self::new(profile_flag, region_flag, &env)
     }
 }
 
@@ -363,7 +369,8 @@ fn unexpired(
 
 /// aws-config's chain for what a profile's own keys do not resolve (web identity, console
 /// login, nothing): the profile (reading the target's files, with the target's own
-/// credentials as its `Environment` source), web identity, container, instance metadata.
+/// credentials as its `Environment` source), web identity, container, instance metadata
+/// (where an answer without credentials means none, as in botocore).
 fn sdk_chain(target: &Target, region: &Region) -> CredentialsProviderChain {
     let sdk_region = aws_types::region::Region::new(region.as_str().to_owned());
     let config = ProviderConfig::without_region().with_region(Some(sdk_region));
@@ -382,7 +389,9 @@ fn sdk_chain(target: &Target, region: &Region) -> CredentialsProviderChain {
         .or_else("EcsContainer", EcsCredentialsProvider::builder().configure(&config).build())
         .or_else(
             "Ec2InstanceMetadata",
-            ImdsCredentialsProvider::builder().configure(&config).build(),
+            metadata::InstanceMetadata(
+                ImdsCredentialsProvider::builder().configure(&config).build(),
+            ),
         )
 }
 

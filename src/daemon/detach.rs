@@ -9,7 +9,7 @@
 
 use super::Options;
 use crate::Error;
-use crate::wire::api::{HealthBody, PATH_HEALTH, PATH_SHUTDOWN};
+use crate::wire::api::endpoint::{Health, Shutdown};
 use crate::wire::client::{Client, ClientError};
 use crate::wire::exit;
 use std::fmt::Write as _;
@@ -35,7 +35,7 @@ pub enum Started {
 /// Starts a detached daemon; see the module docs.
 pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Result<Started> {
     let client = Client::new(socket, Duration::from_secs(2));
-    if client.get_json::<HealthBody>(PATH_HEALTH).is_ok() {
+    if client.call(Health, &()).is_ok() {
         return Err(super::socket::already_running(socket));
     }
     let log_path = crate::paths::daemon_log();
@@ -61,7 +61,7 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
             drop(read_end);
             // stderr is the log file now: logging starts here, without colours.
             crate::harden::harden_process();
-            crate::logging::init_stderr(verbosity.max(1));
+            crate::logging::init_stderr(verbosity, crate::logging::Role::Daemon);
             if let Err(error) = result {
                 let error = Error::other(
                     exit::INTERNAL,
@@ -131,7 +131,7 @@ fn wait_ready(read_end: std::os::fd::OwnedFd, socket: &Path, log: &Path) -> crat
     if report.trim() != "ready" {
         return Err(Error::other(exit::INTERNAL, "the daemon exited during start-up", see_log));
     }
-    let health: HealthBody = Client::new(socket, Duration::from_secs(2)).get_json(PATH_HEALTH)?;
+    let health = Client::new(socket, Duration::from_secs(2)).call(Health, &())?;
     Ok(format!(
         "bedprov daemon started (pid {}) on {}\nlog: {}\n",
         health.pid,
@@ -143,7 +143,7 @@ fn wait_ready(read_end: std::os::fd::OwnedFd, socket: &Path, log: &Path) -> crat
 /// Stops the daemon on `socket` and waits for its socket file to go.
 pub fn stop(socket: &Path) -> crate::Result<String> {
     let client = Client::new(socket, Duration::from_secs(5));
-    let health: HealthBody = match client.post_json(PATH_SHUTDOWN) {
+    let health = match client.call(Shutdown, &()) {
         Ok(health) => health,
         Err(ClientError::Unreachable { .. }) => {
             return Ok(format!("no bedprov daemon was running on {}\n", socket.display()));

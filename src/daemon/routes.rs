@@ -1,14 +1,16 @@
 //! The socket API's routes: request in, response out. Every answer carries the API version
-//! and `Cache-Control: no-store`; every error is `{"error":{code,message,hint}}`.
+//! and `Cache-Control: no-store`; every error is `{"error":{code,message,hint}}`. Which
+//! endpoints exist, and their methods and paths, is `wire::api::Route`'s to say.
 
 use super::state::Daemon;
 use crate::wire::api::{
-    self, ErrorBody, ErrorCode, ErrorEnvelope, HealthBody, TokenQuery, TokenRequest,
+    self, ErrorBody, ErrorCode, ErrorEnvelope, HealthBody, Route, TokenQuery, TokenRequest,
+    Unrouted,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -34,10 +36,9 @@ where
     B: hyper::body::Body,
     B::Error: Into<BoxError>,
 {
-    let path = request.uri().path();
-    let method = request.method();
-    // Only these two carry a body (a shell's credentials, a role session), and only by POST.
-    let takes_body = method == Method::POST && (path == api::PATH_TOKEN || path == api::PATH_LOGIN);
+    let found = Route::find(request.method().as_str(), request.uri().path());
+    // Only endpoints that take a body (a shell's credentials, a role session) may send one.
+    let takes_body = found.as_ref().is_ok_and(|route| route.has_body());
     let limit = if takes_body { api::MAX_TOKEN_REQUEST_BYTES as u64 } else { MAX_REQUEST_BODY };
     let declared_body = request
         .headers()
@@ -61,29 +62,31 @@ where
         };
         return (error, After::Continue);
     }
+    let route = match found {
+        Ok(route) => route,
+        Err(Unrouted::WrongMethod { allow }) => {
+            return (method_not_allowed(&allow), After::Continue);
+        }
+        Err(Unrouted::NoSuchPath) => {
+            let hint = format!("the API has {}", Route::summary());
+            return (error(ErrorCode::NotFound, "no such endpoint", &hint), After::Continue);
+        }
+    };
     let query = request.uri().query().unwrap_or("");
-    let response = match (path, method) {
-        (api::PATH_TOKEN, &Method::GET) => token(daemon, query, wants_plain(&request)).await,
-        (api::PATH_TOKEN, &Method::POST) => {
+    let response = match route {
+        Route::GetToken => token(daemon, query, wants_plain(&request)).await,
+        Route::PostToken => {
             let plain = wants_plain(&request);
             token_for(daemon, request.into_body(), limit, plain).await
         }
-        (api::PATH_STATUS, &Method::GET) => json(StatusCode::OK, &daemon.status()),
-        (api::PATH_HEALTH, &Method::GET) => json(StatusCode::OK, &health()),
-        (api::PATH_REFRESH, &Method::POST) => refresh(daemon, query).await,
-        (api::PATH_LOGIN, &Method::POST) => login(daemon, request.into_body(), limit).await,
-        (api::PATH_SHUTDOWN, &Method::POST) => {
+        Route::Status => json(StatusCode::OK, &daemon.status()),
+        Route::Health => json(StatusCode::OK, &health()),
+        Route::Refresh => refresh(daemon, query).await,
+        Route::Login => login(daemon, request.into_body(), limit).await,
+        Route::Shutdown => {
             tracing::info!("shutdown requested over the socket");
             return (json(StatusCode::OK, &health()), After::Shutdown);
         }
-        (api::PATH_TOKEN, _) => method_not_allowed("GET, POST"),
-        (api::PATH_STATUS | api::PATH_HEALTH, _) => method_not_allowed("GET"),
-        (api::PATH_REFRESH | api::PATH_SHUTDOWN | api::PATH_LOGIN, _) => method_not_allowed("POST"),
-        _ => error(
-            ErrorCode::NotFound,
-            "no such endpoint",
-            "the API has GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh, POST /v1/login and POST /v1/shutdown",
-        ),
     };
     (response, After::Continue)
 }
@@ -237,14 +240,16 @@ fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 }
 
 /// `allow` as the `Allow` header lists methods: "GET" or "GET, POST".
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
+fn method_not_allowed(allow: &str) -> Response<Body> {
     let methods = allow.replace(", ", " or ");
     let mut response = error(
         ErrorCode::MethodNotAllowed,
         &format!("this endpoint takes {methods}"),
         &format!("send {methods}"),
     );
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
     response
 }
 

@@ -3,7 +3,7 @@
 //! 0600, and knowing whether the path is still ours (so we never unlink a successor's).
 
 use crate::Error;
-use crate::wire::api::PATH_HEALTH;
+use crate::wire::api::Route;
 use crate::wire::exit;
 use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName as _};
@@ -150,7 +150,9 @@ enum Peer {
 
 fn peer(socket: &Path) -> Peer {
     use crate::wire::client::{Client, ClientError};
-    match Client::new(socket, PROBE_TIMEOUT).request("GET", PATH_HEALTH, "application/json") {
+    let health = Route::Health;
+    let client = Client::new(socket, PROBE_TIMEOUT);
+    match client.request(health.method().as_str(), health.path(), "application/json") {
         // Any HTTP answer, whatever its body, is a daemon at work.
         Ok(_) => Peer::Serving,
         Err(ClientError::Unreachable { source, .. })

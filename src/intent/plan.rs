@@ -364,7 +364,10 @@ fn business_unit(raw: &RawIntent) -> crate::Result<Option<(BusinessUnit, String)
         BusinessUnit::parse(&said.value).map_err(|e| {
             Error::usage(
                 e.to_string(),
-                "name the unit with letters, digits and hyphens, as in \"for the data-science team\" or \"business unit: marketing-team\"",
+                format!(
+                    "{}, as in \"for the data-science team\" or \"business unit: Sales & Marketing\"",
+                    e.hint()
+                ),
             )
         })
     };

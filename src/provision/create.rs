@@ -2,10 +2,11 @@
 //! interrupted run left behind, then — unless the unit already has its key — a new key,
 //! verified and delivered (see `issue`).
 
+use super::iam::{Iam, Kind, ListError};
 use super::interrupt::Interrupt;
 use super::issue::{self, NewKey, Printer};
 use super::store::{self, SecretState, Store};
-use super::{CreateRequest, MAX_KEYS, Provisioned, iam::Iam, markers, step, user_tags};
+use super::{CreateRequest, MAX_KEYS, Provisioned, markers, step, user_tags};
 use super::{Step, at_limit, leftovers, rotation_target};
 use crate::aws::Aws;
 use crate::render::time::human_utc;
@@ -18,7 +19,7 @@ pub async fn create<P: Printer>(
     request: &CreateRequest,
     printer: &mut P,
 ) -> Result<Provisioned> {
-    if request.kind == super::Kind::ApiKey && !(1..=36_600).contains(&request.age_days) {
+    if request.kind == Kind::ApiKey && !(1..=36_600).contains(&request.age_days) {
         return Err(Error::usage(
             format!("--age-days {} is outside 1–36600", request.age_days),
             "pass --age-days between 1 and 36600 (default 30)",
@@ -30,6 +31,14 @@ pub async fn create<P: Printer>(
     }
     let iam = Iam::new(aws.iam());
     let user_name = request.unit.user_name();
+    // Bedrock API keys need IAM calls an AWS emulator may lack: listing them comes before
+    // anything is created, so such an endpoint leaves no user behind.
+    let listed = match request.kind {
+        Kind::ApiKey => {
+            Some(iam.try_credentials(&user_name, Kind::ApiKey).await.map_err(nothing_created)?)
+        }
+        Kind::AccessKey => None,
+    };
     let mut steps = Vec::new();
     let (mut user, user_created) = ensure_user(&iam, request, &user_name, &mut steps).await?;
     let policy_arn = request.policy.arn(&aws.region);
@@ -45,6 +54,7 @@ pub async fn create<P: Printer>(
         &mut user,
         &request.unit,
         request.kind,
+        listed,
         request.yes,
         &mut steps,
     )
@@ -105,6 +115,21 @@ pub async fn create<P: Printer>(
         );
     }
     Ok(result)
+}
+
+/// The error for an endpoint that cannot list Bedrock API keys, before anything was made.
+fn nothing_created(error: ListError) -> Error {
+    match error {
+        ListError::NotImplemented(error) => Error::other(
+            error.exit_code(),
+            format!("cannot make Bedrock API keys here: {error}; nothing was created"),
+            format!(
+                "{}; `--kind access-key` works against AWS emulators such as moto",
+                error.hint()
+            ),
+        ),
+        ListError::Failed(error) => error,
+    }
 }
 
 /// A Secrets Manager secret scheduled for deletion (after `key delete --user`) is restored

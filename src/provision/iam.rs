@@ -106,6 +106,45 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
+/// Why a user's credentials of one kind could not be listed.
+#[derive(Debug)]
+pub enum ListError {
+    /// The endpoint does not implement the call (an AWS emulator without Bedrock API keys):
+    /// commands that only look at that kind in passing go on without it.
+    NotImplemented(Error),
+    Failed(Error),
+}
+
+impl ListError {
+    /// `None` for a user that does not exist (yet): it has no credentials.
+    fn of<E>(
+        action: &'static str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> Option<Self>
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        if aws::code(err) == Some("NoSuchEntity") {
+            None
+        } else if aws::not_implemented(err) {
+            Some(Self::NotImplemented(aws::error(action, err)))
+        } else {
+            Some(Self::Failed(aws::error(action, err)))
+        }
+    }
+}
+
+impl From<ListError> for Error {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::NotImplemented(error) | ListError::Failed(error) => error,
+        }
+    }
+}
+
 /// IAM for provisioning.
 #[derive(Debug, Clone)]
 pub struct Iam {
@@ -233,49 +272,75 @@ impl Iam {
 
     /// The user's credentials of `kind`, oldest first.
     pub async fn credentials(&self, name: &str, kind: Kind) -> Result<Vec<Credential>> {
+        self.try_credentials(name, kind).await.map_err(Error::from)
+    }
+
+    /// The user's credentials of `kind`, oldest first (none for a user that does not exist
+    /// yet), telling a call the endpoint does not implement from other failures.
+    pub async fn try_credentials(
+        &self,
+        name: &str,
+        kind: Kind,
+    ) -> std::result::Result<Vec<Credential>, ListError> {
         let mut list = match kind {
-            Kind::AccessKey => self
-                .client
-                .list_access_keys()
-                .user_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| aws::error("iam:ListAccessKeys", &e))?
-                .into_iter()
-                .filter_map(|key| {
-                    Some(Credential {
-                        id: key.access_key_id?,
-                        kind,
-                        active: key.status == Some(StatusType::Active),
-                        created: key.create_date.as_ref().map_or(UNIX_EPOCH, time),
-                        expires: None,
-                        alias: None,
+            Kind::AccessKey => {
+                let listed = self
+                    .client
+                    .list_access_keys()
+                    .user_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .await;
+                let keys = match listed {
+                    Ok(keys) => keys,
+                    Err(e) => {
+                        return ListError::of("iam:ListAccessKeys", &e).map_or(Ok(Vec::new()), Err);
+                    }
+                };
+                keys.into_iter()
+                    .filter_map(|key| {
+                        Some(Credential {
+                            id: key.access_key_id?,
+                            kind,
+                            active: key.status == Some(StatusType::Active),
+                            created: key.create_date.as_ref().map_or(UNIX_EPOCH, time),
+                            expires: None,
+                            alias: None,
+                        })
                     })
-                })
-                .collect(),
-            Kind::ApiKey => self
-                .client
-                .list_service_specific_credentials()
-                .user_name(name)
-                .service_name(BEDROCK_SERVICE)
-                .send()
-                .await
-                .map_err(|e| aws::error("iam:ListServiceSpecificCredentials", &e))?
-                .service_specific_credentials
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| Credential {
-                    id: c.service_specific_credential_id,
-                    kind,
-                    active: c.status == StatusType::Active,
-                    created: time(&c.create_date),
-                    expires: c.expiration_date.as_ref().map(time),
-                    alias: c.service_credential_alias,
-                })
-                .collect::<Vec<_>>(),
+                    .collect()
+            }
+            Kind::ApiKey => {
+                let listed = self
+                    .client
+                    .list_service_specific_credentials()
+                    .user_name(name)
+                    .service_name(BEDROCK_SERVICE)
+                    .send()
+                    .await;
+                let output = match listed {
+                    Ok(output) => output,
+                    Err(e) => {
+                        return ListError::of("iam:ListServiceSpecificCredentials", &e)
+                            .map_or(Ok(Vec::new()), Err);
+                    }
+                };
+                output
+                    .service_specific_credentials
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| Credential {
+                        id: c.service_specific_credential_id,
+                        kind,
+                        active: c.status == StatusType::Active,
+                        created: time(&c.create_date),
+                        expires: c.expiration_date.as_ref().map(time),
+                        alias: c.service_credential_alias,
+                    })
+                    .collect::<Vec<_>>()
+            }
         };
         list.sort_by_key(|c| c.created);
         Ok(list)

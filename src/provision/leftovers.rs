@@ -16,18 +16,23 @@ use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// The user's keys of `kind`, after dealing with any that an interrupted run left
-/// undelivered. Stops (exit 10) when one is kept.
+/// The user's keys of `kind` (`listed` when the caller has just listed them), after dealing
+/// with any that an interrupted run left undelivered. Stops (exit 10) when one is kept.
+#[allow(clippy::too_many_arguments)] // one workflow step, with everything it reads and changes
 pub(super) async fn settle(
     aws: &Aws,
     iam: &Iam,
     user: &mut User,
     unit: &BusinessUnit,
     kind: Kind,
+    listed: Option<Vec<Credential>>,
     yes: bool,
     steps: &mut Vec<Step>,
 ) -> Result<Vec<Credential>> {
-    let mut credentials = iam.credentials(&user.name, kind).await?;
+    let mut credentials = match listed {
+        Some(credentials) => credentials,
+        None => iam.credentials(&user.name, kind).await?,
+    };
     // Killed after a store took the secret but before that was recorded: the store tells.
     if let Some(Pending::Created { id, location }) = markers::pending(&user.tags, kind)
         && credentials.iter().any(|c| c.id == id)

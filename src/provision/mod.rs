@@ -37,9 +37,10 @@ use crate::aws::Aws;
 use crate::region::Region;
 use crate::wire::exit;
 use crate::{Error, Result};
-use iam::{Credential, Iam, Kind, LastUsed, NewCredential, User};
+use iam::{Credential, Iam, Kind, LastUsed, ListError, NewCredential, User};
 use markers::Delivery;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 use store::{Location, Store};
 use unit::{BusinessUnit, Owner};
@@ -308,21 +309,31 @@ pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Re
     let iam = Iam::new(aws.iam());
     let mut user = managed_user(&iam, unit).await?;
     let mut steps = Vec::new();
-    let mut credentials = iam.credentials(&user.name, Kind::AccessKey).await?;
-    credentials.extend(iam.credentials(&user.name, Kind::ApiKey).await?);
+    let mut credentials = Vec::new();
+    let mut unlisted = Vec::new();
+    for kind in [Kind::AccessKey, Kind::ApiKey] {
+        match iam.try_credentials(&user.name, kind).await {
+            Ok(listed) => credentials.extend(listed),
+            Err(ListError::NotImplemented(error)) => {
+                step(&mut steps, "list credentials", NotListed { kind, error: &error }.to_string());
+                unlisted.push(kind);
+            }
+            Err(ListError::Failed(error)) => return Err(error),
+        }
+    }
     match target {
         DeleteTarget::Key(id) => {
             let credential = credentials.iter().find(|c| &c.id == id).ok_or_else(|| {
                 let known: Vec<&str> = credentials.iter().map(|c| c.id.as_str()).collect();
-                Error::other(
-                    exit::NOT_FOUND,
-                    format!("{} has no key {id}", user.name),
-                    if known.is_empty() {
-                        "it has no keys at all".to_owned()
-                    } else {
-                        format!("its keys are: {}", known.join(", "))
-                    },
-                )
+                let mut hint = if known.is_empty() {
+                    "it has no keys at all".to_owned()
+                } else {
+                    format!("its keys are: {}", known.join(", "))
+                };
+                for kind in &unlisted {
+                    let _ = write!(hint, " ({}s could not be listed here)", kind.describe());
+                }
+                Error::other(exit::NOT_FOUND, format!("{} has no key {id}", user.name), hint)
             })?;
             iam.delete(&user.name, credential).await?;
             step(
@@ -395,19 +406,53 @@ pub struct ListedKey {
     pub delivery: Delivery,
 }
 
+/// What `key list` found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub users: Vec<Listed>,
+    /// Kinds of credential the endpoint cannot list (an AWS emulator without Bedrock API
+    /// keys), with the error that said so: the listing shows the other kind.
+    pub unlisted: Vec<(Kind, Error)>,
+}
+
+/// A kind of credential left out of a listing, and why, in one sentence.
+#[derive(Debug)]
+pub struct NotListed<'a> {
+    pub kind: Kind,
+    pub error: &'a Error,
+}
+
+impl std::fmt::Display for NotListed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}s not listed: {} ({})", self.kind.describe(), self.error, self.error.hint())
+    }
+}
+
 /// `bedprov key list`: bedprov-made users, or one unit's.
-pub async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Vec<Listed>> {
+pub async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Listing> {
     let iam = Iam::new(aws.iam());
     let users = match unit {
         Some(unit) => vec![managed_user(&iam, unit).await?],
         None => iam.bedrock_users().await?.into_iter().filter(User::managed).collect(),
     };
     let now = SystemTime::now();
-    let mut listed = Vec::new();
+    let mut listing = Listing::default();
     for user in users {
         let mut keys = Vec::new();
         for kind in [Kind::AccessKey, Kind::ApiKey] {
-            for credential in iam.credentials(&user.name, kind).await? {
+            // Once the endpoint said it cannot list a kind, it is not asked again per user.
+            if listing.unlisted.iter().any(|(unlisted, _)| *unlisted == kind) {
+                continue;
+            }
+            let credentials = match iam.try_credentials(&user.name, kind).await {
+                Ok(credentials) => credentials,
+                Err(ListError::NotImplemented(error)) => {
+                    listing.unlisted.push((kind, error));
+                    continue;
+                }
+                Err(ListError::Failed(error)) => return Err(error),
+            };
+            for credential in credentials {
                 let last_used = iam.last_used(&credential).await?;
                 let rotation_due =
                     now.duration_since(credential.created).unwrap_or_default() > ROTATION_AGE;
@@ -415,9 +460,9 @@ pub async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Vec<Listed>>
                 keys.push(ListedKey { credential, last_used, rotation_due, delivery });
             }
         }
-        listed.push(Listed { user, keys });
+        listing.users.push(Listed { user, keys });
     }
-    Ok(listed)
+    Ok(listing)
 }
 
 #[cfg(test)]

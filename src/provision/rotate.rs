@@ -26,7 +26,7 @@ pub async fn rotate<P: Printer>(
     let mut steps = Vec::new();
     let kind = request.kind;
     let existing =
-        leftovers::settle(aws, &iam, &mut user, &request.unit, kind, request.yes, &mut steps)
+        leftovers::settle(aws, &iam, &mut user, &request.unit, kind, None, request.yes, &mut steps)
             .await?;
     let Some(old) = rotation_target(&existing).cloned() else {
         let create = match kind {

@@ -1,8 +1,9 @@
-//! Business units and owners: turning what people type ("Marketing Team") into the IAM
-//! names bedprov uses (`marketing-team`, user `marketing-team-bedrock-user`), and checking
-//! owner emails against what IAM tag values accept. Pure functions, no AWS calls; both
-//! `bedprov key` and plain-language requests use them, so a plan names exactly the unit the
-//! key commands provision. Rejected input is quoted through [`crate::quote::shown`].
+//! Business units and owners: turning what people type ("Marketing Team", "Sales &
+//! Marketing") into the IAM names bedprov uses (`marketing-team`, user
+//! `marketing-team-bedrock-user`), and checking owner emails against what IAM tag values
+//! accept. Pure functions, no AWS calls; both `bedprov key` and plain-language requests use
+//! them, so a plan names exactly the unit the key commands provision. Input shown in
+//! messages is quoted through [`crate::quote::shown`].
 
 use std::fmt;
 
@@ -21,39 +22,41 @@ pub struct BusinessUnit(String);
 /// [`crate::quote::shown`], so they are safe to print.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
-    #[error("a business unit needs a name")]
+    #[error("a business unit needs a name with a letter or digit in it")]
     Empty,
     #[error(
         "\"{shown}\" is {len} characters long as a unit: at most {UNIT_MAX} fit, because its IAM user `<unit>{USER_SUFFIX}` may have at most {IAM_USER_NAME_MAX}"
     )]
     TooLong { shown: String, len: usize },
-    #[error(
-        "\"{shown}\" cannot name an IAM user: {bad} is not allowed (a business unit uses letters, digits, spaces and hyphens)"
-    )]
-    BadCharacter { shown: String, bad: String },
+}
+
+impl UnitError {
+    /// What to do instead.
+    #[must_use]
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Empty => {
+                "name the unit in words, e.g. \"Marketing Team\" (it becomes marketing-team)"
+            }
+            Self::TooLong { .. } => "use a shorter name or an abbreviation for the unit",
+        }
+    }
 }
 
 impl BusinessUnit {
-    /// Normalises (lowercase; spaces, `_`, `.`, `/` and hyphen runs become one hyphen;
-    /// a trailing `-bedrock-user` is dropped) and validates.
+    /// Normalises and validates. Lowercase; every character but an ASCII letter or digit —
+    /// all that IAM refuses in a user name (`&`, `/`, spaces, accented letters…) and the
+    /// punctuation it allows (`_ . + = , @`) — becomes a hyphen; runs of hyphens collapse,
+    /// hyphens at either end go, and a trailing `-bedrock-user` is dropped. Refused only
+    /// when nothing is left, or too much for IAM's user-name limit.
     pub fn parse(input: &str) -> Result<Self, UnitError> {
-        let shown = || crate::quote::shown(input.trim());
         let mut unit = String::with_capacity(input.len());
-        for c in input.trim().chars() {
+        for c in input.chars() {
             let c = c.to_ascii_lowercase();
             if c.is_ascii_lowercase() || c.is_ascii_digit() {
                 unit.push(c);
-            } else if c.is_whitespace() || matches!(c, '-' | '_' | '.' | '/') {
-                if !unit.ends_with('-') {
-                    unit.push('-');
-                }
-            } else {
-                let bad = if c.is_ascii_graphic() {
-                    format!("`{c}`")
-                } else {
-                    format!("{} (U+{:04X})", c.escape_unicode(), u32::from(c))
-                };
-                return Err(UnitError::BadCharacter { shown: shown(), bad });
+            } else if !unit.ends_with('-') {
+                unit.push('-');
             }
         }
         let unit = unit.trim_matches('-');
@@ -63,9 +66,26 @@ impl BusinessUnit {
             return Err(UnitError::Empty);
         }
         if unit.len() > UNIT_MAX {
-            return Err(UnitError::TooLong { shown: shown(), len: unit.len() });
+            let shown = crate::quote::shown(input.trim());
+            return Err(UnitError::TooLong { shown, len: unit.len() });
         }
         Ok(Self(unit.to_owned()))
+    }
+
+    /// How `input` was read, when that is not plain to see: `"Sales & Marketing" is
+    /// business unit sales-marketing (IAM user sales-marketing-bedrock-user)`. `None` when
+    /// the input already is the unit (or its user name).
+    #[must_use]
+    pub fn reading(&self, input: &str) -> Option<String> {
+        let typed = input.trim();
+        (typed != self.0 && typed != self.user_name()).then(|| {
+            format!(
+                "\"{}\" is business unit {} (IAM user {})",
+                crate::quote::shown(typed),
+                self.0,
+                self.user_name()
+            )
+        })
     }
 
     #[must_use]
@@ -208,14 +228,53 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_iam_refuses() {
-        for bad in ["R&D", "$(rm", "équipe", "a b!", "x\u{202e}y", "a+b", "a@b"] {
-            let err = BusinessUnit::parse(bad).unwrap_err();
-            assert!(matches!(err, UnitError::BadCharacter { .. }), "{bad}: {err}");
+    fn what_iam_refuses_becomes_a_hyphen_and_only_nothing_is_refused() {
+        for (input, unit) in [
+            ("Sales & Marketing", "sales-marketing"),
+            ("EMEA/Support", "emea-support"),
+            ("R&D", "r-d"),
+            ("$(rm", "rm"),
+            ("équipe", "quipe"),
+            ("Ünited Wörks", "nited-w-rks"),
+            ("a b!", "a-b"),
+            ("x\u{202e}y", "x-y"),
+            ("a+b", "a-b"),
+            ("a@b", "a-b"),
+            ("ops = prod, eu", "ops-prod-eu"),
+            ("line\nbreak\ttab\0nul", "line-break-tab-nul"),
+        ] {
+            let parsed = BusinessUnit::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert_eq!(parsed.as_str(), unit, "{input:?}");
+            // Every IAM user name bedprov makes holds only what IAM allows.
+            assert!(parsed.user_name().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         }
-        assert!(BusinessUnit::parse("x\u{202e}y").unwrap_err().to_string().contains("U+202E"));
         assert_eq!(BusinessUnit::parse("   "), Err(UnitError::Empty));
         assert_eq!(BusinessUnit::parse(" - _ "), Err(UnitError::Empty));
+        assert_eq!(BusinessUnit::parse("&&& / ***"), Err(UnitError::Empty));
+        assert_eq!(BusinessUnit::parse("éàü"), Err(UnitError::Empty));
+        assert!(!UnitError::Empty.hint().is_empty());
+    }
+
+    #[test]
+    fn the_iam_user_name_limit_counts_the_normalised_unit_with_its_suffix() {
+        // 60 characters typed, 51 after normalising: fits exactly.
+        let typed = format!("{} & {}", "a".repeat(25), "b".repeat(25));
+        let unit = BusinessUnit::parse(&typed).unwrap();
+        assert_eq!(unit.user_name().len(), IAM_USER_NAME_MAX);
+        let err = BusinessUnit::parse(&format!("{typed}c")).unwrap_err();
+        assert!(matches!(err, UnitError::TooLong { len: 52, .. }), "{err}");
+        assert!(err.hint().contains("shorter"));
+    }
+
+    #[test]
+    fn a_reading_is_offered_only_when_the_input_is_not_the_unit() {
+        let unit = BusinessUnit::parse("Sales & Marketing").unwrap();
+        assert_eq!(
+            unit.reading("Sales & Marketing").unwrap(),
+            "\"Sales & Marketing\" is business unit sales-marketing (IAM user sales-marketing-bedrock-user)"
+        );
+        assert_eq!(unit.reading(" sales-marketing "), None);
+        assert_eq!(unit.reading("sales-marketing-bedrock-user"), None);
     }
 }
 
@@ -280,11 +339,8 @@ mod earlier_tests {
     #[test]
     fn refuses_what_iam_would() {
         assert_eq!(BusinessUnit::parse("  - "), Err(UnitError::Empty));
-        assert!(matches!(
-            BusinessUnit::parse("team$(x)"),
-            Err(UnitError::BadCharacter { ref bad, .. }) if bad == "`$`"
-        ));
-        assert!(matches!(BusinessUnit::parse("équipe"), Err(UnitError::BadCharacter { .. })));
+        assert_eq!(BusinessUnit::parse("team$(x)").unwrap().as_str(), "team-x");
+        assert_eq!(BusinessUnit::parse("équipe").unwrap().as_str(), "quipe");
         let long = "a".repeat(UNIT_MAX + 1);
         assert!(matches!(BusinessUnit::parse(&long), Err(UnitError::TooLong { .. })));
         let fits = "a".repeat(UNIT_MAX);

@@ -10,7 +10,8 @@ use crate::provision::iam::{Credential, Kind, NewCredential};
 use crate::provision::markers::{self, Delivery};
 use crate::provision::store::Location;
 use crate::provision::unit::BusinessUnit;
-use crate::provision::{Deleted, Listed, Provisioned, Step};
+use crate::provision::{Deleted, Listing, NotListed, Provisioned, Step};
+use crate::wire::api;
 use crate::wire::shell::{self, Shell};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -213,15 +214,15 @@ fn secret(out: &mut String, result: &Provisioned, credential: &NewCredential, st
         style.bold("CRITICAL: Save these credentials now - they cannot be retrieved later")
     );
     let _ = writeln!(out, "## Quick Setup (copy/paste)");
+    // The region under both names, as every env output: boto3 reads only AWS_DEFAULT_REGION.
     let vars: Vec<(&str, &str)> = match result.kind {
         Kind::AccessKey => vec![
             ("AWS_ACCESS_KEY_ID", credential.id.as_str()),
             ("AWS_SECRET_ACCESS_KEY", credential.secret.expose()),
-            ("AWS_REGION", region),
+            (api::REGION_VAR, region),
+            (api::DEFAULT_REGION_VAR, region),
         ],
-        Kind::ApiKey => {
-            vec![("AWS_BEARER_TOKEN_BEDROCK", credential.secret.expose()), ("AWS_REGION", region)]
-        }
+        Kind::ApiKey => api::token_vars(credential.secret.expose(), region).to_vec(),
     };
     let snippet = shell::export_lines(Shell::Posix, &vars).unwrap_or_else(|e| format!("# {e}\n"));
     style.code_block(out, "bash", &snippet);
@@ -320,20 +321,22 @@ fn describe_existing(credential: &Credential) -> String {
     )
 }
 
-/// `key list`, for people.
+/// `key list`, for people: the users and their keys, then any kind of key the endpoint
+/// could not list, and why.
 #[must_use]
-pub fn list_human(listed: &[Listed]) -> String {
+pub fn list_human(listing: &Listing) -> String {
     let mut out = String::new();
-    if listed.is_empty() {
+    if listing.users.is_empty() {
         out.push_str("No bedprov-managed IAM users yet. Create one: bedprov key create --business-unit NAME\n");
         return out;
     }
     let now = SystemTime::now();
-    for entry in listed {
+    let no_keys = if listing.unlisted.is_empty() { "(no keys)" } else { "(no keys listed)" };
+    for entry in &listing.users {
         let owner = entry.user.tags.get("owner").map_or(String::new(), |o| format!(" · owner {o}"));
         let _ = writeln!(out, "{}{owner}", entry.user.name);
         if entry.keys.is_empty() {
-            let _ = writeln!(out, "    (no keys)");
+            let _ = writeln!(out, "    {no_keys}");
         }
         for key in &entry.keys {
             let c = &key.credential;
@@ -370,13 +373,18 @@ pub fn list_human(listed: &[Listed]) -> String {
             );
         }
     }
+    for (kind, error) in &listing.unlisted {
+        let _ = writeln!(out, "\nNote: {}", NotListed { kind: *kind, error });
+    }
     out
 }
 
-/// `key list` as JSON.
+/// `key list` as JSON: `users`, and `not_listed` (kinds of key the endpoint could not list,
+/// each with the error's message and hint).
 #[must_use]
-pub fn list_json(listed: &[Listed]) -> String {
-    let users: Vec<serde_json::Value> = listed
+pub fn list_json(listing: &Listing) -> String {
+    let users: Vec<serde_json::Value> = listing
+        .users
         .iter()
         .map(|entry| {
             serde_json::json!({
@@ -400,8 +408,17 @@ pub fn list_json(listed: &[Listed]) -> String {
             })
         })
         .collect();
-    let mut out =
-        serde_json::to_string_pretty(&serde_json::json!({ "users": users })).expect("serializes");
+    let not_listed: Vec<serde_json::Value> = listing
+        .unlisted
+        .iter()
+        .map(|(kind, error)| {
+            serde_json::json!({ "kind": kind, "message": error.to_string(), "hint": error.hint() })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(
+        &serde_json::json!({ "users": users, "not_listed": not_listed }),
+    )
+    .expect("serializes");
     out.push('\n');
     out
 }

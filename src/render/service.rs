@@ -19,7 +19,18 @@ const LINGER: &str = "On a server (no desktop session), keep it running when you
 pub fn install(report: &InstallReport) -> String {
     let mut out = String::new();
     let service = format!("the bedprov user service ({})", report.platform.name());
-    if report.changed() {
+    if let Some(packaged) = &report.packaged {
+        let _ = writeln!(
+            out,
+            "Using the units the bedprov package installed for {}:",
+            report.program.display()
+        );
+        for unit in &packaged.units {
+            if *unit == systemd::SERVICE || report.socket_activation {
+                let _ = writeln!(out, "  {:<9}  {}", "packaged", packaged.dir.join(unit).display());
+            }
+        }
+    } else if report.changed() {
         let _ = writeln!(out, "Installed {service} for {}:", report.program.display());
     } else {
         let _ = writeln!(out, "Nothing changed: {service} is already installed and up to date.");
@@ -39,6 +50,9 @@ pub fn install(report: &InstallReport) -> String {
         _ => "The daemon is running.",
     };
     match (report.ran, report.commands.is_empty()) {
+        _ if report.unreached.is_some() => {
+            unreached_install(&mut out, report);
+        }
         (true, true) => {
             let _ = writeln!(out, "It was already loaded and current: nothing to run.");
         }
@@ -68,6 +82,31 @@ pub fn install(report: &InstallReport) -> String {
     out
 }
 
+/// An install whose `--now` found no service manager: what was done, what was not, and
+/// what to run once a manager answers.
+fn unreached_install(out: &mut String, report: &InstallReport) {
+    let Some(unreached) = &report.unreached else { return };
+    let _ = writeln!(
+        out,
+        "No {} user manager answers here ({}), so the service was not started.",
+        report.platform.name(),
+        unreached.reason
+    );
+    match unreached.enabled {
+        Some(unit) => {
+            let _ = writeln!(
+                out,
+                "{unit} is enabled: it starts at your next login that has a user manager."
+            );
+        }
+        None => {
+            let _ = writeln!(out, "It was not enabled either.");
+        }
+    }
+    let _ = writeln!(out, "Where one answers, these start it now:");
+    commands(out, &report.commands);
+}
+
 #[must_use]
 pub fn uninstall(report: &UninstallReport) -> String {
     let mut out = String::new();
@@ -84,6 +123,18 @@ pub fn uninstall(report: &UninstallReport) -> String {
             let _ = writeln!(out, "  removed  {}", path.display());
         }
     }
+    if let Some(reason) = &report.unreached {
+        let _ = writeln!(
+            out,
+            "No {} user manager answers here ({reason}), so none was told: nothing was stopped or reloaded.",
+            report.platform.name()
+        );
+        let _ = writeln!(
+            out,
+            "A daemon started by hand stops with `bedprov daemon stop`; one a user manager runs in another session, with `systemctl --user stop bedprov.service` there."
+        );
+        return out;
+    }
     if !report.commands.is_empty() {
         if report.ran {
             let _ = writeln!(out, "Ran:");
@@ -94,6 +145,13 @@ pub fn uninstall(report: &UninstallReport) -> String {
             );
         }
         commands(&mut out, &report.commands);
+    }
+    if let Some(packaged) = &report.packaged {
+        let _ = writeln!(
+            out,
+            "The units the bedprov package installed in {} stay: they go with the package.",
+            packaged.dir.display()
+        );
     }
     out
 }
@@ -120,7 +178,19 @@ pub fn status(report: &StatusReport) -> String {
     );
     let width = report.files.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);
     for (name, _, state) in &report.files {
-        let _ = writeln!(out, "  {name:<width$}  {}", file_state(*state));
+        let packaged = report.packaged.as_ref().filter(|packaged| packaged.provides(name));
+        let _ = match (packaged, state) {
+            (Some(packaged), FileState::Missing) => writeln!(
+                out,
+                "  {name:<width$}  from the package: {} (runs {})",
+                packaged.dir.join(name).display(),
+                packaged.program.display()
+            ),
+            (Some(_), _) => {
+                writeln!(out, "  {name:<width$}  {}, hiding the packaged unit", file_state(*state))
+            }
+            (None, _) => writeln!(out, "  {name:<width$}  {}", file_state(*state)),
+        };
     }
     match &report.manager {
         Manager::Unavailable(reason) => {
@@ -145,7 +215,9 @@ pub fn status(report: &StatusReport) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
-    if report.files.iter().all(|(_, _, state)| *state == FileState::Missing) {
+    if report.packaged.is_none()
+        && report.files.iter().all(|(_, _, state)| *state == FileState::Missing)
+    {
         let _ = writeln!(out, "\nNot installed: run `bedprov service install` to set it up.");
     }
     out

@@ -9,8 +9,12 @@
 //! - [`systemd`], [`launchd`]: each platform's files, follow-up commands and state query.
 //! - [`commands`]: follow-up commands, shown as shell lines or run (`--now`).
 //!
+//! Units a package installed (`/usr/lib/systemd/user`, running the packaged `bedprov`) are
+//! used as they are when this is that binary: install enables them and writes no copies.
+//!
 //! This module decides: which files to write or remove, when to refuse (a file edited by
-//! hand, units still enabled), and which commands follow. Rendering the reports is
+//! hand, units still enabled, copies that would hide packaged units), and which commands
+//! follow. Rendering the reports is
 //! `render::service`'s job.
 
 pub mod commands;
@@ -20,7 +24,7 @@ pub mod systemd;
 
 use crate::Error;
 use crate::wire::exit;
-use commands::FollowUp;
+use commands::{Attempt, FollowUp};
 use files::{FileState, Wanted};
 use std::path::{Path, PathBuf};
 
@@ -94,6 +98,8 @@ pub struct Context {
     /// The socket path clients of this user resolve (`--socket`, `BEDPROV_SOCKET`, default).
     pub socket: PathBuf,
     pub uid: u32,
+    /// Where a package puts its systemd user units (`paths::packaged_unit_dir`).
+    pub packaged_unit_dir: PathBuf,
 }
 
 impl Context {
@@ -126,6 +132,7 @@ impl Context {
             home,
             socket: socket.to_path_buf(),
             uid: nix::unistd::getuid().as_raw(),
+            packaged_unit_dir: crate::paths::packaged_unit_dir(),
         })
     }
 
@@ -137,6 +144,7 @@ impl Context {
             config_home: "/cfg".into(),
             socket: "/run/me/bedprov.sock".into(),
             uid: 501,
+            packaged_unit_dir: "/nonexistent/systemd/user".into(),
         }
     }
 }
@@ -199,12 +207,45 @@ pub struct InstallReport {
     pub socket_activation: bool,
     /// Things worth knowing (stderr).
     pub notes: Vec<String>,
+    /// The packaged units used instead of copies in the user's directory.
+    pub packaged: Option<systemd::Packaged>,
+    /// With `--now`: the service manager could not be reached, so the service was not
+    /// started.
+    pub unreached: Option<Unreached>,
+}
+
+/// A `--now` that found no service manager to tell.
+#[derive(Debug, Clone)]
+pub struct Unreached {
+    /// Why, in the manager's own words (`Failed to connect to bus: …`).
+    pub reason: String,
+    /// The unit that was enabled all the same (systemd links it without a manager), so it
+    /// starts at the next login with one; `None` when that failed too.
+    pub enabled: Option<&'static str>,
 }
 
 impl InstallReport {
     #[must_use]
     pub fn changed(&self) -> bool {
         self.changes.iter().any(|(_, change)| *change != Change::Unchanged)
+    }
+}
+
+impl Context {
+    /// The units a package installed, whichever program they run.
+    #[must_use]
+    pub fn packaged(&self, platform: Platform) -> Option<systemd::Packaged> {
+        match platform {
+            Platform::Systemd => systemd::packaged(&self.packaged_unit_dir),
+            Platform::Launchd => None,
+        }
+    }
+
+    /// The units a package installed for this binary: `install` enables them instead of
+    /// writing its own copies.
+    #[must_use]
+    pub fn packaged_for_this(&self, platform: Platform) -> Option<systemd::Packaged> {
+        self.packaged(platform).filter(|packaged| packaged.runs(&self.program))
     }
 }
 
@@ -217,9 +258,16 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         ));
     }
     let parts = options.platform.parts(ctx)?;
+    let packaged = ctx.packaged_for_this(options.platform);
+    if let Some(packaged) = &packaged {
+        refuse_hiding(packaged, &parts)?;
+    }
     let mut plan = Vec::new();
     let mut leftovers = Vec::new();
     for part in &parts {
+        if packaged.as_ref().is_some_and(|packaged| packaged.provides(part.name)) {
+            continue;
+        }
         let state = files::state(&part.file.path, &part.file.contents)?;
         if options.wants(part.feature) {
             plan.push((part, state));
@@ -258,6 +306,8 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         ran: false,
         socket_activation: options.wants(Feature::SocketActivation),
         notes: install_notes(ctx, options, &leftovers),
+        unreached: None,
+        packaged,
     };
     let any_change = report.changed();
     let replaced =
@@ -280,16 +330,72 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
         }
     };
     if options.now {
-        for command in &report.commands {
-            command.run()?;
-        }
+        report.unreached = run_install_commands(options, &report.commands)?;
         report.ran = true;
     }
     Ok(report)
 }
 
+/// Runs an install's follow-up commands. Without a systemd user manager the files stay
+/// installed and the entry point is still enabled (systemctl does that without one), so
+/// the report can say exactly what was done and what was not.
+fn run_install_commands(
+    options: &InstallOptions,
+    commands: &[FollowUp],
+) -> crate::Result<Option<Unreached>> {
+    for command in commands {
+        match command.attempt() {
+            Attempt::Done(_) => {}
+            Attempt::NoManager { reason, error } => {
+                if options.platform != Platform::Systemd {
+                    return Err(error);
+                }
+                let unit = systemd::entry_point(options.wants(Feature::SocketActivation));
+                let enabled = matches!(systemd::enable(unit).attempt(), Attempt::Done(_));
+                return Ok(Some(Unreached { reason, enabled: enabled.then_some(unit) }));
+            }
+            Attempt::Failed(error) => return Err(error),
+        }
+    }
+    Ok(None)
+}
+
+/// Copies in the user's unit directory take precedence over the packaged units: an install
+/// that enables the packaged ones must not leave any there (nor remove them unasked: an
+/// enabled copy's links point at it).
+fn refuse_hiding(packaged: &systemd::Packaged, parts: &[Part]) -> crate::Result<()> {
+    let mut hiding = Vec::new();
+    for part in parts.iter().filter(|part| packaged.provides(part.name)) {
+        if files::state(&part.file.path, &part.file.contents)? != FileState::Missing {
+            hiding.push(part.file.path.display().to_string());
+        }
+    }
+    if hiding.is_empty() {
+        return Ok(());
+    }
+    Err(Error::other(
+        exit::DECLINED,
+        format!(
+            "{} would hide the units the bedprov package installed in {}",
+            hiding.join(", "),
+            packaged.dir.display()
+        ),
+        "they come from an earlier `bedprov service install` (or were written by hand): run `bedprov service uninstall --now` (with --force for files edited by hand), then `bedprov service install` again; keep local changes in a drop-in (`systemctl --user edit bedprov.service`)",
+    ))
+}
+
 fn install_notes(ctx: &Context, options: &InstallOptions, leftovers: &[&Part]) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(other) =
+        ctx.packaged(options.platform).filter(|packaged| !packaged.runs(&ctx.program))
+    {
+        notes.push(format!(
+            "the units installed here hide the ones the bedprov package installed in {}, which run {}: to use those instead, run `bedprov service uninstall --now`, then `{} service install`",
+            other.dir.display(),
+            other.program.display(),
+            other.program.display()
+        ));
+    }
     for part in leftovers {
         let what = match part.feature {
             Feature::SocketActivation => "socket activation stays on",
@@ -356,9 +462,16 @@ pub struct UninstallReport {
     /// Run already when `ran`, else for the user to run.
     pub commands: Vec<FollowUp>,
     pub ran: bool,
+    /// With `--now`: no service manager answered (why), so none was told; the files and
+    /// enablement links were removed all the same.
+    pub unreached: Option<String>,
+    /// Packaged units, which stay.
+    pub packaged: Option<systemd::Packaged>,
 }
 
-/// Removes what `install` wrote; see the module docs.
+/// Removes what `install` wrote; see the module docs. With `--now` and no systemd user
+/// manager to tell, it still finishes — the enablement links and files go — and says that
+/// nothing was stopped; any other failure of the first command leaves everything as it was.
 pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<UninstallReport> {
     let dir = options.platform.dir(ctx);
     let mut present = Vec::new();
@@ -377,6 +490,10 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
         return Err(refuse_edited(options.platform, &edited, "not removing", "uninstall"));
     }
     let names: Vec<&str> = present.iter().map(|(part, _)| part.name).collect();
+    // Packaged units stay (they belong to the package), but are disabled and stopped too.
+    let packaged = ctx.packaged(options.platform);
+    let mut units = names.clone();
+    units.extend(packaged.iter().flat_map(|packaged| packaged.units.iter().copied()));
 
     let mut first = Vec::new();
     let mut after = Vec::new();
@@ -387,10 +504,10 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
                 return Err(still_enabled(&links));
             }
             if options.now {
-                first = systemd::uninstall_first(&names);
+                first = systemd::uninstall_first(&units);
             }
-            if !names.is_empty() {
-                after = systemd::uninstall_after(&names, options.now);
+            if !units.is_empty() {
+                after = systemd::uninstall_after(&units, options.now);
             }
         }
         Platform::Launchd => {
@@ -404,10 +521,28 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
             }
         }
     }
+    let mut unreached = None;
     for command in options.now.then_some(&first).into_iter().flatten() {
-        command.run()?;
+        match command.attempt() {
+            Attempt::Done(_) => {}
+            Attempt::NoManager { reason, .. } if options.platform == Platform::Systemd => {
+                unreached = Some(reason);
+                break;
+            }
+            Attempt::NoManager { error, .. } | Attempt::Failed(error) => return Err(error),
+        }
     }
     let mut removed = Vec::new();
+    if unreached.is_some() {
+        // What `systemctl disable` would have removed (it may have removed some already).
+        for link in systemd::enablement_links(&dir) {
+            files::remove(&link)?;
+            if let Some(wants) = link.parent() {
+                files::remove_dir_if_empty(wants);
+            }
+            removed.push(link);
+        }
+    }
     for (part, _) in &present {
         files::remove(&part.file.path)?;
         removed.push(part.file.path.clone());
@@ -415,14 +550,39 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
             files::remove_dir_if_empty(parent);
         }
     }
-    if options.now {
+    if options.now && unreached.is_none() {
         for command in &after {
-            command.run()?;
+            match command.attempt() {
+                Attempt::Done(_) => {}
+                Attempt::NoManager { reason, .. } => {
+                    unreached = Some(reason);
+                    break;
+                }
+                Attempt::Failed(error) => return Err(after_removal(&removed, &error)),
+            }
         }
     }
     let mut commands = first;
     commands.extend(after);
-    Ok(UninstallReport { platform: options.platform, dir, removed, commands, ran: options.now })
+    Ok(UninstallReport {
+        platform: options.platform,
+        dir,
+        removed,
+        commands,
+        ran: options.now,
+        unreached,
+        packaged,
+    })
+}
+
+/// A command that failed once the files were gone: the error says they are.
+fn after_removal(removed: &[PathBuf], error: &Error) -> Error {
+    let list = removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    Error::other(
+        error.exit_code(),
+        format!("removed {list}, but then {error}"),
+        "the files are gone: fix the cause shown and run the command yourself",
+    )
 }
 
 fn still_enabled(links: &[PathBuf]) -> Error {
@@ -451,6 +611,8 @@ pub struct StatusReport {
     pub dir: PathBuf,
     pub files: Vec<(&'static str, PathBuf, FileState)>,
     pub manager: Manager,
+    /// Units a package installed.
+    pub packaged: Option<systemd::Packaged>,
 }
 
 /// Which files are installed, whether they are what this binary writes, and what the service
@@ -470,5 +632,6 @@ pub fn status(ctx: &Context, platform: Platform) -> crate::Result<StatusReport> 
             launchd::query(ctx.uid).map_or_else(Manager::Unavailable, Manager::Launchd)
         }
     };
-    Ok(StatusReport { platform, dir: platform.dir(ctx), files, manager })
+    let packaged = ctx.packaged(platform);
+    Ok(StatusReport { platform, dir: platform.dir(ctx), files, manager, packaged })
 }

@@ -69,17 +69,77 @@ fn exec_path(program: &Path) -> crate::Result<String> {
     Ok(if plain { escaped } else { format!("\"{escaped}\"") })
 }
 
+/// The units a package installed (in `/usr/lib/systemd/user`): they run the packaged
+/// `bedprov`, and `service install` enables them rather than writing copies of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packaged {
+    pub dir: PathBuf,
+    /// The program their `ExecStart=` runs.
+    pub program: PathBuf,
+    /// The units there: `bedprov.service`, and `bedprov.socket` when shipped.
+    pub units: Vec<&'static str>,
+}
+
+impl Packaged {
+    /// Whether the package provides `name` (a unit file name).
+    #[must_use]
+    pub fn provides(&self, name: &str) -> bool {
+        self.units.contains(&name)
+    }
+
+    /// Whether the packaged units run `program` (this binary).
+    #[must_use]
+    pub fn runs(&self, program: &Path) -> bool {
+        let real = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        real(&self.program) == real(program)
+    }
+}
+
+/// The packaged units in `dir`, if a `bedprov.service` is there.
+#[must_use]
+pub fn packaged(dir: &Path) -> Option<Packaged> {
+    let text = std::fs::read_to_string(dir.join(SERVICE)).ok()?;
+    let program = exec_program(&text)?;
+    let units = [SERVICE, SOCKET].into_iter().filter(|unit| dir.join(unit).is_file()).collect();
+    Some(Packaged { dir: dir.to_owned(), program, units })
+}
+
+/// The program of a unit's `ExecStart=`: its first word, unquoted, `%%` unescaped (the
+/// inverse of [`exec_path`]).
+fn exec_program(unit: &str) -> Option<PathBuf> {
+    let value = unit.lines().find_map(|line| line.trim().strip_prefix("ExecStart="))?;
+    let value = value.trim_start_matches(['-', '@', ':', '+', '!']);
+    let word = match value.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => value.split_whitespace().next()?,
+    };
+    Some(PathBuf::from(word.replace("%%", "%")))
+}
+
 fn systemctl(args: &[&str]) -> FollowUp {
     let mut all = vec!["--user"];
     all.extend_from_slice(args);
     FollowUp::new("systemctl", &all)
 }
 
+/// The unit that starts the daemon: the socket with socket activation, else the service.
+#[must_use]
+pub fn entry_point(socket_activation: bool) -> &'static str {
+    if socket_activation { SOCKET } else { SERVICE }
+}
+
+/// `systemctl --user enable UNIT`: only links, so it works without a user manager; the unit
+/// then starts at the next login that has one.
+#[must_use]
+pub fn enable(unit: &str) -> FollowUp {
+    systemctl(&["enable", unit])
+}
+
 /// What to run after an install: load new or changed units, enable and start the entry
 /// point, and restart a running daemon whose unit was replaced.
 #[must_use]
 pub fn install_commands(socket_activation: bool, changed: bool, replaced: bool) -> Vec<FollowUp> {
-    let unit = if socket_activation { SOCKET } else { SERVICE };
+    let unit = entry_point(socket_activation);
     let mut commands = Vec::new();
     if changed || replaced {
         commands.push(systemctl(&["daemon-reload"]));
@@ -230,6 +290,38 @@ mod tests {
             parts[2].file.path,
             Path::new("/cfg/systemd/user/bedprov.service.d/sandbox.conf")
         );
+    }
+
+    #[test]
+    fn the_program_of_exec_start_is_read_back_as_exec_path_wrote_it() {
+        for program in ["/usr/bin/bedprov", "/opt/my tools 100%/bedprov", "/opt/$HOME/bedprov"] {
+            let ctx = Context::for_tests(program);
+            let parts = parts(&ctx).unwrap();
+            assert_eq!(exec_program(&parts[0].file.contents), Some(program.into()), "{program}");
+        }
+        assert_eq!(
+            exec_program("[Service]\nExecStart=-/usr/bin/x run\n"),
+            Some("/usr/bin/x".into())
+        );
+        assert_eq!(exec_program("[Service]\nType=exec\n"), None);
+    }
+
+    #[test]
+    fn packaged_units_are_found_with_their_program() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(packaged(dir.path()), None);
+        std::fs::write(
+            dir.path().join(SERVICE),
+            "[Service]\nExecStart=/usr/bin/bedprov daemon run\n",
+        )
+        .unwrap();
+        let found = packaged(dir.path()).unwrap();
+        assert_eq!(found.units, [SERVICE]);
+        assert!(found.runs(Path::new("/usr/bin/bedprov")));
+        assert!(!found.runs(Path::new("/home/me/.cargo/bin/bedprov")));
+        std::fs::write(dir.path().join(SOCKET), SOCKET_TEMPLATE).unwrap();
+        assert_eq!(packaged(dir.path()).unwrap().units, [SERVICE, SOCKET]);
+        assert!(packaged(dir.path()).unwrap().provides(SOCKET));
     }
 
     #[test]

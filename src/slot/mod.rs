@@ -391,6 +391,14 @@ impl Slot {
         match &state.last_error {
             // Not a matter of the token's life: the profile itself is missing.
             Some(error) if error.code == ErrorCode::UnknownProfile => error.clone(),
+            // Never had a token: the cause is the whole story, told as `bedprov token` tells it.
+            Some(error) if state.current.is_none() => ErrorBody {
+                code: match error.code {
+                    ErrorCode::NeedsLogin | ErrorCode::NoCredentials => error.code,
+                    _ => ErrorCode::TokenUnavailable,
+                },
+                ..error.clone()
+            },
             Some(error) => ErrorBody {
                 code: match error.code {
                     ErrorCode::NeedsLogin

@@ -91,6 +91,8 @@ impl Sandbox {
             .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("LANG", "C.UTF-8")
+            // Units a bedprov package may have installed on this machine stay out of tests.
+            .env("BEDPROV_PACKAGED_UNIT_DIR", self.dir.path().join("packaged-units"))
             .stdin(Stdio::null());
         // The Secret Service (keyring tests) lives on the session bus `scripts/test` starts.
         if let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
@@ -404,5 +406,55 @@ impl AwsPeers {
     /// Runs boto3 code against moto (state set-up and assertions); returns its stdout.
     pub fn boto(&self, code: &str) -> String {
         self.moto.boto(code)
+    }
+}
+
+/// Whether the tests run as root (CI does): switching to another uid needs it.
+pub fn is_root() -> bool {
+    nix::unistd::getuid().is_root()
+}
+
+/// A socket served by another user (uid 65534), answering with a forged token: see
+/// `tests/support/foreign_socket.py`. Needs root. Stopped when dropped.
+pub struct ForeignSocket {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl ForeignSocket {
+    /// `squat`: uid 65534 creates the socket's directory and serves in it. `peer`: the
+    /// directory is ours, the process serving the socket is uid 65534's.
+    pub fn start(mode: &str, socket: &Path) -> Self {
+        let mut child = Command::new(python())
+            .arg(support_file("foreign_socket.py"))
+            .arg(mode)
+            .arg(socket)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the foreign socket");
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n", "the foreign socket did not start");
+        Self { child, stdin, stdout }
+    }
+
+    /// Stops serving; returns how many bytes each connection received.
+    pub fn stop(mut self) -> Vec<usize> {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        rest.lines().filter_map(|line| line.strip_prefix("connection ")?.parse().ok()).collect()
+    }
+}
+
+impl Drop for ForeignSocket {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Precedence: an explicit `--socket PATH`, then `BEDPROV_SOCKET`, then
 //! `$XDG_RUNTIME_DIR/bedprov/bedprov.sock`, then `<temp dir>/bedprov-<uid>/bedprov.sock`.
-//! The daemon verifies the directory is ours and private (see `daemon::socket`); this module
-//! only computes the path, so the helper can find the socket without linking anything heavy.
+//! This module only computes the path. The daemon creates the directory private (mode 0700)
+//! and refuses any other; every client refuses a socket that is not its own user's
+//! ([`crate::trust`]), wherever the path came from.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -29,22 +30,7 @@ fn from_env(socket_override: Option<OsString>, runtime_dir: Option<OsString>) ->
     if let Some(dir) = runtime_dir.map(PathBuf::from).filter(|d| d.is_absolute()) {
         return dir.join("bedprov").join(SOCKET_FILE);
     }
-    let private_dir = match current_uid() {
-        Some(uid) => format!("bedprov-{uid}"),
-        None => "bedprov".to_owned(),
-    };
-    std::env::temp_dir().join(private_dir).join(SOCKET_FILE)
-}
-
-/// Our real uid without libc: the `Uid:` line of `/proc/self/status` (Linux; readable even
-/// in a non-dumpable process, unlike `/proc/self`'s owner), else the owner of `$HOME`.
-fn current_uid() -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    let from_proc = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
-        let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    });
-    from_proc.or_else(|| Some(std::fs::metadata(std::env::var_os("HOME")?).ok()?.uid()))
+    std::env::temp_dir().join(format!("bedprov-{}", crate::trust::current_uid())).join(SOCKET_FILE)
 }
 
 #[cfg(test)]
@@ -64,14 +50,8 @@ mod tests {
         let fallback = from_env(Some("".into()), Some("relative".into()));
         assert!(fallback.starts_with(std::env::temp_dir()));
         assert!(
-            fallback
-                .parent()
-                .unwrap()
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("bedprov")
+            fallback.parent().unwrap().file_name().unwrap().to_str().unwrap()
+                == format!("bedprov-{}", crate::trust::current_uid())
         );
     }
 

@@ -3,13 +3,15 @@
 //! Used by `bedprov-helper` (whose start-up must stay in the millisecond range, so no async
 //! runtime) and by the CLI's daemon commands. One request per connection (`Connection:
 //! close`), bounded read and write timeouts, bounded answer size: a shell prompt that calls
-//! the helper must never hang and never buffer without limit.
+//! the helper must never hang and never buffer without limit. Every connection is to a
+//! daemon of our own user, checked before a byte is sent ([`crate::trust`]).
+//!
+//! Calls are typed by their endpoint ([`Client::call`] with a marker from
+//! [`api::endpoint`]): method, path and the answer's type come from the one declaration.
 
-use super::Secret;
-use super::api::{
-    self, ErrorBody, ErrorCode, ErrorEnvelope, RefreshBody, RoleSessionBody, TokenBody, TokenQuery,
-    TokenRequest,
-};
+use crate::Secret;
+use crate::api::{self, Endpoint, ErrorBody, ErrorCode, ErrorEnvelope, Request as _, TokenBody};
+use crate::trust::{self, Distrust};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -33,6 +35,9 @@ pub enum ClientError {
     Protocol(String),
     /// The daemon answered with a typed error.
     Api { status: u16, error: ErrorBody },
+    /// The socket is not our own user's (its directory, or the process serving it): nothing
+    /// was sent.
+    Untrusted { socket: PathBuf, reason: Distrust },
 }
 
 impl fmt::Display for ClientError {
@@ -53,6 +58,9 @@ impl fmt::Display for ClientError {
             }
             Self::Protocol(detail) => write!(f, "unexpected answer from the daemon: {detail}"),
             Self::Api { error, .. } => f.write_str(&error.message),
+            Self::Untrusted { socket, reason } => {
+                write!(f, "refusing the socket {}: {reason}", socket.display())
+            }
         }
     }
 }
@@ -71,12 +79,16 @@ impl ClientError {
                 "check `bedprov status`; if it stays stuck, run `bedprov daemon stop` and start it again".into()
             }
             Self::Closed { .. } => {
-                "the socket may belong to another user, or the daemon is shutting down: check `bedprov status`".into()
+                "the daemon may be shutting down or at its connection limit: check `bedprov status`".into()
             }
             Self::Protocol(_) => {
                 "the daemon and this client may be different versions: restart the daemon (`bedprov daemon stop; bedprov daemon start`)".into()
             }
             Self::Api { error, .. } => error.hint.clone(),
+            Self::Untrusted { socket, .. } => format!(
+                "only a daemon of your own user gets your requests; if someone else made {0}, remove it (as root), or use a directory only you can write: set XDG_RUNTIME_DIR, or pass --socket (or BEDPROV_SOCKET) with a path in one",
+                trust::socket_dir(socket).display()
+            ),
         }
     }
 
@@ -84,10 +96,11 @@ impl ClientError {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Closed { .. } => {
-                super::exit::DAEMON_UNREACHABLE
-            }
-            Self::Protocol(_) => super::exit::INTERNAL,
+            Self::Unreachable { .. }
+            | Self::Timeout { .. }
+            | Self::Closed { .. }
+            | Self::Untrusted { .. } => crate::exit::DAEMON_UNREACHABLE,
+            Self::Protocol(_) => crate::exit::INTERNAL,
             Self::Api { error, .. } => error.code.exit_code(),
         }
     }
@@ -137,8 +150,11 @@ impl Client {
         accept: &str,
         json_body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
+        let untrusted = |reason| ClientError::Untrusted { socket: self.socket.clone(), reason };
+        trust::check_dir(&self.socket).map_err(untrusted)?;
         let mut stream = UnixStream::connect(&self.socket)
             .map_err(|source| ClientError::Unreachable { socket: self.socket.clone(), source })?;
+        trust::check_peer(&stream).map_err(untrusted)?;
         stream.set_read_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
         stream.set_write_timeout(Some(self.timeout)).map_err(|e| self.io_error(e))?;
         let body = json_body.unwrap_or_default();
@@ -182,81 +198,75 @@ impl Client {
         }
     }
 
-    /// `GET` a JSON endpoint and decode the body, mapping error bodies to [`ClientError::Api`].
+    /// Calls `endpoint` with `request` and decodes its JSON answer, mapping error bodies to
+    /// [`ClientError::Api`]: `client.call(endpoint::Status, &())` is a [`api::StatusBody`].
+    pub fn call<E: Endpoint>(
+        &self,
+        endpoint: E,
+        request: &E::Request,
+    ) -> Result<E::Answer, ClientError> {
+        let response = self.send_to(endpoint, request, "application/json")?;
+        decode_json(&response)
+    }
+
+    /// Calls a token endpoint with `Accept: text/plain`: the bare token.
+    pub fn call_plain<E: Endpoint<Answer = TokenBody>>(
+        &self,
+        endpoint: E,
+        request: &E::Request,
+    ) -> Result<Secret, ClientError> {
+        plain_token(self.send_to(endpoint, request, "text/plain")?)
+    }
+
+    /// `GET /v1/token` as JSON: a token for the daemon's own environment.
+    pub fn token(&self, query: &api::TokenQuery) -> Result<TokenBody, ClientError> {
+        self.call(api::endpoint::GetToken, query)
+    }
+
+    /// `GET` any path and decode the JSON answer as whatever the caller asks for (such as a
+    /// `serde_json::Value`): for tools and tests that look at the raw JSON. Typed callers use
+    /// [`Client::call`].
     pub fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path_and_query: &str,
     ) -> Result<T, ClientError> {
-        self.call_json("GET", path_and_query)
+        let response = self.request("GET", path_and_query, "application/json")?;
+        decode_json(&response)
     }
 
-    /// `POST` to a JSON endpoint (no request body) and decode the answer.
-    pub fn post_json<T: serde::de::DeserializeOwned>(
+    fn send_to<E: Endpoint>(
         &self,
-        path_and_query: &str,
-    ) -> Result<T, ClientError> {
-        self.call_json("POST", path_and_query)
-    }
-
-    fn call_json<T: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        path_and_query: &str,
-    ) -> Result<T, ClientError> {
-        let response = self.request(method, path_and_query, "application/json")?;
-        decode_json(&response)
-    }
-
-    /// `GET /v1/token` as JSON.
-    pub fn token(&self, query: &TokenQuery) -> Result<TokenBody, ClientError> {
-        self.get_json(&format!("{}{}", api::PATH_TOKEN, query.to_query_string()))
-    }
-
-    /// `GET /v1/token` with `Accept: text/plain`: the bare token.
-    pub fn token_plain(&self, query: &TokenQuery) -> Result<Secret, ClientError> {
-        let path = format!("{}{}", api::PATH_TOKEN, query.to_query_string());
-        plain_token(self.request("GET", &path, "text/plain")?)
-    }
-
-    /// `POST /v1/token` as JSON: a token for the request's shell environment.
-    pub fn token_for(&self, request: &TokenRequest) -> Result<TokenBody, ClientError> {
-        let response = self.post_token(request, "application/json")?;
-        decode_json(&response)
-    }
-
-    /// `POST /v1/token` with `Accept: text/plain`: the bare token.
-    pub fn token_plain_for(&self, request: &TokenRequest) -> Result<Secret, ClientError> {
-        plain_token(self.post_token(request, "text/plain")?)
-    }
-
-    /// `POST /v1/login`: hands a role session obtained with an MFA code to the daemon.
-    pub fn hand_over_session(&self, session: &RoleSessionBody) -> Result<RefreshBody, ClientError> {
-        // The body holds the session's secret: wiped once sent.
-        let body = Wiped(serde_json::to_vec(session).expect("RoleSessionBody serializes"));
-        let response = self.send("POST", api::PATH_LOGIN, "application/json", Some(&body.0))?;
-        decode_json(&response)
-    }
-
-    fn post_token(&self, request: &TokenRequest, accept: &str) -> Result<Response, ClientError> {
-        // The body may hold the shell's credentials: wiped once sent.
-        let body = Wiped(serde_json::to_vec(request).expect("TokenRequest serializes"));
-        if body.0.len() > api::MAX_TOKEN_REQUEST_BYTES {
+        _endpoint: E,
+        request: &E::Request,
+        accept: &str,
+    ) -> Result<Response, ClientError> {
+        let route = E::ROUTE;
+        // The body may hold the shell's credentials or a role session: wiped once sent.
+        let body = request.body().map(Wiped);
+        if let Some(body) = &body
+            && body.0.len() > api::MAX_TOKEN_REQUEST_BYTES
+        {
             return Err(ClientError::Protocol(format!(
-                "the token request is {} bytes, over the {} the daemon accepts (is a session token in the environment that large?)",
+                "the request is {} bytes, over the {} the daemon accepts (is a session token in the environment that large?)",
                 body.0.len(),
                 api::MAX_TOKEN_REQUEST_BYTES
             )));
         }
-        let response = self.send("POST", api::PATH_TOKEN, accept, Some(&body.0))?;
-        // A daemon from before `POST /v1/token` answers 405: it cannot be told about this
-        // shell's environment, and asking it with GET would sign with something else.
+        let target = format!("{}{}", route.path(), request.query());
+        let response =
+            self.send(route.method().as_str(), &target, accept, body.as_ref().map(|b| &b.0[..]))?;
+        // A daemon that refuses a method this client knows for the path is older than this
+        // client (before `POST /v1/token` it could not be told about this shell's
+        // environment, and asking it with GET would sign with something else).
         if response.status == 405
             && serde_json::from_slice::<ErrorEnvelope>(&response.body)
                 .is_ok_and(|e| e.error.code == ErrorCode::MethodNotAllowed)
         {
-            return Err(ClientError::Protocol(
-                "the running daemon is older than this client and cannot take this shell's AWS environment".into(),
-            ));
+            return Err(ClientError::Protocol(format!(
+                "the running daemon is older than this client and does not serve {} {}",
+                route.method().as_str(),
+                route.path()
+            )));
         }
         Ok(response)
     }
@@ -371,8 +381,36 @@ mod tests {
     #[test]
     fn missing_socket_is_unreachable() {
         let client = Client::new("/nonexistent/bedprov.sock", Duration::from_millis(100));
-        let err = client.token(&TokenQuery::default()).unwrap_err();
-        assert_eq!(err.exit_code(), crate::wire::exit::DAEMON_UNREACHABLE);
+        let err = client.token(&api::TokenQuery::default()).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::DAEMON_UNREACHABLE);
         assert!(err.hint().contains("bedprov daemon start"));
+    }
+
+    /// A socket in a directory others can write is refused before connecting: the server
+    /// never sees a connection.
+    #[test]
+    fn a_socket_in_an_open_directory_is_refused_before_connecting() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("bedprov-wire-client-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let socket = dir.join("s.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let client = Client::new(&socket, Duration::from_secs(1));
+        let err = client.call(api::endpoint::Health, &()).unwrap_err();
+        assert!(matches!(err, ClientError::Untrusted { .. }), "{err}");
+        assert_eq!(err.exit_code(), crate::exit::DAEMON_UNREACHABLE);
+        let message = err.to_string();
+        assert!(message.contains(&socket.display().to_string()), "{message}");
+        assert!(message.contains("mode 777"), "{message}");
+        assert!(err.hint().contains(&dir.display().to_string()), "{}", err.hint());
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "no connection was made"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,7 +9,7 @@
 //! shell's `~` and working directory are known. What the values mean (precedence, partial
 //! credentials, expiry) is decided in one place, `bedprov::creds`, by botocore's rules.
 
-use super::Secret;
+use crate::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
 

@@ -1,20 +1,28 @@
 //! The socket API, version 1: endpoints, query parameters, bodies and error codes.
 //!
 //! This is the one place the protocol is written down. The daemon serves it, the helper and
-//! the CLI call it, and `tests/golden/` pins its JSON. Clients ignore fields they do not know,
-//! so the daemon may add fields without a version bump; removing or renaming one needs a new
-//! [`API_VERSION`].
+//! the CLI call it, and `tests/golden/` (in this crate) pins its JSON. Clients ignore fields
+//! they do not know, so the daemon may add fields without a version bump; removing or
+//! renaming one needs a new [`API_VERSION`].
 //!
-//! | method | path           | answer                                                         |
-//! |--------|----------------|----------------------------------------------------------------|
-//! | GET    | `/v1/token`    | [`TokenBody`] (JSON) or, with `Accept: text/plain`, the token |
-//! | POST   | `/v1/token`    | the same, for the [`TokenRequest`] in the body               |
-//! | GET    | `/v1/status`   | [`StatusBody`]                                                 |
-//! | POST   | `/v1/refresh`  | [`RefreshBody`]: refreshes one slot (with a query) or all      |
-//! | GET    | `/v1/health`   | [`HealthBody`]                                                 |
-//! | POST   | `/v1/shutdown` | [`HealthBody`], then the daemon exits cleanly                  |
+//! Each endpoint is declared once, in the list under [`Route`]: its method, path, what a call
+//! sends and what it answers. The daemon's router matches on [`Route`] (every variant, so a
+//! new endpoint does not compile until it is served) and builds its 404 and 405 answers from
+//! [`Route::ALL`]; the client calls through the typed markers in [`endpoint`], so an answer's
+//! type is never chosen at a call site.
 //!
-//! Errors are `{"error":{"code","message","hint"}}` ([`ErrorEnvelope`]) with a fitting status.
+//! | method | path           | sends             | answer                                        |
+//! |--------|----------------|-------------------|-----------------------------------------------|
+//! | GET    | `/v1/token`    | [`TokenQuery`]    | [`TokenBody`], or with `Accept: text/plain` the bare token |
+//! | POST   | `/v1/token`    | [`TokenRequest`]  | the same, for the shell the body describes    |
+//! | GET    | `/v1/status`   |                   | [`StatusBody`]                                |
+//! | GET    | `/v1/health`   |                   | [`HealthBody`]                                |
+//! | POST   | `/v1/refresh`  | [`TokenQuery`]    | [`RefreshBody`]: one slot, or all without a query |
+//! | POST   | `/v1/login`    | [`RoleSessionBody`] | [`RefreshBody`] for the slots that use it   |
+//! | POST   | `/v1/shutdown` |                   | [`HealthBody`], then the daemon exits cleanly |
+//!
+//! (The table is pinned against the declarations by a test.) Errors are
+//! `{"error":{"code","message","hint"}}` ([`ErrorEnvelope`]) with a fitting status.
 //!
 //! `GET /v1/token?profile=&region=&ttl=` (for curl) is answered with the daemon's own
 //! environment. `POST /v1/token` carries the client's: `bedprov-helper` sends what an AWS SDK
@@ -22,8 +30,9 @@
 //! what that shell would sign with. Credentials travel only in a request body, never in a
 //! URL.
 
-use super::Secret;
-use super::aws_env::AwsEnv;
+use crate::Secret;
+use crate::aws_env::AwsEnv;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The API version. Sent as the `Bedprov-Api-Version` header on every answer and in
@@ -36,8 +45,8 @@ pub const API_VERSION_HEADER: &str = "bedprov-api-version";
 pub const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
 /// The variables SDKs read the region from: a token works only in its region. Most SDKs
 /// (and Claude Code) read `AWS_REGION`; boto3 reads only `AWS_DEFAULT_REGION`.
-pub const REGION_VAR: &str = super::aws_env::AWS_REGION;
-pub const DEFAULT_REGION_VAR: &str = super::aws_env::AWS_DEFAULT_REGION;
+pub const REGION_VAR: &str = crate::aws_env::AWS_REGION;
+pub const DEFAULT_REGION_VAR: &str = crate::aws_env::AWS_DEFAULT_REGION;
 
 /// What a shell needs to use a token: the token, and its region under both region names.
 #[must_use]
@@ -45,15 +54,211 @@ pub fn token_vars<'a>(token: &'a str, region: &'a str) -> [(&'static str, &'a st
     [(TOKEN_VAR, token), (REGION_VAR, region), (DEFAULT_REGION_VAR, region)]
 }
 
-/// The largest body `POST /v1/token` accepts: a session token is a few KB at most.
+/// The largest request body the daemon accepts (`POST /v1/token`, `POST /v1/login`): a
+/// session token is a few KB at most.
 pub const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 
-pub const PATH_TOKEN: &str = "/v1/token";
-pub const PATH_STATUS: &str = "/v1/status";
-pub const PATH_REFRESH: &str = "/v1/refresh";
-pub const PATH_HEALTH: &str = "/v1/health";
-pub const PATH_SHUTDOWN: &str = "/v1/shutdown";
-pub const PATH_LOGIN: &str = "/v1/login";
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    /// The method as HTTP spells it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// What a call sends besides its method and path: nothing (`()`), a query string
+/// ([`TokenQuery`]) or a JSON body ([`TokenRequest`], [`RoleSessionBody`]).
+pub trait Request {
+    /// Whether the request travels as a JSON body (then at most
+    /// [`MAX_TOKEN_REQUEST_BYTES`]); the daemon refuses bodies on every other endpoint.
+    const HAS_BODY: bool = false;
+
+    /// The query string, `?` included; empty for none.
+    fn query(&self) -> String {
+        String::new()
+    }
+
+    /// The JSON body, for a request that has one. It may hold credentials: the client
+    /// wipes it once sent.
+    fn body(&self) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+impl Request for () {}
+
+impl Request for TokenQuery {
+    fn query(&self) -> String {
+        self.to_query_string()
+    }
+}
+
+impl Request for TokenRequest {
+    const HAS_BODY: bool = true;
+
+    fn body(&self) -> Option<Vec<u8>> {
+        Some(serde_json::to_vec(self).expect("TokenRequest serializes"))
+    }
+}
+
+impl Request for RoleSessionBody {
+    const HAS_BODY: bool = true;
+
+    fn body(&self) -> Option<Vec<u8>> {
+        Some(serde_json::to_vec(self).expect("RoleSessionBody serializes"))
+    }
+}
+
+/// An endpoint as a type: its [`Route`], what a call sends and what it answers. The
+/// implementations are the markers in [`endpoint`], made by the declaration under [`Route`].
+pub trait Endpoint: Copy {
+    const ROUTE: Route;
+    type Request: Request;
+    type Answer: Serialize + DeserializeOwned;
+}
+
+/// Declares every endpoint once: its name, method, path, what a call sends and what it
+/// answers. Makes [`Route`] (with [`Route::ALL`], method, path and whether it takes a body)
+/// and, in [`endpoint`], one [`Endpoint`] marker per route.
+macro_rules! endpoints {
+    ($($(#[doc = $doc:literal])* $name:ident = $method:ident $path:literal, $request:ty => $answer:ty;)+) => {
+        /// Every endpoint of the API. The daemon's router matches on it; the client calls the
+        /// typed markers of the same names in [`endpoint`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $($(#[doc = $doc])* $name,)+
+        }
+
+        impl Route {
+            /// Every endpoint, in the order the API lists them.
+            pub const ALL: &'static [Route] = &[$(Route::$name),+];
+
+            #[must_use]
+            pub const fn method(self) -> Method {
+                match self {
+                    $(Route::$name => Method::$method,)+
+                }
+            }
+
+            #[must_use]
+            pub const fn path(self) -> &'static str {
+                match self {
+                    $(Route::$name => $path,)+
+                }
+            }
+
+            /// Whether a request carries a JSON body (see [`Request::HAS_BODY`]).
+            #[must_use]
+            pub const fn has_body(self) -> bool {
+                match self {
+                    $(Route::$name => <$request as Request>::HAS_BODY,)+
+                }
+            }
+        }
+
+        /// The endpoints as types, for [`Client::call`](crate::client::Client::call): each
+        /// ties its [`Route`] to what a call sends and what it answers.
+        pub mod endpoint {
+            #[allow(clippy::wildcard_imports)]
+            use super::*;
+            $(
+                $(#[doc = $doc])*
+                #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+                pub struct $name;
+
+                impl Endpoint for $name {
+                    const ROUTE: Route = Route::$name;
+                    type Request = $request;
+                    type Answer = $answer;
+                }
+            )+
+        }
+    };
+}
+
+endpoints! {
+    /// A token for the daemon's own environment (for curl): `?profile=&region=&ttl=`. With
+    /// `Accept: text/plain`, the bare token.
+    GetToken = Get "/v1/token", TokenQuery => TokenBody;
+    /// A token for the shell the [`TokenRequest`] describes, signed with what an AWS SDK in
+    /// that shell would use. With `Accept: text/plain`, the bare token.
+    PostToken = Post "/v1/token", TokenRequest => TokenBody;
+    /// The daemon and every slot it keeps.
+    Status = Get "/v1/status", () => StatusBody;
+    /// Whether a daemon answers, and which.
+    Health = Get "/v1/health", () => HealthBody;
+    /// Refreshes the slot the query names, or every slot without a query.
+    Refresh = Post "/v1/refresh", TokenQuery => RefreshBody;
+    /// Hands the daemon a role session `bedprov login` obtained with an MFA code.
+    Login = Post "/v1/login", RoleSessionBody => RefreshBody;
+    /// Answers, then the daemon exits cleanly.
+    Shutdown = Post "/v1/shutdown", () => HealthBody;
+}
+
+/// Why no endpoint takes a request: what the router answers instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unrouted {
+    /// No endpoint has this path (404).
+    NoSuchPath,
+    /// The path exists, with other methods (405): `allow` as the `Allow` header lists them.
+    WrongMethod { allow: String },
+}
+
+impl Route {
+    /// The endpoint for `method` (as HTTP spells it) and `path`.
+    pub fn find(method: &str, path: &str) -> Result<Self, Unrouted> {
+        let mut on_path = Self::ALL.iter().filter(|route| route.path() == path).peekable();
+        if on_path.peek().is_none() {
+            return Err(Unrouted::NoSuchPath);
+        }
+        let mut allow = Vec::new();
+        for route in on_path {
+            if route.method().as_str() == method {
+                return Ok(*route);
+            }
+            allow.push(route.method().as_str());
+        }
+        Err(Unrouted::WrongMethod { allow: allow.join(", ") })
+    }
+
+    /// Every endpoint in a sentence, for a 404's hint: "GET and POST /v1/token, GET
+    /// /v1/status, …, POST /v1/login and POST /v1/shutdown".
+    #[must_use]
+    pub fn summary() -> String {
+        let mut paths: Vec<(&str, Vec<&str>)> = Vec::new();
+        for route in Self::ALL {
+            match paths.iter_mut().find(|(path, _)| *path == route.path()) {
+                Some((_, methods)) => methods.push(route.method().as_str()),
+                None => paths.push((route.path(), vec![route.method().as_str()])),
+            }
+        }
+        let items: Vec<String> =
+            paths.iter().map(|(path, methods)| format!("{} {path}", and_list(methods))).collect();
+        and_list(&items)
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list<T: AsRef<str>>(items: &[T]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [rest @ .., last] => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", rest.join(", "), last.as_ref())
+        }
+    }
+}
 
 /// Which token a client wants. Every field is optional: the daemon fills in its defaults
 /// (its own profile selection, the profile's region or `us-east-1`, a 12 h TTL).
@@ -437,7 +642,7 @@ impl ErrorCode {
     /// The exit code a client uses when the daemon answers with this error.
     #[must_use]
     pub fn exit_code(self) -> i32 {
-        use super::exit;
+        use crate::exit;
         match self {
             Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::PayloadTooLarge => {
                 exit::USAGE
@@ -462,7 +667,69 @@ mod tests {
     fn api_version_is_pinned() {
         // Changing this breaks every installed helper: bump only with a new /v2 route set.
         assert_eq!(API_VERSION, 1);
-        assert_eq!(PATH_TOKEN, "/v1/token");
+        assert_eq!(Route::PostToken.path(), "/v1/token");
+    }
+
+    /// The endpoint table, pinned: the module docs' table says the same, and installed
+    /// helpers call these.
+    #[test]
+    fn endpoints_are_pinned_and_match_the_docs_table() {
+        let table: Vec<String> = Route::ALL
+            .iter()
+            .map(|r| format!("{} {} {}", r.method().as_str(), r.path(), r.has_body()))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                "GET /v1/token false",
+                "POST /v1/token true",
+                "GET /v1/status false",
+                "GET /v1/health false",
+                "POST /v1/refresh false",
+                "POST /v1/login true",
+                "POST /v1/shutdown false",
+            ]
+        );
+        let docs = include_str!("api.rs");
+        for route in Route::ALL {
+            let row = format!("| {:<6} | `{}`", route.method().as_str(), route.path());
+            assert!(docs.contains(&row), "the docs table lacks {row}");
+        }
+    }
+
+    #[test]
+    fn routes_are_found_and_misses_say_why() {
+        assert_eq!(Route::find("GET", "/v1/token"), Ok(Route::GetToken));
+        assert_eq!(Route::find("POST", "/v1/token"), Ok(Route::PostToken));
+        assert_eq!(Route::find("POST", "/v1/shutdown"), Ok(Route::Shutdown));
+        assert_eq!(
+            Route::find("DELETE", "/v1/token"),
+            Err(Unrouted::WrongMethod { allow: "GET, POST".into() })
+        );
+        assert_eq!(
+            Route::find("GET", "/v1/refresh"),
+            Err(Unrouted::WrongMethod { allow: "POST".into() })
+        );
+        assert_eq!(Route::find("GET", "/v1/tokens"), Err(Unrouted::NoSuchPath));
+        assert_eq!(Route::find("GET", "/v1/token/"), Err(Unrouted::NoSuchPath));
+        assert_eq!(
+            Route::summary(),
+            "GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh, POST /v1/login and POST /v1/shutdown"
+        );
+    }
+
+    /// What each endpoint's call sends: a query, a body, or nothing.
+    #[test]
+    fn requests_render_their_query_or_body() {
+        let query = TokenQuery { profile: Some("dev".into()), ..TokenQuery::default() };
+        assert_eq!(Request::query(&query), "?profile=dev");
+        assert_eq!(Request::body(&query), None);
+        assert_eq!(Request::query(&()), "");
+        let request = TokenRequest { ttl: Some("1h".into()), ..TokenRequest::default() };
+        assert_eq!(
+            (request.query(), request.body()),
+            (String::new(), Some(br#"{"ttl":"1h"}"#.to_vec()))
+        );
     }
 
     #[test]
@@ -499,7 +766,7 @@ mod tests {
     /// The request and answer JSON, pinned: a field renamed here breaks installed helpers.
     #[test]
     fn token_request_and_body_json_are_pinned() {
-        use crate::wire::aws_env::AwsEnv;
+        use crate::aws_env::AwsEnv;
         let secret = |s: &str| Some(Secret::new(s.into()));
         let request = TokenRequest {
             profile: Some("dev".into()),
@@ -519,7 +786,7 @@ mod tests {
                 credential_expiration: Some("2026-11-26T10:41:31Z".into()),
             }),
         };
-        let golden = include_str!("../../tests/golden/token_request.json").trim_end();
+        let golden = include_str!("../tests/golden/token_request.json").trim_end();
         assert_eq!(serde_json::to_string(&request).unwrap(), golden);
         assert_eq!(serde_json::from_str::<TokenRequest>(golden).unwrap(), request);
         // A client that sends nothing but a TTL, and one from before `environment`.
@@ -537,7 +804,7 @@ mod tests {
             credential_source: Some(CredentialSource::Environment),
             access_key_id: Some("ASIAIOSFODNN7EXAMPLE".into()),
         };
-        let golden = include_str!("../../tests/golden/token_body.json").trim_end();
+        let golden = include_str!("../tests/golden/token_body.json").trim_end();
         assert_eq!(serde_json::to_string(&body).unwrap(), golden);
         // From a daemon that predates the two new fields, or knows more sources.
         let older: TokenBody = serde_json::from_str(
