@@ -7,7 +7,8 @@
 # On first use it installs LiteLLM (bench/litellm-requirements.txt) into
 # target/bench-env/litellm (about 3 minutes and 750 MB). It then starts LiteLLM's proxy on
 # 127.0.0.1:PORT (default: a free port), offline, routing every model id to UPSTREAM_URL, and
-# once it answers prints one line, `URL MASTER_KEY`. Clients send `Authorization: Bearer
+# once it answers prints one line, `URL MASTER_KEY PID` (PID: LiteLLM's process, for
+# measuring its memory). Clients send `Authorization: Bearer
 # MASTER_KEY` (LiteLLM refuses to start without a master key) to
 #   URL/bedrock/model/{modelId}/converse (also converse-stream, invoke,
 #   invoke-with-response-stream, count-tokens).
@@ -52,7 +53,7 @@ LITELLM_MASTER_KEY=$master_key \
 pid=$!
 for _ in $(seq 1 240); do
   if curl -sf -o /dev/null "http://127.0.0.1:$port/health/liveliness"; then
-    echo "http://127.0.0.1:$port $master_key"
+    echo "http://127.0.0.1:$port $master_key $pid"
     cat >/dev/null # until stdin closes
     exit 0
   fi

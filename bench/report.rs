@@ -6,12 +6,13 @@
 //!   against `curl --unix-socket` fetching the same token;
 //! - minting per token (with a session token), against botocore in-process;
 //! - daemon throughput and latency (p50/p99) at 1, 16, 64, 256 and 1000 keep-alive clients;
-//! - the daemon's idle and loaded RSS, and the helper's stripped size.
+//! - the daemon's idle and loaded RSS, and the helper's stripped size;
+//! - the local Bedrock proxy in front of a Bedrock upstream on loopback (`upstream.rs`):
+//!   what it adds over going direct, against LiteLLM's Bedrock pass-through (`forwarding.rs`).
 //!
-//! Sections can be picked: `cargo bench --bench report -- helper mint load memory`.
-//! `-- upstream` checks the Bedrock stand-in that forwarders are measured against
-//! (`bench/upstream.rs`) on its own; `-- serve-upstream` runs it, printing its URL, until
-//! stdin closes (for measuring another forwarder by hand).
+//! Sections can be picked: `cargo bench --bench report -- helper mint load memory proxy`.
+//! `-- serve-upstream` runs the benchmark upstream alone, printing its URL, until stdin
+//! closes (for measuring another forwarder by hand).
 //! The load generator shares the machine's cores with the daemon; the report says how many.
 //! It prints Markdown and writes it to `target/bench-report.md`.
 
@@ -28,6 +29,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
+mod forwarding;
 mod upstream;
 
 const EXAMPLE_KEY_ID: &str = "AKIDEXAMPLE";
@@ -60,9 +62,8 @@ fn main() {
     if wanted("memory") {
         report.push_str(&memory_section(&env, &idle));
     }
-    // Only when asked for: it measures the benchmark's own upstream, not bedprov.
-    if args.iter().any(|a| a == "upstream") {
-        report.push_str(&upstream_section());
+    if wanted("proxy") {
+        report.push_str(&forwarding::section());
     }
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
@@ -78,6 +79,12 @@ struct BenchEnv {
 
 impl BenchEnv {
     fn new() -> Self {
+        Self::start(&[]).unwrap()
+    }
+
+    /// Runs `bedprov daemon run` with `daemon_args` in a fresh private HOME, once it serves
+    /// a token.
+    fn start(daemon_args: &[&str]) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
         std::fs::write(
@@ -93,23 +100,29 @@ impl BenchEnv {
         env.daemon = env
             .command(env!("CARGO_BIN_EXE_bedprov"))
             .args(["daemon", "run"])
-            .stderr(Stdio::null())
+            .args(daemon_args)
+            .stderr(std::fs::File::create(env.dir.path().join("daemon.log")).unwrap())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !env.socket().exists() && Instant::now() < deadline {
+            if let Ok(Some(_)) = env.daemon.try_wait() {
+                let log = std::fs::read_to_string(env.dir.path().join("daemon.log"));
+                return Err(log.unwrap_or_default().trim().to_owned());
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         // The first token (a slot) exists before anything is timed.
-        assert!(
-            env.command(env!("CARGO_BIN_EXE_bedprov-helper"))
-                .arg("token")
-                .stdout(Stdio::null())
-                .status()
-                .unwrap()
-                .success()
-        );
-        env
+        let token = env
+            .command(env!("CARGO_BIN_EXE_bedprov-helper"))
+            .arg("token")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !token.success() {
+            return Err(format!("bedprov-helper token failed ({token})"));
+        }
+        Ok(env)
     }
 
     fn socket(&self) -> PathBuf {
@@ -316,7 +329,8 @@ async fn request_loop<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(latencies)
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; fails on anything but 200.
+/// Reads one HTTP/1.1 response with a Content-Length or chunked body (of JSON, which holds
+/// no CRLF: a chunked body ends at the first `0\r\n\r\n`); fails on anything but 200.
 async fn read_response<S: AsyncRead + Unpin>(
     stream: &mut S,
     buffer: &mut [u8],
@@ -334,12 +348,21 @@ async fn read_response<S: AsyncRead + Unpin>(
             if !text.starts_with("HTTP/1.1 200") {
                 return Err(std::io::Error::other(text.lines().next().unwrap_or("").to_owned()));
             }
-            let length: usize = text
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("\r\ntransfer-encoding: chunked") {
+                while !buffer[end + 4..filled].ends_with(b"0\r\n\r\n") {
+                    let n = stream.read(&mut buffer[filled..]).await?;
+                    if n == 0 {
+                        return Err(std::io::Error::other("connection closed mid-body"));
+                    }
+                    filled += n;
+                }
+                return Ok(());
+            }
+            let length: usize = lower
                 .lines()
                 .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap_or(0))
+                    l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
                 })
                 .unwrap_or(0);
             let total = end + 4 + length;
@@ -551,161 +574,4 @@ fn serve_upstream() {
     let upstream = upstream::Upstream::start(1);
     println!("{}", upstream.url());
     let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
-}
-
-const BENCH_MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0";
-
-/// `clients` keep-alive TCP connections sending `request` in a closed loop.
-fn run_tcp_load(
-    addr: std::net::SocketAddr,
-    request: &[u8],
-    clients: usize,
-    seconds: f64,
-) -> LoadResult {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let request = std::sync::Arc::new(request.to_vec());
-    runtime.block_on(async {
-        let start = Instant::now();
-        let record_after = start + Duration::from_millis(300);
-        let until = record_after + Duration::from_secs_f64(seconds);
-        let tasks: Vec<_> = (0..clients)
-            .map(|_| {
-                let request = request.clone();
-                tokio::spawn(async move {
-                    let stream = tokio::net::TcpStream::connect(addr).await?;
-                    stream.set_nodelay(true)?;
-                    request_loop(stream, &request, until, record_after).await
-                })
-            })
-            .collect();
-        summarize(clients, seconds, tasks).await
-    })
-}
-
-/// Streams `frames` text deltas `gap` apart and returns, per delta, how long after leaving
-/// the upstream it was decoded here (µs). Fails on a malformed frame.
-fn frame_delays(
-    addr: std::net::SocketAddr,
-    frames: u32,
-    gap: Duration,
-) -> Result<Vec<u64>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
-        let request = format!(
-            "POST /model/{BENCH_MODEL}/converse-stream HTTP/1.1\r\nHost: {addr}\r\nx-standin-frames: {frames}\r\nx-standin-frame-delay-us: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            gap.as_micros(),
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
-        let (mut raw, mut body, mut delays) = (Vec::new(), Vec::new(), Vec::new());
-        let mut head_done = false;
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let n = stream.read(&mut buffer).await.map_err(|e| e.to_string())?;
-            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-            if n == 0 {
-                return Ok(delays);
-            }
-            raw.extend_from_slice(&buffer[..n]);
-            if !head_done {
-                let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-                if !raw.starts_with(b"HTTP/1.1 200") {
-                    return Err(String::from_utf8_lossy(&raw[..end]).into_owned());
-                }
-                raw.drain(..end + 4);
-                head_done = true;
-            }
-            // De-chunk what is complete.
-            while let Some(line) = raw.windows(2).position(|w| w == b"\r\n") {
-                let size = std::str::from_utf8(&raw[..line])
-                    .ok()
-                    .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-                    .ok_or("bad chunk size")?;
-                if raw.len() < line + 2 + size + 2 {
-                    break;
-                }
-                body.extend_from_slice(&raw[line + 2..line + 2 + size]);
-                raw.drain(..line + 2 + size + 2);
-            }
-            for payload in upstream::take_frames(&mut body)? {
-                if let Some(sent) = upstream::sent_at(&payload) {
-                    delays.push(u64::try_from(now.saturating_sub(sent) / 1000).unwrap_or(u64::MAX));
-                }
-            }
-        }
-    })
-}
-
-/// boto3 against the upstream (SigV4 over plain HTTP: the upstream checks no token):
-/// `Converse`, `ConverseStream` and `InvokeModelWithResponseStream` parse.
-fn boto3_check(url: &str) -> String {
-    let Some(python) = python() else { return "not run: run scripts/test-deps".into() };
-    let script = r#"
-import boto3, json, sys
-c = boto3.client("bedrock-runtime", endpoint_url=sys.argv[1], region_name="us-east-1",
-                 aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="example")
-m = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-msgs = [{"role": "user", "content": [{"text": "hi"}]}]
-text = c.converse(modelId=m, messages=msgs)["output"]["message"]["content"][0]["text"]
-n = sum("contentBlockDelta" in e for e in c.converse_stream(modelId=m, messages=msgs)["stream"])
-body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})
-k = sum(json.loads(e["chunk"]["bytes"])["type"] == "content_block_delta"
-        for e in c.invoke_model_with_response_stream(modelId=m, body=body)["body"])
-print(f"Converse {text!r}, ConverseStream {n} deltas, InvokeModelWithResponseStream {k} deltas")
-"#;
-    match Command::new(python)
-        .args(["-c", script, url])
-        .env_remove("AWS_BEARER_TOKEN_BEDROCK")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-    {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
-        Ok(o) => format!("FAILED: {}", String::from_utf8_lossy(&o.stderr).trim()),
-        Err(e) => format!("FAILED: {e}"),
-    }
-}
-
-fn upstream_section() -> String {
-    let upstream = upstream::Upstream::start(1);
-    let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
-    let request = format!(
-        "POST /model/{BENCH_MODEL}/converse HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        upstream.addr,
-        body.len()
-    );
-    let mut out = String::from(
-        "## Benchmark upstream (`bench/upstream.rs`), measured directly\n\nA Bedrock stand-in on loopback (one runtime thread; the load generator has one more),\nwhat a forwarder's added latency and throughput are measured against.\n\n| keep-alive clients, Converse | requests/s | p50 | p99 | failed clients |\n|---|---|---|---|---|\n",
-    );
-    for clients in [1, 16] {
-        let result = run_tcp_load(upstream.addr, request.as_bytes(), clients, 3.0);
-        let _ = writeln!(
-            out,
-            "| {clients} | {:.0} | {} µs | {} µs | {} |",
-            result.requests_per_second, result.p50_us, result.p99_us, result.errors
-        );
-    }
-    let (frames, gap) = (200, Duration::from_millis(1));
-    match frame_delays(upstream.addr, frames, gap) {
-        Ok(mut delays) => {
-            delays.sort_unstable();
-            let pick = |q: f64| delays.get(((delays.len() as f64 - 1.0) * q) as usize).copied();
-            let _ = writeln!(
-                out,
-                "\nConverseStream, {frames} deltas 1 ms apart: {} decoded; from leaving the upstream to decoded here p50 {} µs, p99 {} µs, max {} µs.",
-                delays.len(),
-                pick(0.5).unwrap_or(0),
-                pick(0.99).unwrap_or(0),
-                delays.last().copied().unwrap_or(0)
-            );
-        }
-        Err(e) => {
-            let _ = writeln!(out, "\nConverseStream frame delays: FAILED: {e}");
-        }
-    }
-    let _ = writeln!(out, "\nboto3 against it: {}\n", boto3_check(&upstream.url()));
-    out
 }

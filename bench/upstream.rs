@@ -9,9 +9,11 @@
 //! - `POST …/model/{id}/converse`: a fixed Converse answer;
 //! - `POST …/model/{id}/invoke`: a fixed Anthropic Messages answer;
 //! - `POST …/model/{id}/converse-stream` and `…/invoke-with-response-stream`: an
-//!   `application/vnd.amazon.eventstream` of `x-standin-frames` text deltas (default 10),
-//!   `x-standin-frame-delay-us` apart (default 0), each delta's text the sending time in
-//!   nanoseconds since the Unix epoch (20 digits; see [`sent_at`]);
+//!   `application/vnd.amazon.eventstream` of `standinFrames` text deltas (default 10),
+//!   `standinFrameDelayUs` apart (default 0), each delta's text the sending time in
+//!   nanoseconds since the Unix epoch (20 digits; see [`sent_at`]). Both are top-level
+//!   fields of the JSON request body, not headers: forwarders pass the body on, but not
+//!   always the client's headers (LiteLLM drops them);
 //! - `GET /inference-profiles`: one profile.
 //!
 //! Everything else is a 404.
@@ -82,15 +84,6 @@ impl Drop for Upstream {
 }
 
 async fn answer(request: Request<Incoming>) -> Result<Response<ResponseBody>, Infallible> {
-    let header = |name: &str, default: u64| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
-    let frames = u32::try_from(header("x-standin-frames", u64::from(DEFAULT_FRAMES))).unwrap_or(0);
-    let delay = Duration::from_micros(header("x-standin-frame-delay-us", 0));
     let path = request.uri().path().to_owned();
     let operation = path
         .find("/model/")
@@ -98,7 +91,13 @@ async fn answer(request: Request<Incoming>) -> Result<Response<ResponseBody>, In
         .map(|(_, operation)| operation.to_owned());
     let get = request.method() == hyper::Method::GET;
     // Read the whole request body, as a real service does, before answering.
-    let _ = request.into_body().collect().await;
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let (frames, delay) = stream_shape(&body);
     let fixed = |status: StatusCode, body: &'static str| {
         Response::builder()
             .status(status)
@@ -126,6 +125,19 @@ async fn answer(request: Request<Incoming>) -> Result<Response<ResponseBody>, In
         }
         _ => fixed(StatusCode::NOT_FOUND, r#"{"message":"Unknown operation"}"#),
     })
+}
+
+/// How many text deltas to stream, and how far apart, from the request body's
+/// `standinFrames` and `standinFrameDelayUs` (parsed only when the body names them).
+fn stream_shape(body: &[u8]) -> (u32, Duration) {
+    let value = if body.windows(7).any(|w| w == b"standin") {
+        serde_json::from_slice(body).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    };
+    let field = |name: &str| value.get(name).and_then(serde_json::Value::as_u64);
+    let frames = field("standinFrames").map_or(DEFAULT_FRAMES, |n| u32::try_from(n).unwrap_or(0));
+    (frames, Duration::from_micros(field("standinFrameDelayUs").unwrap_or(0)))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
