@@ -6,9 +6,15 @@
 //! profile = "work"        # default: the daemon's AWS_DEFAULT_PROFILE / AWS_PROFILE, else `default`
 //! region = "us-west-2"    # default: the profile's region, else us-east-1
 //! ttl = "12h"             # default: 12h
+//!
+//! # The local Bedrock proxy (read at start; the table alone turns it on, like --proxy).
+//! [proxy]
+//! listen = "127.0.0.1:8239"                  # default; loopback addresses only
+//! upstream = "https://gateway.example/{region}"   # default: AWS's regional endpoints
 //! ```
 //!
-//! Unknown keys are errors, so a typo never silently does nothing. SIGHUP re-reads it.
+//! Unknown keys are errors, so a typo never silently does nothing. SIGHUP re-reads the
+//! slots; the proxy's settings take effect at the next start.
 
 use crate::creds::Target;
 use crate::slot::SlotKey;
@@ -22,6 +28,18 @@ use std::path::Path;
 pub struct Config {
     #[serde(default, rename = "slot")]
     pub slots: Vec<SlotConfig>,
+    /// `[proxy]`: present (even empty), the daemon runs the local Bedrock proxy.
+    #[serde(default)]
+    pub proxy: Option<ProxyConfig>,
+}
+
+/// `[proxy]`: where the local Bedrock proxy listens and where it sends requests. The
+/// command line's `--proxy ADDR` and `--proxy-upstream URL` win over these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +100,22 @@ mod tests {
         assert_eq!(keys[0].ttl, Ttl::default());
         assert_eq!(keys[1].ttl.as_secs(), 3600);
         assert!(keys[1].region.is_none());
+    }
+
+    #[test]
+    fn the_proxy_table_turns_the_proxy_on_and_refuses_typos() {
+        assert!(Config::parse("").unwrap().proxy.is_none());
+        let on = Config::parse("[proxy]\n").unwrap().proxy.unwrap();
+        assert!(on.listen.is_none() && on.upstream.is_none());
+        let set = Config::parse(
+            "[proxy]\nlisten = \"127.0.0.1:9000\"\nupstream = \"http://x/{region}\"\n",
+        )
+        .unwrap()
+        .proxy
+        .unwrap();
+        assert_eq!(set.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(set.upstream.as_deref(), Some("http://x/{region}"));
+        assert!(Config::parse("[proxy]\nlisen = \"x\"\n").unwrap_err().contains("lisen"));
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! - [`slot`]: one token per (profile, region, TTL): the lifetime policy, single-flight
 //!   refresh, backoff and the served/degraded/needs-login states.
 //! - [`daemon`]: the socket server: lifecycle, socket security, HTTP routes, detaching.
+//! - [`proxy`]: the local Bedrock proxy in the daemon: a loopback port where long-running
+//!   apps send Bedrock requests with a local key, forwarded with the slots' fresh tokens.
 //! - [`watch`]: notices changes to what bedprov reads under `~/.aws` (not swap files, not
 //!   its own refreshes' writes) so a login takes effect at once.
 //! - [`provision`]: long-term credentials per business unit (IAM user, policy, keys,
@@ -55,6 +57,7 @@ pub mod paths;
 pub mod progress;
 pub mod prompt;
 pub mod provision;
+pub mod proxy;
 pub mod quote;
 pub mod region;
 pub mod render;

@@ -1,4 +1,5 @@
-//! Where bedprov keeps its files: the config file and the state directory (daemon log).
+//! Where bedprov keeps its files: the config file and the state directory (daemon log, the
+//! local proxy's key and certificate authority).
 //! The socket path lives in `wire::socket_path`, because the helper needs it too.
 
 use std::path::PathBuf;
@@ -36,6 +37,36 @@ pub fn state_dir() -> PathBuf {
 #[must_use]
 pub fn daemon_log() -> PathBuf {
     state_dir().join("daemon.log")
+}
+
+/// `$XDG_STATE_HOME/bedprov/proxy`: the local Bedrock proxy's key and certificate authority
+/// (a private directory: the key authenticates to the proxy, the CA key can sign for it).
+#[must_use]
+pub fn proxy_dir() -> PathBuf {
+    state_dir().join("proxy")
+}
+
+/// The proxy's local key (`bedprov-local-…`), which its clients send as their bearer token.
+#[must_use]
+pub fn proxy_key() -> PathBuf {
+    proxy_dir().join("key")
+}
+
+/// The certificate authority of the proxy's HTTPS listener: its certificate, and its key.
+#[must_use]
+pub fn proxy_ca() -> PathBuf {
+    proxy_dir().join("ca.pem")
+}
+
+#[must_use]
+pub fn proxy_ca_key() -> PathBuf {
+    proxy_dir().join("ca-key.pem")
+}
+
+/// What `AWS_CA_BUNDLE` points at for the proxy's clients: its CA and the platform's roots.
+#[must_use]
+pub fn proxy_ca_bundle() -> PathBuf {
+    proxy_dir().join("ca-bundle.pem")
 }
 
 /// Where the bedprov package installs its systemd user units: `/usr/lib/systemd/user`, or

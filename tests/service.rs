@@ -692,3 +692,41 @@ fn packaged_units_for_another_binary_leave_this_one_its_own_copy() {
         "bedprov.service installed, up to date, hiding the packaged unit"
     );
 }
+
+#[test]
+fn install_with_the_proxy_runs_the_daemon_with_it_and_the_package_is_told_to_use_the_config() {
+    let sandbox = Sandbox::new();
+    let (code, _, stderr) = service(&sandbox, &["install", "--systemd", "--proxy=127.0.0.1:9000"]);
+    assert_eq!(code, 0, "{stderr}");
+    let unit = unit_dir(&sandbox).join("bedprov.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let exec_start =
+        format!("\nExecStart={} daemon run --proxy=127.0.0.1:9000\n", common::bedprov_bin());
+    assert!(text.contains(&exec_start), "{text}");
+    let (code, complaints) = verify(&sandbox, &[unit.clone()]);
+    assert_eq!(code, 0, "{complaints}");
+    // Installing it again with the proxy is no change; status reads the installed unit as ours.
+    let (code, stdout, stderr) =
+        service(&sandbox, &["install", "--systemd", "--proxy=127.0.0.1:9000"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("updated"), "{stdout}");
+    let (_, status, _) = service(&sandbox, &["status", "--systemd"]);
+    assert!(!status.contains("edited"), "{status}");
+    let (code, _, stderr) = service(&sandbox, &["uninstall", "--systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!unit.exists());
+    // Anywhere but loopback is refused before anything is written.
+    let (code, _, stderr) = service(&sandbox, &["install", "--systemd", "--proxy=0.0.0.0:9000"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("only on loopback"), "{stderr}");
+    assert!(!unit.exists());
+    // The packaged units run the daemon as shipped: the config file's [proxy] table is the way.
+    package_units(&sandbox, common::bedprov_bin());
+    let (code, stdout, stderr) = service(&sandbox, &["install", "--systemd", "--proxy"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--proxy cannot go into them") && stderr.contains("[proxy]"),
+        "{stderr}"
+    );
+}

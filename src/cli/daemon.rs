@@ -31,6 +31,23 @@ pub struct RunArgs {
     /// Config file with slots to keep warm (default: ~/.config/bedprov/config.toml).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Also run the local Bedrock proxy for long-running apps, on ADDR (a loopback address
+    /// and port; default: the config file's `[proxy] listen`, else 127.0.0.1:8239).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = false)]
+    pub proxy: Option<Option<String>>,
+    /// Send the proxy's requests to URL instead of AWS's regional endpoints (`{region}` in
+    /// it is replaced): a VPC endpoint, a gateway.
+    #[arg(long, value_name = "URL")]
+    pub proxy_upstream: Option<String>,
+}
+
+impl RunArgs {
+    fn proxy_flags(&self) -> crate::proxy::settings::Flags {
+        crate::proxy::settings::Flags {
+            listen: self.proxy.clone(),
+            upstream: self.proxy_upstream.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +67,7 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         DaemonCommand::Run(args) => {
             let options = daemon::Options {
                 socket: socket.to_path_buf(),
+                proxy: args.proxy_flags(),
                 config_path: config_path(args.config),
                 ready: None,
             };
@@ -58,7 +76,8 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
         }
         DaemonCommand::Start(args) => {
             let environment = crate::wire::aws_env::AwsEnv::from_process();
-            match detach::start(socket, config_path(args.config), verbosity)? {
+            let proxy = args.proxy_flags();
+            match detach::start(socket, config_path(args.config), proxy, verbosity)? {
                 detach::Started::Parent(message) => Output {
                     stdout: message,
                     notes: daemon::shell_credentials_warning(&environment).into_iter().collect(),

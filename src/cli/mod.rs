@@ -11,6 +11,7 @@ pub mod helper_command;
 mod key;
 mod login;
 pub mod man;
+mod proxy;
 mod request;
 mod service;
 mod token;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Run the daemon as a user service: systemd user units or a launchd agent.
     #[command(subcommand)]
     Service(service::ServiceCommand),
+    /// The daemon's local Bedrock proxy for long-running apps (see `daemon start --proxy`).
+    #[command(subcommand)]
+    Proxy(proxy::ProxyCommand),
     /// Ask in plain words: "Bedrock key for 6 hours", "Bedrock key for Marketing Team".
     ///
     /// Shows the plan (and the equivalent command), then runs it; long-term keys ask first.
@@ -194,6 +198,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Login(args) => block_on(login::run(args, &socket))?,
         Command::Key(command) => block_on(key::run(command))?,
         Command::Service(command) => service::run(command, &socket)?,
+        Command::Proxy(command) => proxy::run(&command)?,
         Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args)?,

@@ -45,6 +45,10 @@ pub struct InstallArgs {
     /// Also install the filesystem sandboxing drop-in (needs unprivileged user namespaces).
     #[arg(long, conflicts_with = "launchd")]
     pub sandbox: bool,
+    /// Run the daemon with the local Bedrock proxy (`daemon run --proxy`), on ADDR if given
+    /// (default: the config file's `[proxy] listen`, else 127.0.0.1:8239).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    pub proxy: Option<Option<String>>,
     /// Run the follow-up commands (load, enable and start) instead of printing them.
     #[arg(long)]
     pub now: bool,
@@ -69,6 +73,10 @@ pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
     let ctx = Context::from_env(socket)?;
     match command {
         ServiceCommand::Install(args) => {
+            let ctx = match &args.proxy {
+                Some(listen) => ctx.with_proxy(listen.as_deref())?,
+                None => ctx,
+            };
             let extras = [
                 (args.socket_activation, Feature::SocketActivation),
                 (args.sandbox, Feature::Sandbox),

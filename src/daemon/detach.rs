@@ -9,7 +9,7 @@
 
 use super::Options;
 use crate::Error;
-use crate::wire::api::endpoint::{Health, Shutdown};
+use crate::wire::api::endpoint::{Health, Shutdown, Status};
 use crate::wire::client::{Client, ClientError};
 use crate::wire::exit;
 use std::fmt::Write as _;
@@ -33,7 +33,12 @@ pub enum Started {
 }
 
 /// Starts a detached daemon; see the module docs.
-pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Result<Started> {
+pub fn start(
+    socket: &Path,
+    config_path: PathBuf,
+    proxy: crate::proxy::settings::Flags,
+    verbosity: u8,
+) -> crate::Result<Started> {
     let client = Client::new(socket, Duration::from_secs(2));
     if client.call(Health, &()).is_ok() {
         return Err(super::socket::already_running(socket));
@@ -74,8 +79,12 @@ pub fn start(socket: &Path, config_path: PathBuf, verbosity: u8) -> crate::Resul
                 );
                 return Ok(Started::DaemonExited(1));
             }
-            let options =
-                Options { socket: socket.to_path_buf(), config_path, ready: Some(write_end) };
+            let options = Options {
+                socket: socket.to_path_buf(),
+                config_path,
+                ready: Some(write_end),
+                proxy,
+            };
             Ok(Started::DaemonExited(match super::run(options) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -131,13 +140,15 @@ fn wait_ready(read_end: std::os::fd::OwnedFd, socket: &Path, log: &Path) -> crat
     if report.trim() != "ready" {
         return Err(Error::other(exit::INTERNAL, "the daemon exited during start-up", see_log));
     }
-    let health = Client::new(socket, Duration::from_secs(2)).call(Health, &())?;
-    Ok(format!(
-        "bedprov daemon started (pid {}) on {}\nlog: {}\n",
-        health.pid,
-        socket.display(),
-        log.display()
-    ))
+    let client = Client::new(socket, Duration::from_secs(2));
+    let health = client.call(Health, &())?;
+    let mut message =
+        format!("bedprov daemon started (pid {}) on {}\n", health.pid, socket.display());
+    if let Some(proxy) = client.call(Status, &()).ok().and_then(|status| status.proxy) {
+        let _ = writeln!(message, "proxy: {} (upstream: {})", proxy.listen, proxy.upstream);
+    }
+    let _ = writeln!(message, "log: {}", log.display());
+    Ok(message)
 }
 
 /// Stops the daemon on `socket` and waits for its socket file to go.

@@ -9,6 +9,9 @@
 //! - [`detach`]: `bedprov daemon start` (fork before any runtime, report readiness truly)
 //!   and `stop`.
 //!
+//! The local Bedrock proxy (`crate::proxy`), when turned on, is bound here before the
+//! daemon reports ready and served beside the socket, from the same slots.
+//!
 //! This module owns the lifecycle: start-up, readiness, signals (TERM/INT drain and exit,
 //! HUP reloads the config), and noticing when the socket is taken from under us.
 
@@ -44,6 +47,8 @@ pub struct Options {
     pub config_path: PathBuf,
     /// Write end of the readiness pipe (`daemon start`): "ready" or the error, then closed.
     pub ready: Option<OwnedFd>,
+    /// `--proxy` and `--proxy-upstream` (the config file's `[proxy]` table fills in the rest).
+    pub proxy: crate::proxy::settings::Flags,
 }
 
 /// Runs the daemon in the foreground until it is told to stop. Builds its own runtime: call
@@ -62,6 +67,7 @@ pub fn run(options: Options) -> crate::Result<()> {
         let result = runtime.block_on(serve(
             options.socket,
             options.config_path,
+            &options.proxy,
             activated,
             Arc::new(AwsChain::watched(Arc::clone(&baseline))),
             baseline,
@@ -125,6 +131,22 @@ pub fn shell_credentials_warning(environment: &AwsEnv) -> Option<String> {
     ))
 }
 
+/// Binds the local Bedrock proxy if the flags or the config file's `[proxy]` table turn it
+/// on, before the daemon reports ready (so a port in use fails the start).
+fn start_proxy(
+    flags: &crate::proxy::settings::Flags,
+    config_path: &std::path::Path,
+    daemon: &Arc<Daemon>,
+) -> crate::Result<Option<crate::proxy::Started>> {
+    let config = crate::config::Config::load(config_path)?;
+    let Some(settings) = crate::proxy::settings::resolve(flags, config.proxy.as_ref())? else {
+        return Ok(None);
+    };
+    let started = crate::proxy::start(&settings, daemon)?;
+    daemon.attach_proxy(started.info());
+    Ok(Some(started))
+}
+
 fn report_ready(pipe: OwnedFd, message: &str) {
     let mut file = std::fs::File::from(pipe);
     let _ = file.write_all(message.as_bytes());
@@ -133,6 +155,7 @@ fn report_ready(pipe: OwnedFd, message: &str) {
 async fn serve(
     socket_path: PathBuf,
     config_path: PathBuf,
+    proxy_flags: &crate::proxy::settings::Flags,
     activated: Option<activation::Activated>,
     source: Arc<dyn CredentialSource>,
     baseline: Arc<crate::watch::Baseline>,
@@ -150,11 +173,15 @@ async fn serve(
     let socket_path = bound.path.clone();
     let environment = own_environment();
     let daemon = Arc::new(
-        Daemon::new(source, crate::clock::system(), config_path, socket_path.clone())
+        Daemon::new(source, crate::clock::system(), config_path.clone(), socket_path.clone())
             .with_environment(environment),
     );
-    let warmed = match daemon.reload_config() {
-        Ok(count) => count,
+    let started = daemon.reload_config().and_then(|count| {
+        let proxy = start_proxy(proxy_flags, &config_path, &daemon)?;
+        Ok((count, proxy))
+    });
+    let (warmed, proxy) = match started {
+        Ok(started) => started,
         Err(error) => {
             bound.unlink_if_ours();
             return Err(error);
@@ -184,6 +211,7 @@ async fn serve(
         }
     });
     let server = tokio::spawn(http::serve(listener, Arc::clone(&daemon), shutdown.clone()));
+    let proxy = proxy.map(|proxy| tokio::spawn(proxy.serve(shutdown.subscribe())));
     let reason = loop {
         tokio::select! {
             _ = terms.recv() => break "SIGTERM",
@@ -204,6 +232,9 @@ async fn serve(
     tracing::info!("stopping on {reason}");
     let _ = shutdown.send(true);
     let _ = server.await;
+    if let Some(proxy) = proxy {
+        let _ = proxy.await;
+    }
     refresher.abort();
     watcher.abort();
     bound.unlink_if_ours();

@@ -83,6 +83,7 @@ where
         Route::Health => json(StatusCode::OK, &health()),
         Route::Refresh => refresh(daemon, query).await,
         Route::Login => login(daemon, request.into_body(), limit).await,
+        Route::Proxy => proxy(daemon, request.into_body(), limit).await,
         Route::Shutdown => {
             tracing::info!("shutdown requested over the socket");
             return (json(StatusCode::OK, &health()), After::Shutdown);
@@ -156,6 +157,28 @@ where
         }
     };
     match daemon.accept_role_session(session).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(body) => error_body(body),
+    }
+}
+
+/// `POST /v1/proxy`: where the local proxy serves the profile and region the body asks for.
+async fn proxy<B>(daemon: &Arc<Daemon>, body: B, limit: u64) -> Response<Body>
+where
+    B: hyper::body::Body,
+    B::Error: Into<BoxError>,
+{
+    let request: api::ProxyRequest = match read_json(body, limit, "proxy request").await {
+        Ok(request) => request,
+        Err(message) => {
+            return error(
+                ErrorCode::BadRequest,
+                &message,
+                "send a JSON object such as {\"profile\":\"dev\",\"region\":\"us-west-2\"}",
+            );
+        }
+    };
+    match crate::proxy::endpoint::describe(daemon, &request).await {
         Ok(body) => json(StatusCode::OK, &body),
         Err(body) => error_body(body),
     }

@@ -68,6 +68,8 @@ pub struct Daemon {
     environment: AwsEnv,
     /// Wakes the background loop early (new slot, files changed, config reloaded).
     pub wake: tokio::sync::Notify,
+    /// The local Bedrock proxy, when it runs.
+    proxy: std::sync::OnceLock<Arc<crate::proxy::ProxyInfo>>,
 }
 
 impl Daemon {
@@ -92,7 +94,25 @@ impl Daemon {
             refresh_wait: REFRESH_WAIT,
             environment: AwsEnv::default(),
             wake: tokio::sync::Notify::new(),
+            proxy: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Tells the daemon its proxy runs (at start, once).
+    pub fn attach_proxy(&self, proxy: Arc<crate::proxy::ProxyInfo>) {
+        let _ = self.proxy.set(proxy);
+    }
+
+    /// The local Bedrock proxy, when it runs.
+    #[must_use]
+    pub fn proxy(&self) -> Option<&Arc<crate::proxy::ProxyInfo>> {
+        self.proxy.get()
+    }
+
+    /// The daemon's own AWS environment (what a request that sends none gets).
+    #[must_use]
+    pub fn environment(&self) -> &AwsEnv {
+        &self.environment
     }
 
     /// Uses `environment` for requests that send none (by default: a shell with no AWS
@@ -284,6 +304,60 @@ impl Daemon {
         served
     }
 
+    /// The region a request's slot signs for: the one it names, else its profile's (else
+    /// `us-east-1`), read from the AWS config files now.
+    pub async fn region_for(&self, request: &TokenRequest) -> Result<String, ErrorBody> {
+        if let Some(region) = &request.region {
+            return Ok(region.clone());
+        }
+        let key = self.key_for(request)?;
+        let target = key.target();
+        let profiles =
+            Profiles::load(&target.files).await.map_err(|e| crate::Error::from(e).to_body())?;
+        let (region, _) = crate::creds::choose_region(&target, &profiles)
+            .map_err(|e| crate::Error::from(e).to_body())?;
+        Ok(region.to_string())
+    }
+
+    /// Makes the slot for `request` (its profile must exist) and has the background loop
+    /// mint its first token, without waiting for it.
+    pub async fn warm(&self, request: &TokenRequest) -> Result<(), ErrorBody> {
+        let key = self.key_for(request)?;
+        if self.existing(&key).is_some_and(|slot| !slot.retired()) {
+            return Ok(());
+        }
+        self.admit(&key).await?;
+        self.slot(key)?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// After the upstream refused `used` (expired, invalid): a token to send the request
+    /// with again, if there can be a better one. One another request got since, else a
+    /// forced refresh of the slot (shared with concurrent ones); `None` when `used` is
+    /// still the newest after that, or was minted less than a minute ago (then a refresh
+    /// would not help: the clocks or the credentials disagree with the upstream).
+    pub async fn token_after_rejection(
+        &self,
+        request: &TokenRequest,
+        used: &Arc<Served>,
+    ) -> Option<Arc<Served>> {
+        let key = self.key_for(request).ok()?;
+        let slot = self.existing(&key)?;
+        if let Ok(current) = slot.get().await
+            && !Arc::ptr_eq(&current, used)
+        {
+            return Some(current);
+        }
+        let age = self.clock.now().duration_since(used.lifetime.issued_at).unwrap_or_default();
+        if age < Duration::from_secs(60) {
+            return None;
+        }
+        tracing::info!(slot = %key, "the upstream refused this slot's token; refreshing it");
+        slot.refresh(true).await;
+        slot.get().await.ok().filter(|fresh| !Arc::ptr_eq(fresh, used))
+    }
+
     fn forget(&self, slot: &Arc<Slot>) {
         let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if slots.get(slot.key()).is_some_and(|held| Arc::ptr_eq(held, slot)) {
@@ -301,6 +375,7 @@ impl Daemon {
             socket: self.socket.display().to_string(),
             started_at: rfc3339(self.started_at),
             slots: self.slots().iter().map(|s| s.status()).collect(),
+            proxy: self.proxy().map(|proxy| proxy.status()),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::time::{human_utc, parse_rfc3339, relative};
 use crate::quote::{shown, shown_long};
-use crate::wire::api::{SlotState, SlotStatus, StatusBody};
+use crate::wire::api::{ProxyStatus, SlotState, SlotStatus, StatusBody};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -26,6 +26,9 @@ pub fn human(status: &StatusBody, now: SystemTime) -> String {
         status.pid
     );
     let _ = writeln!(out, "socket: {}", shown_long(&status.socket));
+    if let Some(proxy) = &status.proxy {
+        out.push_str(&self::proxy(proxy));
+    }
     if status.slots.is_empty() {
         let _ = writeln!(
             out,
@@ -87,6 +90,45 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
         }
     }
     out
+}
+
+/// The local proxy: where it listens and sends, what it carried, what it refused.
+#[must_use]
+pub fn proxy(proxy: &ProxyStatus) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "proxy: {} → {}", shown(&proxy.listen), shown_long(&proxy.upstream));
+    let _ = writeln!(
+        out,
+        "    {} requests · {} in, {} out · {} open streams · {} open connections",
+        proxy.requests,
+        bytes(proxy.bytes_from_clients),
+        bytes(proxy.bytes_to_clients),
+        proxy.open_streams,
+        proxy.open_connections
+    );
+    if let Some(latency) = &proxy.added_latency_us {
+        let _ = writeln!(
+            out,
+            "    added latency p50 {} µs · p99 {} µs · max {} µs ({} requests)",
+            latency.p50, latency.p99, latency.max, latency.count
+        );
+    }
+    if !proxy.errors.is_empty() {
+        let errors: Vec<String> =
+            proxy.errors.iter().map(|(kind, count)| format!("{} {count}", shown(kind))).collect();
+        let _ = writeln!(out, "    refused or failed: {}", errors.join(", "));
+    }
+    out
+}
+
+/// A byte count for people: `512 B`, `3.4 KB`, `12.0 MB`.
+fn bytes(count: u64) -> String {
+    match count {
+        0..1_000 => format!("{count} B"),
+        1_000..1_000_000 => format!("{:.1} KB", count as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", count as f64 / 1e6),
+        _ => format!("{:.1} GB", count as f64 / 1e9),
+    }
 }
 
 fn times(count: u64) -> String {

@@ -76,6 +76,27 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     text
 }
 
+/// `text` with its one line ending in `line_end` extended to end in `replacement` instead
+/// (an argument added to the command a template runs).
+#[must_use]
+pub fn extend_line(text: &str, line_end: &str, replacement: &str) -> String {
+    debug_assert_eq!(text.matches(line_end).count(), 1, "{line_end:?} is not in the template once");
+    text.replacen(line_end, replacement, 1)
+}
+
+/// A daemon argument a service file may carry: plain characters only (an address such as
+/// `--proxy=[::1]:8239`), nothing a unit file or a plist would read as syntax.
+pub fn check_daemon_arg(arg: &str) -> crate::Result<()> {
+    if arg.chars().all(|c| c.is_ascii_alphanumeric() || "-=.:[]".contains(c)) {
+        Ok(())
+    } else {
+        Err(crate::Error::usage(
+            format!("`{}` cannot go into a service file", crate::quote::shown(arg)),
+            "pass a plain loopback address such as 127.0.0.1:8239",
+        ))
+    }
+}
+
 /// Appends the seal line to `contents` (which ends with a newline).
 #[must_use]
 pub fn seal(contents: &str, comment: Comment) -> String {

@@ -33,7 +33,7 @@ pub fn logs_dir(home: &Path) -> PathBuf {
 
 /// The agent's plist, rendered for `ctx`.
 pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
-    let text = files::fill(
+    let mut text = files::fill(
         TEMPLATE,
         &[
             ("@BEDPROV@", &xml_text("the path of bedprov", &ctx.program)?),
@@ -41,6 +41,14 @@ pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
             ("@SOCKET@", &xml_text("the socket path", &ctx.socket)?),
         ],
     );
+    if !ctx.daemon_args.is_empty() {
+        let mut args = String::from("<string>run</string>\n");
+        for arg in &ctx.daemon_args {
+            files::check_daemon_arg(arg)?;
+            args.push_str(&format!("\t\t<string>{arg}</string>\n"));
+        }
+        text = files::extend_line(&text, "<string>run</string>\n", &args);
+    }
     Ok(vec![Part {
         name: PLIST,
         feature: Feature::Always,
@@ -49,6 +57,18 @@ pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
             contents: files::seal(&text, Comment::Xml),
         },
     }])
+}
+
+/// The arguments after `daemon run` in an installed plist that bedprov puts there
+/// (`--proxy…`).
+#[must_use]
+pub fn installed_daemon_args(plist: &str) -> Vec<String> {
+    plist
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("<string>")?.strip_suffix("</string>"))
+        .filter(|arg| arg.starts_with("--proxy"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `value` as XML character data.

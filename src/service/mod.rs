@@ -98,6 +98,8 @@ pub struct Context {
     /// The socket path clients of this user resolve (`--socket`, `BEDPROV_SOCKET`, default).
     pub socket: PathBuf,
     pub uid: u32,
+    /// What the service passes after `daemon run`: `--proxy` or `--proxy=ADDR`, or nothing.
+    pub daemon_args: Vec<String>,
     /// Where a package puts its systemd user units (`paths::packaged_unit_dir`).
     pub packaged_unit_dir: PathBuf,
 }
@@ -132,8 +134,35 @@ impl Context {
             home,
             socket: socket.to_path_buf(),
             uid: nix::unistd::getuid().as_raw(),
+            daemon_args: Vec::new(),
             packaged_unit_dir: crate::paths::packaged_unit_dir(),
         })
+    }
+
+    /// The service runs the daemon with the local Bedrock proxy (`service install --proxy
+    /// [ADDR]`); the address, if given, is checked now (loopback only).
+    pub fn with_proxy(mut self, listen: Option<&str>) -> crate::Result<Self> {
+        let arg = match listen {
+            Some(addr) => format!("--proxy={}", crate::proxy::settings::parse_listen(addr)?),
+            None => "--proxy".to_owned(),
+        };
+        self.daemon_args = vec![arg];
+        Ok(self)
+    }
+
+    /// This context with the daemon arguments the installed service file already has, so
+    /// that it is judged against what was installed (`status`, `uninstall`).
+    fn as_installed(&self, platform: Platform) -> Self {
+        let path = match platform {
+            Platform::Systemd => systemd::unit_dir(&self.config_home).join(systemd::SERVICE),
+            Platform::Launchd => launchd::agents_dir(&self.home).join(launchd::PLIST),
+        };
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let daemon_args = match platform {
+            Platform::Systemd => systemd::installed_daemon_args(&text),
+            Platform::Launchd => launchd::installed_daemon_args(&text),
+        };
+        Self { daemon_args, ..self.clone() }
     }
 
     #[cfg(test)]
@@ -144,6 +173,7 @@ impl Context {
             config_home: "/cfg".into(),
             socket: "/run/me/bedprov.sock".into(),
             uid: 501,
+            daemon_args: Vec::new(),
             packaged_unit_dir: "/nonexistent/systemd/user".into(),
         }
     }
@@ -261,6 +291,19 @@ pub fn install(ctx: &Context, options: &InstallOptions) -> crate::Result<Install
     let packaged = ctx.packaged_for_this(options.platform);
     if let Some(packaged) = &packaged {
         refuse_hiding(packaged, &parts)?;
+        if !ctx.daemon_args.is_empty() {
+            // The packaged unit runs `daemon run` as shipped; the config file reaches it.
+            return Err(Error::usage(
+                format!(
+                    "the packaged units in {} run the daemon as shipped: --proxy cannot go into them",
+                    packaged.dir.display()
+                ),
+                format!(
+                    "turn the proxy on in the config file instead: add a `[proxy]` table (optionally `listen = \"127.0.0.1:PORT\"`) to {}, then run `bedprov service install` without --proxy",
+                    crate::paths::config_file().display()
+                ),
+            ));
+        }
     }
     let mut plan = Vec::new();
     let mut leftovers = Vec::new();
@@ -473,6 +516,7 @@ pub struct UninstallReport {
 /// manager to tell, it still finishes — the enablement links and files go — and says that
 /// nothing was stopped; any other failure of the first command leaves everything as it was.
 pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<UninstallReport> {
+    let ctx = &ctx.as_installed(options.platform);
     let dir = options.platform.dir(ctx);
     let mut present = Vec::new();
     for part in options.platform.parts(ctx)? {
@@ -618,6 +662,7 @@ pub struct StatusReport {
 /// Which files are installed, whether they are what this binary writes, and what the service
 /// manager says. Never fails because the manager cannot be reached.
 pub fn status(ctx: &Context, platform: Platform) -> crate::Result<StatusReport> {
+    let ctx = &ctx.as_installed(platform);
     let files = platform
         .parts(ctx)?
         .into_iter()

@@ -32,8 +32,18 @@ pub fn unit_dir(config_home: &Path) -> PathBuf {
 /// Every file this platform may install, rendered for `ctx`.
 pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
     let dir = unit_dir(&ctx.config_home);
-    let service =
+    let mut service =
         files::fill(SERVICE_TEMPLATE, &[(PROGRAM_PLACEHOLDER, &exec_path(&ctx.program)?)]);
+    if !ctx.daemon_args.is_empty() {
+        for arg in &ctx.daemon_args {
+            files::check_daemon_arg(arg)?;
+        }
+        service = files::extend_line(
+            &service,
+            " daemon run\n",
+            &format!(" daemon run {}\n", ctx.daemon_args.join(" ")),
+        );
+    }
     let part = |name: &'static str, feature, text: &str| Part {
         name,
         feature,
@@ -67,6 +77,22 @@ fn exec_path(program: &Path) -> crate::Result<String> {
     let escaped = text.replace('%', "%%");
     let plain = escaped.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@%$".contains(c));
     Ok(if plain { escaped } else { format!("\"{escaped}\"") })
+}
+
+/// The arguments after `daemon run` in an installed unit's `ExecStart=` that bedprov puts
+/// there (`--proxy…`).
+#[must_use]
+pub fn installed_daemon_args(unit: &str) -> Vec<String> {
+    unit.lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .and_then(|line| line.split_once(" daemon run"))
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .filter(|a| a.starts_with("--proxy"))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The units a package installed (in `/usr/lib/systemd/user`): they run the packaged
@@ -290,6 +316,21 @@ mod tests {
             parts[2].file.path,
             Path::new("/cfg/systemd/user/bedprov.service.d/sandbox.conf")
         );
+    }
+
+    #[test]
+    fn with_the_proxy_the_service_runs_it_and_status_reads_it_back() {
+        let ctx =
+            Context::for_tests("/usr/bin/bedprov").with_proxy(Some("127.0.0.1:9000")).unwrap();
+        let service = parts(&ctx).unwrap().remove(0).file.contents;
+        assert!(
+            service.contains("\nExecStart=/usr/bin/bedprov daemon run --proxy=127.0.0.1:9000\n")
+        );
+        assert_eq!(installed_daemon_args(&service), ["--proxy=127.0.0.1:9000"]);
+        let bare = Context::for_tests("/usr/bin/bedprov").with_proxy(None).unwrap();
+        assert!(parts(&bare).unwrap()[0].file.contents.contains(" daemon run --proxy\n"));
+        assert!(installed_daemon_args("ExecStart=/x daemon run\n").is_empty());
+        assert!(Context::for_tests("/x").with_proxy(Some("0.0.0.0:1")).is_err());
     }
 
     #[test]

@@ -29,6 +29,17 @@ impl BedrockStandin {
     /// extra command-line flags (`--region`, `--frames`, `--frame-delay-ms`, ...). Its files
     /// live in `dir` under `name`.
     pub fn start(dir: &Path, name: &str, trust: &Value, args: &[&str]) -> Self {
+        Self::start_with_env(dir, name, trust, args, &[])
+    }
+
+    /// Like [`BedrockStandin::start`], with extra environment (e.g. a faked clock).
+    pub fn start_with_env(
+        dir: &Path,
+        name: &str,
+        trust: &Value,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
         let trust_path = dir.join(format!("{name}-trust.json"));
         let record = dir.join(format!("{name}-record.jsonl"));
         let ca = dir.join(format!("{name}-ca.pem"));
@@ -43,7 +54,7 @@ impl BedrockStandin {
         ];
         all.extend(args.iter().map(|a| (*a).to_owned()));
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        let peer = Moto::start_script_with("bedrock_standin.py", &all, &[]);
+        let peer = Moto::start_script_with("bedrock_standin.py", &all, envs);
         let port = peer.endpoint.rsplit(':').next().unwrap().parse().unwrap();
         Self { _peer: peer, port, trust: trust_path, record, ca }
     }
@@ -139,7 +150,7 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
-    fn parse(bytes: &[u8]) -> Self {
+    pub fn parse(bytes: &[u8]) -> Self {
         let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP head");
         let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
         let mut lines = head.split("\r\n");

@@ -361,13 +361,19 @@ impl FakeClock {
 
     /// Environment for a process that should run on this clock.
     pub fn apply(&self, command: &mut Command) {
+        command.envs(self.vars());
+    }
+
+    /// The environment of a process on this clock, as pairs (for peers started with them).
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
         assert!(Path::new(LIBFAKETIME).exists(), "libfaketime missing: run scripts/test-deps");
-        command
-            .env("LD_PRELOAD", LIBFAKETIME)
-            .env("FAKETIME_TIMESTAMP_FILE", &self.file)
-            .env("FAKETIME_NO_CACHE", "1")
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .env("FAKETIME_DONT_RESET", "1");
+        vec![
+            ("LD_PRELOAD", LIBFAKETIME.to_owned()),
+            ("FAKETIME_TIMESTAMP_FILE", self.file.display().to_string()),
+            ("FAKETIME_NO_CACHE", "1".to_owned()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_owned()),
+            ("FAKETIME_DONT_RESET", "1".to_owned()),
+        ]
     }
 
     /// Sets the offset from real time, in seconds.

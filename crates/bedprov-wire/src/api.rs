@@ -20,6 +20,7 @@
 //! | POST   | `/v1/refresh`  | [`TokenQuery`]    | [`RefreshBody`]: one slot, or all without a query |
 //! | POST   | `/v1/login`    | [`RoleSessionBody`] | [`RefreshBody`] for the slots that use it   |
 //! | POST   | `/v1/shutdown` |                   | [`HealthBody`], then the daemon exits cleanly |
+//! | POST   | `/v1/proxy`    | [`ProxyRequest`]  | [`ProxyBody`]: where the local Bedrock proxy serves a profile and region |
 //!
 //! (The table is pinned against the declarations by a test.) Errors are
 //! `{"error":{"code","message","hint"}}` ([`ErrorEnvelope`]) with a fitting status.
@@ -108,6 +109,14 @@ impl Request for TokenRequest {
 
     fn body(&self) -> Option<Vec<u8>> {
         Some(serde_json::to_vec(self).expect("TokenRequest serializes"))
+    }
+}
+
+impl Request for ProxyRequest {
+    const HAS_BODY: bool = true;
+
+    fn body(&self) -> Option<Vec<u8>> {
+        Some(serde_json::to_vec(self).expect("ProxyRequest serializes"))
     }
 }
 
@@ -203,6 +212,10 @@ endpoints! {
     Login = Post "/v1/login", RoleSessionBody => RefreshBody;
     /// Answers, then the daemon exits cleanly.
     Shutdown = Post "/v1/shutdown", () => HealthBody;
+    /// Where the local Bedrock proxy serves the profile and region the request names (or
+    /// its shell's), with the local key clients send: what `bedprov-helper env --proxy`
+    /// prints.
+    Proxy = Post "/v1/proxy", ProxyRequest => ProxyBody;
 }
 
 /// Why no endpoint takes a request: what the router answers instead.
@@ -494,6 +507,9 @@ pub struct StatusBody {
     pub socket: String,
     pub started_at: String,
     pub slots: Vec<SlotStatus>,
+    /// The local Bedrock proxy; absent when the daemon runs without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyStatus>,
 }
 
 /// A slot's state, as shown by `bedprov status`.
@@ -615,6 +631,8 @@ pub enum ErrorCode {
     TokenUnavailable,
     TooManySlots,
     ShuttingDown,
+    /// The daemon runs without the local Bedrock proxy.
+    ProxyDisabled,
     Internal,
     #[serde(other)]
     Other,
@@ -626,7 +644,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             Self::BadRequest | Self::UnknownProfile => 400,
-            Self::NotFound => 404,
+            Self::NotFound | Self::ProxyDisabled => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::TooManySlots => 429,
@@ -654,9 +672,102 @@ impl ErrorCode {
             Self::TokenUnavailable | Self::TooManySlots | Self::ShuttingDown => {
                 exit::TOKEN_UNAVAILABLE
             }
+            Self::ProxyDisabled => exit::NOT_FOUND,
             Self::Internal | Self::Other => exit::INTERNAL,
         }
     }
+}
+
+/// `POST /v1/proxy`: which profile and region a client of the local proxy wants. The
+/// fields a flag sets win over the environment, as for [`TokenRequest`]; no TTL (the proxy
+/// keeps its tokens fresh itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The client's shell, for the profile and region it selects. Absent: the daemon's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<AwsEnv>,
+}
+
+/// Where the local Bedrock proxy serves one profile and region, and the local key that
+/// authenticates to it: everything a client needs, and nothing that expires.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProxyBody {
+    /// The local key (`bedprov-local-…`): clients send it as their bearer token.
+    pub key: Secret,
+    /// The profile the base URLs name; `null`: the daemon's default.
+    pub profile: Option<String>,
+    pub region: String,
+    /// The HTTPS base URL for AWS SDKs (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
+    /// `AWS_ENDPOINT_URL_BEDROCK`): botocore sends a bearer token only over HTTPS.
+    pub endpoint_url: String,
+    /// The plain HTTP base URL for the Anthropic SDKs and Claude Code
+    /// (`ANTHROPIC_BEDROCK_BASE_URL`).
+    pub base_url: String,
+    /// The certificate bundle that verifies `endpoint_url` (`AWS_CA_BUNDLE`): the proxy's
+    /// own certificate authority and the platform's roots, so the client's other AWS calls
+    /// verify as before.
+    pub ca_bundle: String,
+    /// The address the proxy listens on.
+    pub listen: String,
+}
+
+/// The variable the AWS SDKs for Python and Go read a CA bundle from.
+pub const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
+/// The AWS SDKs' per-service endpoints.
+pub const RUNTIME_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
+pub const CONTROL_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_BEDROCK";
+/// The Anthropic SDKs' (and Claude Code's) Bedrock base URL.
+pub const ANTHROPIC_BASE_URL_VAR: &str = "ANTHROPIC_BEDROCK_BASE_URL";
+
+/// What a shell needs to use the local proxy: the local key as the bearer token, the
+/// region under both names, the endpoints, and the bundle that verifies the HTTPS one.
+#[must_use]
+pub fn proxy_vars(body: &ProxyBody) -> [(&'static str, &str); 7] {
+    [
+        (TOKEN_VAR, body.key.expose()),
+        (REGION_VAR, &body.region),
+        (DEFAULT_REGION_VAR, &body.region),
+        (RUNTIME_ENDPOINT_VAR, &body.endpoint_url),
+        (CONTROL_ENDPOINT_VAR, &body.endpoint_url),
+        (CA_BUNDLE_VAR, &body.ca_bundle),
+        (ANTHROPIC_BASE_URL_VAR, &body.base_url),
+    ]
+}
+
+/// The local proxy in `GET /v1/status`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProxyStatus {
+    pub listen: String,
+    /// Where requests go: `AWS` (the regional endpoints) or the configured URL.
+    pub upstream: String,
+    /// Requests received (answered by the upstream or refused).
+    pub requests: u64,
+    /// Request bytes forwarded, and answer bytes returned (bodies).
+    pub bytes_from_clients: u64,
+    pub bytes_to_clients: u64,
+    /// Answers whose body is still being relayed.
+    pub open_streams: u64,
+    pub open_connections: u64,
+    /// Refusals and failures by kind (e.g. `unauthorized`, `no_token`, `upstream_unreachable`).
+    #[serde(default)]
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// What the proxy adds to a request's time: its own work before sending upstream and
+    /// after the answer's head came back, in microseconds (`null` before the first request).
+    #[serde(default)]
+    pub added_latency_us: Option<LatencySummary>,
+}
+
+/// Percentiles of a duration, in microseconds (each within a fifth of the true value).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LatencySummary {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub count: u64,
 }
 
 #[cfg(test)]
@@ -688,6 +799,7 @@ mod tests {
                 "POST /v1/refresh false",
                 "POST /v1/login true",
                 "POST /v1/shutdown false",
+                "POST /v1/proxy true",
             ]
         );
         let docs = include_str!("api.rs");
@@ -714,7 +826,7 @@ mod tests {
         assert_eq!(Route::find("GET", "/v1/token/"), Err(Unrouted::NoSuchPath));
         assert_eq!(
             Route::summary(),
-            "GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh, POST /v1/login and POST /v1/shutdown"
+            "GET and POST /v1/token, GET /v1/status, GET /v1/health, POST /v1/refresh, POST /v1/login, POST /v1/shutdown and POST /v1/proxy"
         );
     }
 

@@ -14,7 +14,7 @@
 //! Every request carries the shell's AWS environment ([`crate::aws_env`]), credentials
 //! included, so the daemon signs with what an AWS SDK in this shell would sign with.
 
-use crate::api::{TokenBody, TokenRequest, endpoint, token_vars};
+use crate::api::{ProxyRequest, TokenBody, TokenRequest, endpoint, proxy_vars, token_vars};
 use crate::aws_env::{self, AwsEnv};
 use crate::client::{Client, ClientError};
 use crate::shell::{self, Shell};
@@ -35,6 +35,8 @@ Usage:
   bedprov-helper token                    print the bare token (for tools that run a key command)
   bedprov-helper json                     print the token and its expiry as JSON
   bedprov-helper exec -- CMD [ARGS...]    run CMD with the variables set
+  eval \"$(bedprov-helper env --proxy)\"    point long-running apps at the daemon's local
+                                          Bedrock proxy instead (see --proxy below)
   bedprov-helper --help | --version       (alone)
 
 The token is signed with what an AWS SDK in this shell would use: its own credentials
@@ -49,6 +51,12 @@ Options (before or after the command; for exec, before `--`: everything after it
   --ttl DURATION     token lifetime, 15m to 12h (default 12h)
   --shell SHELL      env syntax: sh, bash, zsh, fish, pwsh (default: from $SHELL)
   --socket PATH      daemon socket (default: $BEDPROV_SOCKET, else $XDG_RUNTIME_DIR/bedprov/bedprov.sock)
+  --proxy            (env, exec) use the daemon's local Bedrock proxy: AWS_BEARER_TOKEN_BEDROCK
+                     is a local key that never expires, the endpoints point at the proxy
+                     (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK,
+                     ANTHROPIC_BEDROCK_BASE_URL, and AWS_CA_BUNDLE for its HTTPS endpoint),
+                     and the proxy signs each request with a fresh token. For apps that run
+                     longer than a token lives. Needs a daemon started with --proxy.
 A value may follow its option as the next argument or after `=` (needed for one starting with -).
 
 The helper talks only to a daemon of your own user: it refuses a socket whose directory is
@@ -82,6 +90,8 @@ enum Invocation {
 #[derive(Debug, PartialEq, Eq)]
 struct Args {
     mode: Mode,
+    /// `--proxy`: the local proxy's variables instead of a token's.
+    proxy: bool,
     request: TokenRequest,
     shell: Option<Shell>,
     socket: Option<PathBuf>,
@@ -177,6 +187,16 @@ fn parse(raw: Vec<OsString>) -> Result<Invocation, Failure> {
             options.set(flag, value)?;
             continue;
         }
+        if flag == "--proxy" {
+            if inline.is_some() {
+                return Err(usage_error("--proxy takes no value"));
+            }
+            if options.proxy {
+                return Err(usage_error("--proxy is given twice"));
+            }
+            options.proxy = true;
+            continue;
+        }
         mode = Some(match flag {
             "env" if mode.is_none() => Mode::Env,
             "token" if mode.is_none() => Mode::Token,
@@ -208,11 +228,23 @@ fn parse(raw: Vec<OsString>) -> Result<Invocation, Failure> {
     if mode == Mode::Exec(Vec::new()) {
         return Err(usage_error("exec needs `-- CMD [ARGS...]`"));
     }
-    let Options { mut request, shell, socket } = options;
+    let Options { mut request, shell, socket, proxy } = options;
+    if proxy {
+        if matches!(mode, Mode::Token | Mode::Json) {
+            return Err(usage_error(
+                "--proxy goes with env or exec: the proxy's clients hold a local key, not a token",
+            ));
+        }
+        if request.ttl.is_some() {
+            return Err(usage_error(
+                "--ttl does not go with --proxy: the proxy keeps its tokens fresh itself",
+            ));
+        }
+    }
     // The shell's own choices, as the AWS SDKs would read them; the daemon applies the flags
     // to them by the SDKs' rules.
     request.environment = Some(AwsEnv::from_process());
-    Ok(Invocation::Run(Box::new(Args { mode, request, shell, socket })))
+    Ok(Invocation::Run(Box::new(Args { mode, proxy, request, shell, socket })))
 }
 
 /// The options given so far.
@@ -221,6 +253,7 @@ struct Options {
     request: TokenRequest,
     shell: Option<Shell>,
     socket: Option<PathBuf>,
+    proxy: bool,
 }
 
 impl Options {
@@ -277,6 +310,9 @@ fn timeout() -> Duration {
 fn run(args: Args) -> Result<(), Failure> {
     let socket = socket_path::resolve(args.socket.as_deref());
     let client = Client::new(&socket, timeout());
+    if args.proxy {
+        return run_proxy(&client, args);
+    }
     // The token as JSON: signed for this shell's AWS environment, which the request carries.
     let fetch = |c: &Client| c.call(endpoint::PostToken, &args.request);
     match args.mode {
@@ -304,18 +340,41 @@ fn run(args: Args) -> Result<(), Failure> {
         }
         Mode::Exec(command) => {
             let body = with_autostart(&client, fetch)?;
-            let error = Command::new(&command[0])
-                .args(&command[1..])
-                .envs(token_vars(body.token.expose(), &body.region))
-                .exec();
-            let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-            Err(Failure {
-                message: format!("cannot run {}: {error}", command[0].to_string_lossy()),
-                hint: "check the command name and your PATH".into(),
-                code,
-            })
+            exec(&command, &token_vars(body.token.expose(), &body.region))
         }
     }
+}
+
+/// `env --proxy` and `exec --proxy`: the local proxy's variables for the profile and region
+/// this shell selects.
+fn run_proxy(client: &Client, args: Args) -> Result<(), Failure> {
+    let TokenRequest { profile, region, environment, .. } = args.request;
+    let request = ProxyRequest { profile, region, environment };
+    let body = with_autostart_args(client, &["--proxy"], |c| c.call(endpoint::Proxy, &request))?;
+    let vars = proxy_vars(&body);
+    match args.mode {
+        Mode::Exec(command) => exec(&command, &vars),
+        _ => {
+            let shell = args.shell.unwrap_or_else(Shell::from_env);
+            let lines = shell::export_lines(shell, &vars).map_err(|e| Failure {
+                message: e.to_string(),
+                hint: String::new(),
+                code: exit::USAGE,
+            })?;
+            print_all(&lines)
+        }
+    }
+}
+
+/// Replaces this process with `command`, `vars` set; returns only if that fails.
+fn exec(command: &[OsString], vars: &[(&str, &str)]) -> Result<(), Failure> {
+    let error = Command::new(&command[0]).args(&command[1..]).envs(vars.iter().copied()).exec();
+    let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    Err(Failure {
+        message: format!("cannot run {}: {error}", command[0].to_string_lossy()),
+        hint: "check the command name and your PATH".into(),
+        code,
+    })
 }
 
 /// Writes all of `text` to stdout, or reports why not (nothing partial is left unreported).
@@ -336,9 +395,18 @@ fn with_autostart<T>(
     client: &Client,
     call: impl Fn(&Client) -> Result<T, ClientError>,
 ) -> Result<T, Failure> {
+    with_autostart_args(client, &[], call)
+}
+
+/// [`with_autostart`], starting the daemon with `daemon_args` after `daemon start`.
+fn with_autostart_args<T>(
+    client: &Client,
+    daemon_args: &[&str],
+    call: impl Fn(&Client) -> Result<T, ClientError>,
+) -> Result<T, Failure> {
     match call(client) {
         Err(ClientError::Unreachable { .. }) if !autostart_disabled() => {
-            start_daemon(client)?;
+            start_daemon(client, daemon_args)?;
             Ok(call(client)?)
         }
         other => Ok(other?),
@@ -360,7 +428,7 @@ fn bedprov_program() -> PathBuf {
 
 /// Starts `bedprov daemon start` without this shell's AWS credentials, profile, region or
 /// config files: the daemon serves every shell, and each one's own reach it per request.
-fn start_daemon(client: &Client) -> Result<(), Failure> {
+fn start_daemon(client: &Client, daemon_args: &[&str]) -> Result<(), Failure> {
     let program = bedprov_program();
     let mut command = Command::new(&program);
     for name in aws_env::NOT_INHERITED {
@@ -370,6 +438,7 @@ fn start_daemon(client: &Client) -> Result<(), Failure> {
         .arg("--socket")
         .arg(client.socket())
         .args(["daemon", "start"])
+        .args(daemon_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -490,6 +559,27 @@ mod tests {
         let parsed = run_args(&["json", "--profile=-odd"]);
         assert_eq!(parsed.request.profile.as_deref(), Some("-odd"));
         assert!(parsed.request.environment.is_some());
+    }
+
+    #[test]
+    fn proxy_goes_with_env_and_exec_and_takes_no_value_or_ttl() {
+        let parsed = run_args(&["env", "--proxy", "--profile", "work"]);
+        assert!(parsed.proxy);
+        assert_eq!((parsed.mode, parsed.request.profile.as_deref()), (Mode::Env, Some("work")));
+        let parsed = run_args(&["--proxy", "exec", "--", "python3", "--proxy"]);
+        assert!(parsed.proxy);
+        assert_eq!(parsed.mode, Mode::Exec(args(&["python3", "--proxy"])));
+        assert!(!run_args(&["env"]).proxy);
+        for (list, says) in [
+            (&["token", "--proxy"][..], "goes with env or exec"),
+            (&["json", "--proxy"], "goes with env or exec"),
+            (&["env", "--proxy", "--ttl", "1h"], "--ttl does not go with --proxy"),
+            (&["env", "--proxy", "--proxy"], "--proxy is given twice"),
+            (&["env", "--proxy=yes"], "--proxy takes no value"),
+        ] {
+            let message = refused(list);
+            assert!(message.contains(says), "{list:?}: {message}");
+        }
     }
 
     #[test]
