@@ -11,7 +11,7 @@
 //! open, divided by their number).
 
 use super::upstream::{self, Upstream};
-use super::{LoadResult, Memory, request_loop, summarize};
+use super::{Memory, request_loop};
 use std::fmt::Write as _;
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -22,9 +22,14 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 /// The model id every request names (percent-encoded, as SDKs send it).
 pub const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0";
 const CONVERSE_BODY: &str = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
-/// Closed-loop seconds per latency or throughput figure (after 300 ms not recorded).
-const SECONDS: f64 = 3.0;
-/// Text deltas per frame-delay stream, and their spacing.
+/// Latency and throughput are measured in rounds that take the routes in turn, so that
+/// whatever else the machine runs meanwhile weighs on each alike; each round is recorded
+/// for [`ROUND`] after [`WARM_UP`] on fresh keep-alive connections.
+const ROUNDS: u32 = 5;
+const ROUND: Duration = Duration::from_millis(600);
+const WARM_UP: Duration = Duration::from_millis(100);
+/// Frame-delay streams per route (taken in turn too), their text deltas and spacing.
+const FRAME_ROUNDS: u32 = 3;
 const FRAMES: u32 = 200;
 const FRAME_GAP: Duration = Duration::from_millis(1);
 /// Streams held open at once for the memory figure.
@@ -80,26 +85,53 @@ impl Route {
     }
 }
 
-/// `clients` keep-alive TCP connections sending `request` in a closed loop for `seconds`.
-pub fn run_tcp_load(addr: SocketAddr, request: &[u8], clients: usize, seconds: f64) -> LoadResult {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let request = std::sync::Arc::new(request.to_vec());
-    runtime.block_on(async {
-        let start = Instant::now();
-        let record_after = start + Duration::from_millis(300);
-        let until = record_after + Duration::from_secs_f64(seconds);
+/// Latencies of closed-loop requests, pooled over rounds.
+#[derive(Default)]
+struct Load {
+    /// Sorted once all rounds are in.
+    latencies: Vec<u32>,
+    seconds: f64,
+    failed_clients: usize,
+}
+
+impl Load {
+    /// One round: `clients` keep-alive connections each sending `request` as soon as the
+    /// answer to the previous one has arrived.
+    fn round(&mut self, addr: SocketAddr, request: &[u8], clients: usize) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let request = std::sync::Arc::new(request.to_vec());
+        let record_after = Instant::now() + WARM_UP;
+        let until = record_after + ROUND;
         let tasks: Vec<_> = (0..clients)
             .map(|_| {
                 let request = request.clone();
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     let stream = connect(addr).await.map_err(std::io::Error::other)?;
                     request_loop(stream, &request, until, record_after).await
                 })
             })
             .collect();
-        summarize(clients, seconds, tasks).await
-    })
+        for task in tasks {
+            match runtime.block_on(task).unwrap() {
+                Ok(latencies) => self.latencies.extend(latencies),
+                Err(_) => self.failed_clients += 1,
+            }
+        }
+        self.seconds += ROUND.as_secs_f64();
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        let at = ((self.latencies.len().max(1) - 1) as f64 * q) as usize;
+        self.latencies.get(at).map_or(f64::NAN, |&us| f64::from(us))
+    }
+
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.seconds
+    }
 }
 
 /// A response read off the wire: its head checked, its body de-chunked, event-stream
@@ -148,7 +180,7 @@ impl StreamReader {
 }
 
 /// Streams [`FRAMES`] text deltas [`FRAME_GAP`] apart through `route` and returns, per
-/// delta, how long after leaving the upstream it was decoded here (µs, sorted).
+/// delta, how long after leaving the upstream it was decoded here (µs).
 fn frame_delays(route: &Route) -> Result<Vec<u64>, String> {
     let body = format!(
         r#"{{"messages":[{{"role":"user","content":[{{"text":"hello"}}]}}],"standinFrames":{FRAMES},"standinFrameDelayUs":{}}}"#,
@@ -183,7 +215,6 @@ fn frame_delays(route: &Route) -> Result<Vec<u64>, String> {
         if delays.len() != FRAMES as usize {
             return Err(format!("{} of {FRAMES} deltas arrived", delays.len()));
         }
-        delays.sort_unstable();
         Ok(delays)
     })
 }
@@ -252,24 +283,69 @@ fn private_kib(pid: u32) -> u64 {
 }
 
 /// What was measured for one route.
+#[derive(Default)]
 struct Figures {
-    single: LoadResult,
-    sixteen: LoadResult,
-    frames: Result<Vec<u64>, String>,
+    single: Load,
+    sixteen: Load,
+    /// Sorted.
+    frames: Vec<u64>,
+    frames_failed: Option<String>,
     memory: Option<Result<f64, String>>,
 }
 
-fn measure(route: &Route) -> Result<Figures, String> {
-    route.check()?;
-    let converse = route.request("converse", CONVERSE_BODY, false);
-    let single = run_tcp_load(route.addr, &converse, 1, SECONDS);
-    let sixteen = run_tcp_load(route.addr, &converse, 16, SECONDS);
-    if single.errors + sixteen.errors > 0 {
-        return Err(format!("{} of 17 keep-alive clients failed", single.errors + sixteen.errors));
+/// The routes still measured, each with its figures.
+fn live<'a>(
+    routes: &[Result<&'a Route, &String>],
+    results: &'a mut [Result<Figures, String>],
+) -> Vec<(&'a Route, &'a mut Figures)> {
+    routes
+        .iter()
+        .zip(results.iter_mut())
+        .filter_map(|(route, figures)| Some((*route.as_ref().ok()?, figures.as_mut().ok()?)))
+        .collect()
+}
+
+/// Measures every route that answers, taking them in turn round by round.
+fn measure(routes: &[Result<&Route, &String>]) -> Vec<Result<Figures, String>> {
+    let mut results: Vec<Result<Figures, String>> = routes
+        .iter()
+        .map(|route| {
+            let route = route.map_err(Clone::clone)?;
+            route.check()?;
+            Ok(Figures::default())
+        })
+        .collect();
+    for _ in 0..ROUNDS {
+        for (route, figures) in live(routes, &mut results) {
+            figures.single.round(route.addr, &route.request("converse", CONVERSE_BODY, false), 1);
+        }
+        for (route, figures) in live(routes, &mut results) {
+            figures.sixteen.round(route.addr, &route.request("converse", CONVERSE_BODY, false), 16);
+        }
     }
-    let frames = frame_delays(route);
-    let memory = route.pid.map(|pid| memory_per_stream(route, pid));
-    Ok(Figures { single, sixteen, frames, memory })
+    for _ in 0..FRAME_ROUNDS {
+        for (route, figures) in live(routes, &mut results) {
+            match frame_delays(route) {
+                Ok(delays) => figures.frames.extend(delays),
+                Err(e) => figures.frames_failed = Some(e),
+            }
+        }
+    }
+    for (route, figures) in live(routes, &mut results) {
+        figures.single.latencies.sort_unstable();
+        figures.sixteen.latencies.sort_unstable();
+        figures.frames.sort_unstable();
+        figures.memory = route.pid.map(|pid| memory_per_stream(route, pid));
+    }
+    for figures in &mut results {
+        if let Ok(f) = figures {
+            let failed = f.single.failed_clients + f.sixteen.failed_clients;
+            if failed > 0 {
+                *figures = Err(format!("{failed} keep-alive clients failed"));
+            }
+        }
+    }
+    results
 }
 
 /// A daemon running bedprov's proxy in front of `upstream` (stopped when dropped), and the
@@ -408,11 +484,14 @@ pub fn section() -> String {
          through bedprov's proxy (`bedprov daemon run --proxy … --proxy-upstream …`, authenticated\n\
          with the key `bedprov-helper exec --proxy` gives), and through LiteLLM {}'s Bedrock\n\
          pass-through (`bench/litellm.sh`: `litellm --config …` with its defaults, one worker\n\
-         process). Latency: Converse from one keep-alive client, closed loop, {SECONDS} s each;\n\
-         throughput: 16 keep-alive clients; frames: a ConverseStream of {FRAMES} deltas {} ms apart,\n\
-         each stamped as it leaves the upstream; memory: the forwarder's private RSS growth (its\n\
-         child processes' included) with {OPEN_STREAMS} streams open at once, per stream.\n\n",
+         process). All three run side by side, and each figure is measured in rounds that take\n\
+         them in turn, so that the machine's other work weighs on each alike. Latency: Converse\n\
+         from one keep-alive client, closed loop, {ROUNDS} rounds of {} s; throughput: the same\n\
+         with 16 keep-alive clients; frames: {FRAME_ROUNDS} ConverseStreams of {FRAMES} deltas {} ms\n\
+         apart, each stamped as it leaves the upstream; memory: the forwarder's private RSS growth\n\
+         (its child processes' included) with {OPEN_STREAMS} streams open at once, per stream.\n\n",
         LiteLlm::version(),
+        ROUND.as_secs_f64(),
         FRAME_GAP.as_millis()
     );
     let _ = writeln!(
@@ -420,18 +499,29 @@ pub fn section() -> String {
         "The upstream speaks Bedrock as botocore parses it: {}.\n",
         boto3_check(&upstream.url())
     );
-    let figures_direct = measure(&direct);
+    let load_before = load_average();
     let bedprov = start_bedprov_proxy(&upstream);
-    let figures_bedprov = bedprov.as_ref().map_err(Clone::clone).and_then(|(_, r)| measure(r));
-    drop(bedprov);
     let litellm = LiteLlm::start(&upstream);
-    let figures_litellm = litellm.as_ref().map_err(Clone::clone).and_then(|(_, r)| measure(r));
-    drop(litellm);
-    let Ok(base) = &figures_direct else {
-        let _ = writeln!(out, "Direct requests failed: {}\n", figures_direct.err().unwrap());
-        return out;
-    };
-    out.push_str(&table(base, figures_bedprov.as_ref(), figures_litellm.as_ref()));
+    let mut measured = measure(&[
+        Ok(&direct),
+        bedprov.as_ref().map(|(_, route)| route),
+        litellm.as_ref().map(|(_, route)| route),
+    ])
+    .into_iter();
+    drop((bedprov, litellm));
+    let (base, ours, theirs) =
+        (measured.next().unwrap(), measured.next().unwrap(), measured.next().unwrap());
+    let _ = writeln!(
+        out,
+        "The machine's load average (1 min) was {load_before} before and {} after: other work\nshared the cores.\n",
+        load_average()
+    );
+    match &base {
+        Ok(base) => out.push_str(&table(base, ours.as_ref(), theirs.as_ref())),
+        Err(e) => {
+            let _ = writeln!(out, "Direct requests failed: {e}\n");
+        }
+    }
     out
 }
 
@@ -476,8 +566,8 @@ impl Row {
 
 fn frame_quantile(q: f64) -> impl Fn(&Figures) -> Option<f64> {
     move |f: &Figures| {
-        let delays = f.frames.as_ref().ok()?;
-        Some(delays[((delays.len() - 1) as f64 * q) as usize] as f64)
+        let at = (f.frames.len().checked_sub(1)? as f64 * q) as usize;
+        Some(f.frames[at] as f64)
     }
 }
 
@@ -487,19 +577,19 @@ fn table(
     litellm: Result<&Figures, &String>,
 ) -> String {
     let rows = [
-        Row::new("Converse, 1 client, p50", "µs", |f| Some(f64::from(f.single.p50_us))),
-        Row::new("… added over direct", "µs", |f| Some(f64::from(f.single.p50_us)))
+        Row::new("Converse, 1 client, p50", "µs", |f| Some(f.single.quantile(0.5))),
+        Row::new("… added over direct", "µs", |f| Some(f.single.quantile(0.5)))
             .added()
             .target(Target::AtMost(100.0)),
-        Row::new("Converse, 1 client, p99", "µs", |f| Some(f64::from(f.single.p99_us))),
-        Row::new("… added over direct", "µs", |f| Some(f64::from(f.single.p99_us)))
+        Row::new("Converse, 1 client, p99", "µs", |f| Some(f.single.quantile(0.99))),
+        Row::new("… added over direct", "µs", |f| Some(f.single.quantile(0.99)))
             .added()
             .target(Target::AtMost(1000.0)),
         Row::new("Converse, 16 keep-alive clients, requests/s", "/s", |f| {
-            Some(f.sixteen.requests_per_second)
+            Some(f.sixteen.per_second())
         })
         .target(Target::AtLeast(10_000.0)),
-        Row::new("Converse, 16 clients, p99", "µs", |f| Some(f64::from(f.sixteen.p99_us))),
+        Row::new("Converse, 16 clients, p99", "µs", |f| Some(f.sixteen.quantile(0.99))),
         Row::new("stream frame, upstream → client, p50", "µs", frame_quantile(0.5)),
         Row::new("… added over direct", "µs", frame_quantile(0.5))
             .added()
@@ -522,8 +612,11 @@ fn table(
         };
         let (ours, theirs) = (value(bedprov), value(litellm));
         let shown = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.0} {}", row.unit));
-        let ratio = match (ours, theirs) {
-            (Some(o), Some(t)) if o > 0.0 && t >= 0.0 => times(t / o),
+        let ratio = match (ours, theirs, row.target) {
+            (Some(o), Some(t), Some(Target::AtLeast(_))) if t > 0.0 => {
+                format!("{} (bedprov ÷ LiteLLM: {})", times(t / o), times(o / t))
+            }
+            (Some(o), Some(t), _) if o > 0.0 && t >= 0.0 => times(t / o),
             _ => "–".into(),
         };
         let target = match (row.target, ours) {
@@ -560,7 +653,7 @@ fn table(
                 let _ = writeln!(out, "\n{name}: not measured: {e}");
             }
             Ok(f) => {
-                if let Err(e) = &f.frames {
+                if let Some(e) = &f.frames_failed {
                     let _ = writeln!(out, "\n{name}, stream frames: FAILED: {e}");
                 }
                 if let Some(Err(e)) = &f.memory {
@@ -579,9 +672,21 @@ fn times(ratio: f64) -> String {
         format!("{ratio:.0}×")
     } else if ratio >= 1.0 {
         format!("{ratio:.1}×")
+    } else if ratio > 0.0 {
+        // Two significant digits: 0.0028×.
+        let digits = (1.0 - ratio.log10().floor()) as usize;
+        format!("{ratio:.digits$}×")
     } else {
-        format!("{ratio:.2}×")
+        format!("{ratio:.1}×")
     }
+}
+
+/// The kernel's one-minute load average, as it reads.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn current_thread() -> tokio::runtime::Runtime {
