@@ -513,7 +513,7 @@ pub fn section() -> String {
         (measured.next().unwrap(), measured.next().unwrap(), measured.next().unwrap());
     let _ = writeln!(
         out,
-        "The machine's load average (1 min) was {load_before} before and {} after: other work\nshared the cores.\n",
+        "The machine's load average (1 min) was {load_before} before and {} after (the benchmark\nitself keeps about two threads busy).\n",
         load_average()
     );
     match &base {
