@@ -79,6 +79,24 @@ pub fn packaged_unit_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/lib/systemd/user"))
 }
 
+/// What `bedprov setup claude-code` added to Claude Code's settings, so `--undo` removes
+/// exactly that (private: it may hold values it replaced).
+#[must_use]
+pub fn claude_code_record() -> PathBuf {
+    proxy_dir().join("claude-code.json")
+}
+
+/// Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json` (default
+/// `~/.claude/settings.json`).
+#[must_use]
+pub fn claude_settings() -> PathBuf {
+    std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home().join(".claude"))
+        .join("settings.json")
+}
+
 /// `~/.aws`: where the AWS config files live unless the environment says otherwise.
 #[must_use]
 pub fn aws_dir() -> PathBuf {

@@ -345,6 +345,11 @@ fn no_suggested_command_puts_a_secret_on_a_command_line() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let readme_commands = markdown_commands(&readme).join("\n");
     outputs.push(("README.md".to_owned(), readme_commands.clone()));
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    for page in std::fs::read_dir(docs).unwrap().map(|entry| entry.unwrap().path()) {
+        let text = std::fs::read_to_string(&page).unwrap();
+        outputs.push((page.display().to_string(), markdown_commands(&text).join("\n")));
+    }
 
     for (source, text) in &outputs {
         let found = secrets_on_command_lines(text);

@@ -1,4 +1,4 @@
-//! bedprov against moto alone, as the README's "Trying `bedprov key` against an emulator"
+//! bedprov against moto alone, as docs/keys.md's "Trying `bedprov key` against an emulator"
 //! section runs it: access keys work end to end; what moto lacks (IAM service-specific
 //! credentials, Bedrock's ListFoundationModels) is skipped with a note where it is only one
 //! part of a command, refused before anything is created where it is the whole command,

@@ -182,7 +182,11 @@ fn bash_completes_subcommands_options_and_values() {
     let helper = completions(&sandbox, "bash", true, "bedprov-helper.bash");
     assert_eq!(bash_complete(&helper, &["bedprov-helper", "e"]), ["env", "exec"]);
     assert_eq!(bash_complete(&helper, &["bedprov-helper", "--shell", "f"]), ["fish"]);
-    assert_eq!(bash_complete(&helper, &["bedprov-helper", "json", "--pro"]), ["--profile"]);
+    assert_eq!(
+        bash_complete(&helper, &["bedprov-helper", "json", "--pro"]),
+        ["--profile", "--proxy"]
+    );
+    assert_eq!(bash_complete(&helper, &["bedprov-helper", "env", "--prox"]), ["--proxy"]);
 }
 
 #[test]
@@ -301,10 +305,20 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             .collect()
     };
     let mut commands: Vec<(String, String)> = Vec::new();
+    let mut alone = false;
     for line in section("Usage:").iter().map(|line| line.trim()) {
         // `bedprov-helper NAME ...   description`, or `eval "$(bedprov-helper NAME)"   …`;
         // a line without it goes on with the description above.
         if let Some((_, rest)) = line.split_once("bedprov-helper ") {
+            // `bedprov-helper --help | --version   (alone)`: two flags, not a command.
+            if rest.starts_with('-') {
+                assert!(
+                    rest.starts_with("--help | --version") && rest.ends_with("(alone)"),
+                    "{line}"
+                );
+                alone = true;
+                continue;
+            }
             let name = rest.split([' ', ')']).next().unwrap().to_owned();
             let about = line.split_once("   ").unwrap().1.trim().to_owned();
             commands.push((name, about));
@@ -314,15 +328,29 @@ fn helper_help() -> (Vec<Described>, Vec<Flag>) {
             about.push_str(line);
         }
     }
-    let options = section("Options")
-        .iter()
-        .map(|line| {
-            let mut words = line.split_whitespace();
-            let flag = words.next().unwrap().to_owned();
-            let value = words.next().unwrap().to_owned();
-            (flag, value, words.collect::<Vec<_>>().join(" "))
-        })
-        .collect();
+    assert!(alone, "the usage does not say --help and --version work only alone:\n{text}");
+    // `  --flag VALUE   description` (VALUE in capitals, absent for a switch), continued on
+    // lines indented further; the list ends at the first line that is neither (a note may follow).
+    let mut options: Vec<(String, String, String)> = Vec::new();
+    for line in section("Options") {
+        if let Some(option) = line.strip_prefix("  --") {
+            let mut words = option.split_whitespace();
+            let flag = format!("--{}", words.next().unwrap());
+            let mut rest: Vec<&str> = words.collect();
+            let value = if rest[0].chars().all(|c| c.is_ascii_uppercase()) {
+                rest.remove(0).to_owned()
+            } else {
+                String::new()
+            };
+            options.push((flag, value, rest.join(" ")));
+        } else if line.starts_with("     ") {
+            let about = &mut options.last_mut().unwrap().2;
+            about.push(' ');
+            about.push_str(line.trim());
+        } else {
+            break;
+        }
+    }
     (commands, options)
 }
 
@@ -338,13 +366,13 @@ fn the_helper_description_matches_its_help() {
     let described: Vec<(String, String, String)> = description
         .get_arguments()
         .map(|arg| {
-            let value = arg.get_value_names().unwrap()[0].to_string();
+            let value = arg.get_value_names().map_or(String::new(), |names| names[0].to_string());
             (format!("--{}", arg.get_long().unwrap()), value, arg.get_help().unwrap().to_string())
         })
         .collect();
     assert_eq!(described, options);
     assert_eq!(commands.len(), 4, "{commands:?}");
-    assert_eq!(options.len(), 5, "{options:?}");
+    assert_eq!(options.len(), 6, "{options:?}");
 }
 
 #[test]
@@ -367,6 +395,14 @@ fn the_helper_accepts_every_described_flag_and_command() {
     let socket = sandbox.socket();
     for arg in description.get_arguments() {
         let flag = format!("--{}", arg.get_long().unwrap());
+        if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+            // A switch (`--proxy`), before or after the command.
+            for args in [vec![flag.as_str(), "env"], vec!["exec", flag.as_str(), "--", "true"]] {
+                let (code, _, stderr) = helper(&args);
+                assert_eq!(code, unreachable, "{args:?}: {stderr}");
+            }
+            continue;
+        }
         let values: Vec<String> = match arg.get_possible_values() {
             values if !values.is_empty() => {
                 values.iter().map(|v| v.get_name().to_owned()).collect()

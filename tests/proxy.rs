@@ -431,160 +431,80 @@ fn raw(address: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8])
     raw_as(None, address, request_line, headers, body)
 }
 
-#[test]
-fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
-    let sandbox = Sandbox::new();
+/// A stand-in, a daemon whose proxy sends to it, the proxy's address and its local key.
+fn proxied(sandbox: &Sandbox) -> (BedrockStandin, common::Daemon, String, String) {
     sandbox.static_default_profile();
     let standin =
         BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
-    let daemon = proxied_daemon(&sandbox, &standin);
+    let daemon = proxied_daemon(sandbox, &standin);
     let listen = proxy_address(&daemon);
-    let env = proxy_env(&sandbox, &[]);
+    let env = proxy_env(sandbox, &[]);
     let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    (standin, daemon, listen, key)
+}
+
+const CONVERSE_BODY: &[u8] = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
+
+/// A request the proxy must refuse, and how.
+struct Refused<'a> {
+    what: &'a str,
+    line: String,
+    headers: Vec<(&'a str, &'a str)>,
+    status: u16,
+    kind: &'a str,
+    says: &'a str,
+}
+
+/// Every request the proxy refuses before anything reaches the upstream, and how.
+#[rustfmt::skip]
+fn refusals<'a>(listen: &'a str, key: &'a str, bedrock_key: &'a str) -> Vec<Refused<'a>> {
+    let bearer: &'a str = Box::leak(format!("Bearer {key}").into_boxed_str());
+    let other_key: &'a str = Box::leak(format!("Bearer bedprov-local-{}", "0".repeat(64)).into_boxed_str());
+    let evil_host: &'a str = Box::leak(format!("evil.example:{}", listen.rsplit_once(':').unwrap().1).into_boxed_str());
+    let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
+    let with_key = |extra: &[(&'a str, &'a str)]| [&[("Host", listen), ("Authorization", bearer)], extra].concat();
+    let case = |what, line: String, headers, status, kind, says| Refused { what, line, headers, status, kind, says };
+    let (denied, invalid, unknown) = ("AccessDeniedException", "ValidationException", "UnknownOperationException");
+    vec![
+        case("no key", converse.clone(), vec![("Host", listen)], 403, denied, "carries no bearer token"),
+        case("wrong key", converse.clone(), vec![("Host", listen), ("Authorization", other_key)], 403, denied, "not this proxy's local key"),
+        case("a real Bedrock key", converse.clone(), vec![("Host", listen), ("Authorization", bedrock_key)], 403, denied, "never a Bedrock API key"),
+        case("the key without Bearer", converse.clone(), vec![("Host", listen), ("Authorization", key)], 403, denied, "not this proxy's local key"),
+        case("DNS rebinding", converse.clone(), vec![("Host", evil_host), ("Authorization", bearer)], 403, denied, "Host header must name this proxy"),
+        case("a web page", converse.clone(), with_key(&[("Origin", "https://evil.example")]), 403, denied, "web browsers"),
+        case("a fetch", converse.clone(), with_key(&[("Sec-Fetch-Site", "cross-site")]), 403, denied, "web browsers"),
+        case("absolute-form", format!("POST http://{listen}/model/{MODEL}/converse HTTP/1.1"), with_key(&[]), 400, invalid, "origin-form"),
+        case("CONNECT", "CONNECT bedrock-runtime.us-east-1.amazonaws.com:443 HTTP/1.1".into(), vec![("Host", "bedrock-runtime.us-east-1.amazonaws.com:443"), ("Authorization", bearer)], 405, invalid, "not a forward proxy"),
+        case("an unknown operation", format!("POST /model/{MODEL}/delete HTTP/1.1"), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("the socket API", "GET /v1/token HTTP/1.1".into(), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("a control-plane write", "POST /guardrails HTTP/1.1".into(), with_key(&[]), 404, unknown, "not a Bedrock operation"),
+        case("the wrong method", format!("GET /model/{MODEL}/converse HTTP/1.1"), with_key(&[]), 405, invalid, "takes POST"),
+        case("a dot-dot segment", "POST /model/%2e%2e/converse HTTP/1.1".into(), with_key(&[]), 400, invalid, "`.` or `..`"),
+        case("a query on a runtime operation", format!("POST /model/{MODEL}/converse?x=1 HTTP/1.1"), with_key(&[]), 400, invalid, "take no query"),
+    ]
+}
+
+#[test]
+fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
+    let sandbox = Sandbox::new();
+    let (standin, daemon, listen, key) = proxied(&sandbox);
     let bearer = format!("Bearer {key}");
     let (code, bedrock_key, stderr) =
         run(&mut sandbox.bedprov(&["token", "--format", "raw", "--region", "us-east-1"]));
     assert_eq!(code, 0, "{stderr}");
     let bedrock_key = format!("Bearer {}", bedrock_key.trim());
-    let other_key = format!("Bearer bedprov-local-{}", "0".repeat(64));
     let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
-    let body = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
     let host = listen.as_str();
-    let evil_host = format!("evil.example:{}", listen.rsplit_once(':').unwrap().1);
-    let absolute = format!("POST http://{listen}/model/{MODEL}/converse HTTP/1.1");
 
     // The good request, for contrast: answered, and it reached the upstream.
-    let good = raw(&listen, &converse, &[("Host", host), ("Authorization", &bearer)], body);
+    let good =
+        raw(&listen, &converse, &[("Host", host), ("Authorization", &bearer)], CONVERSE_BODY);
     assert_eq!(good.status, 200, "{:?}", String::from_utf8_lossy(&good.body));
     assert_eq!(standin.requests().len(), 1);
 
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str, &str)> = vec![
-        (
-            "no key",
-            converse.clone(),
-            vec![("Host", host)],
-            403,
-            "AccessDeniedException",
-            "carries no bearer token",
-        ),
-        (
-            "wrong key",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &other_key)],
-            403,
-            "AccessDeniedException",
-            "not this proxy's local key",
-        ),
-        (
-            "a real Bedrock key",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bedrock_key)],
-            403,
-            "AccessDeniedException",
-            "never a Bedrock API key",
-        ),
-        (
-            "the key without Bearer",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &key)],
-            403,
-            "AccessDeniedException",
-            "not this proxy's local key",
-        ),
-        (
-            "DNS rebinding",
-            converse.clone(),
-            vec![("Host", &evil_host), ("Authorization", &bearer)],
-            403,
-            "AccessDeniedException",
-            "Host header must name this proxy",
-        ),
-        (
-            "a web page",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bearer), ("Origin", "https://evil.example")],
-            403,
-            "AccessDeniedException",
-            "web browsers",
-        ),
-        (
-            "a fetch",
-            converse.clone(),
-            vec![("Host", host), ("Authorization", &bearer), ("Sec-Fetch-Site", "cross-site")],
-            403,
-            "AccessDeniedException",
-            "web browsers",
-        ),
-        (
-            "absolute-form",
-            absolute,
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "origin-form",
-        ),
-        (
-            "CONNECT",
-            "CONNECT bedrock-runtime.us-east-1.amazonaws.com:443 HTTP/1.1".into(),
-            vec![
-                ("Host", "bedrock-runtime.us-east-1.amazonaws.com:443"),
-                ("Authorization", &bearer),
-            ],
-            405,
-            "ValidationException",
-            "not a forward proxy",
-        ),
-        (
-            "an unknown operation",
-            format!("POST /model/{MODEL}/delete HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "the socket API",
-            "GET /v1/token HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "a control-plane write",
-            "POST /guardrails HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            404,
-            "UnknownOperationException",
-            "not a Bedrock operation",
-        ),
-        (
-            "the wrong method",
-            format!("GET /model/{MODEL}/converse HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            405,
-            "ValidationException",
-            "takes POST",
-        ),
-        (
-            "a dot-dot segment",
-            "POST /model/%2e%2e/converse HTTP/1.1".into(),
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "`.` or `..`",
-        ),
-        (
-            "a query on a runtime operation",
-            format!("POST /model/{MODEL}/converse?x=1 HTTP/1.1"),
-            vec![("Host", host), ("Authorization", &bearer)],
-            400,
-            "ValidationException",
-            "take no query",
-        ),
-    ];
-    for (what, line, headers, status, kind, says) in &cases {
-        let answer = raw(&listen, line, headers, body);
+    let cases = refusals(&listen, &key, &bedrock_key);
+    for Refused { what, line, headers, status, kind, says } in &cases {
+        let answer = raw(&listen, line, headers, CONVERSE_BODY);
         assert_eq!(answer.status, *status, "{what}: {:?}", String::from_utf8_lossy(&answer.body));
         assert_eq!(answer.header("x-amzn-errortype"), Some(*kind), "{what}");
         let message = answer.json()["message"].as_str().unwrap().to_owned();
@@ -596,48 +516,70 @@ fn every_refusal_is_a_real_answer_and_nothing_reaches_the_upstream() {
         assert!(answer.header("access-control-allow-origin").is_none(), "{what}: no CORS");
         assert_eq!(standin.requests().len(), 1, "{what}: nothing reached the upstream");
     }
-
-    // Another user of the machine, with the right key, is refused before anything else.
-    if common::is_root() {
-        let answer = raw_as(
-            Some(65534),
-            &listen,
-            &converse,
-            &[("Host", host), ("Authorization", &bearer)],
-            body,
-        );
-        assert_eq!(answer.status, 403);
-        let message = answer.json()["message"].as_str().unwrap().to_owned();
-        assert!(message.contains("not uid 65534"), "{message}");
-        assert_eq!(standin.requests().len(), 1, "another uid: nothing reached the upstream");
-    } else {
-        eprintln!("skipping the other-uid case: not root");
-    }
-
-    // As an SDK shows it: boto3 and the Anthropic SDK with a wrong key.
-    let wrong: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| {
-            let v =
-                if k == "AWS_BEARER_TOKEN_BEDROCK" { other_key[7..].to_owned() } else { v.clone() };
-            (k.clone(), v)
-        })
-        .collect();
-    let answers = run_clients(&sandbox, &wrong, &["converse", "anthropic-stream"]);
-    assert_eq!(answers[0]["code"], "AccessDeniedException", "{}", answers[0]);
-    assert!(answers[0]["message"].as_str().unwrap().contains("not this proxy's local key"));
-    assert_eq!(answers[1]["code"], 403, "{}", answers[1]);
-    assert_eq!(standin.requests().len(), 1, "nothing reached the upstream");
-
     let errors = &status(&daemon)["proxy"]["errors"];
-    assert_eq!(errors["unauthorized"], 6, "{errors}");
+    assert_eq!(errors["unauthorized"], 4, "{errors}");
     assert!(errors["refused"].as_u64().unwrap() >= 5, "{errors}");
     let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
     assert!(!log.contains(&key) && !log.contains(&bedrock_key[7..]));
 }
 
 #[test]
+fn another_user_is_refused_even_with_the_key() {
+    if !common::is_root() {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let (standin, daemon, listen, key) = proxied(&sandbox);
+    let converse = format!("POST /model/{MODEL}/converse HTTP/1.1");
+    let bearer = format!("Bearer {key}");
+    let headers = [("Host", listen.as_str()), ("Authorization", bearer.as_str())];
+    let answer = raw_as(Some(65534), &listen, &converse, &headers, CONVERSE_BODY);
+    assert_eq!(answer.status, 403);
+    let message = answer.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("not uid 65534"), "{message}");
+    assert!(standin.requests().is_empty(), "nothing reached the upstream");
+    assert_eq!(status(&daemon)["proxy"]["errors"]["foreign_user"], 1);
+    // Many such connections make one warning in the log, not one each.
+    for _ in 0..3 {
+        assert_eq!(raw_as(Some(65534), &listen, &converse, &headers, CONVERSE_BODY).status, 403);
+    }
+    assert_eq!(status(&daemon)["proxy"]["errors"]["foreign_user"], 4);
+    let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+    assert_eq!(log.matches("refusing a proxy connection from another user").count(), 1, "{log}");
+    // The same request from our own uid goes through.
+    assert_eq!(raw(&listen, &converse, &headers, CONVERSE_BODY).status, 200);
+}
+
+#[test]
+fn sdks_show_the_proxys_refusal_as_they_show_bedrocks() {
+    let sandbox = Sandbox::new();
+    let (standin, _daemon, _listen, _key) = proxied(&sandbox);
+    let env: Vec<(String, String)> = proxy_env(&sandbox, &[])
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if k == "AWS_BEARER_TOKEN_BEDROCK" {
+                format!("bedprov-local-{}", "0".repeat(64))
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect();
+    let answers = run_clients(&sandbox, &env, &["converse", "anthropic-stream"]);
+    assert_eq!(answers[0]["code"], "AccessDeniedException", "{}", answers[0]);
+    assert!(answers[0]["shown"].as_str().unwrap().starts_with(
+        "botocore.errorfactory.AccessDeniedException: An error occurred (AccessDeniedException) when calling the Converse operation: bedprov proxy: "
+    ));
+    assert!(answers[0]["message"].as_str().unwrap().contains("not this proxy's local key"));
+    assert_eq!(answers[1]["code"], 403, "{}", answers[1]);
+    assert_eq!(answers[1]["error"], "PermissionDeniedError");
+    assert!(standin.requests().is_empty(), "nothing reached the upstream");
+}
+
+#[test]
 fn a_new_key_refuses_the_old_one_at_once() {
+    use std::os::unix::fs::MetadataExt as _;
     let sandbox = Sandbox::new();
     sandbox.static_default_profile();
     let standin =
@@ -655,7 +597,6 @@ fn a_new_key_refuses_the_old_one_at_once() {
     let new = proxy_env(&sandbox, &[]);
     assert_ne!(new, old);
     ok(&run_clients(&sandbox, &new, &["converse"])[0]);
-    use std::os::unix::fs::MetadataExt as _;
     assert_eq!(std::fs::metadata(key_file(&sandbox)).unwrap().mode() & 0o777, 0o600);
 }
 
@@ -904,7 +845,7 @@ fn streams_pass_frame_by_frame_and_a_client_that_hangs_up_cancels_the_upstream()
     stream.write_all(body).unwrap();
     let mut arrivals = Vec::new();
     let mut answer = Vec::new();
-    let mut buffer = [0u8; 65536];
+    let mut buffer = vec![0u8; 65536];
     loop {
         let n = stream.read(&mut buffer).unwrap();
         if n == 0 {
@@ -1077,4 +1018,192 @@ fn credentials_and_hop_by_hop_headers_stay_behind_and_everything_else_passes_bot
     assert_eq!(headers["user-agent"], "my-app/1.0");
     assert_eq!(headers["content-type"], "application/json");
     assert!(!headers["authorization"].contains(&key), "the local key never leaves: {headers:?}");
+}
+
+#[test]
+fn setup_claude_code_merges_backs_up_changes_nothing_twice_and_undoes_exactly() {
+    use std::os::unix::fs::MetadataExt as _;
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let daemon = proxied_daemon(&sandbox, &standin);
+    let listen = proxy_address(&daemon);
+    let settings = sandbox.home().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = "{\n  \"model\": \"opus\",\n  \"env\": {\"AWS_REGION\": \"eu-west-1\", \"MY_VAR\": \"x\"},\n  \"permissions\": {\"allow\": [\"Bash(ls)\"]}\n}\n";
+    std::fs::write(&settings, original).unwrap();
+    let setup = |args: &[&str]| {
+        let (code, stdout, stderr) =
+            run(&mut sandbox.bedprov(&[&["setup", "claude-code"], args].concat()));
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stdout
+    };
+
+    let shown = setup(&["--dry-run", "--region", "us-west-2"]);
+    assert!(shown.contains("  + CLAUDE_CODE_USE_BEDROCK = 1\n"), "{shown}");
+    assert!(shown.contains("  ~ AWS_REGION = us-west-2 (was eu-west-1)\n"), "{shown}");
+    let base_url = format!("http://{listen}/region/us-west-2");
+    assert!(shown.contains(&format!("  + ANTHROPIC_BEDROCK_BASE_URL = {base_url}\n")), "{shown}");
+    assert!(
+        shown.contains("  + AWS_BEARER_TOKEN_BEDROCK = bedprov-local-… (the proxy's local key)\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("dry run: nothing written"), "{shown}");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), original);
+
+    let shown = setup(&["--region", "us-west-2"]);
+    assert!(shown.contains("wrote "), "{shown}");
+    assert!(shown.contains(&format!("bedprov service install --proxy={listen} --now")), "{shown}");
+    let key = std::fs::read_to_string(key_file(&sandbox)).unwrap().trim().to_owned();
+    assert!(!shown.contains(&key), "the key is never shown");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        json!({
+            "model": "opus",
+            "env": {
+                "AWS_REGION": "us-west-2",
+                "MY_VAR": "x",
+                "CLAUDE_CODE_USE_BEDROCK": "1",
+                "ANTHROPIC_BEDROCK_BASE_URL": base_url,
+                "AWS_BEARER_TOKEN_BEDROCK": key,
+            },
+            "permissions": {"allow": ["Bash(ls)"]}
+        })
+    );
+    assert_eq!(std::fs::metadata(&settings).unwrap().mode() & 0o777, 0o600);
+    let backup = sandbox.home().join(".claude/settings.json.bedprov-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+    assert_eq!(std::fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+
+    // What Claude Code reads from that block is enough for the Anthropic SDK it is built on.
+    let env: Vec<(String, String)> = written["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .chain([("AWS_DEFAULT_REGION".to_owned(), "us-west-2".to_owned())]) // for the script's idle boto3 clients
+        .collect();
+    let answers = run_clients(&sandbox, &env, &["anthropic-create", "anthropic-stream"]);
+    assert_eq!(ok(&answers[0])["text"], "stand-in reply to: hello");
+    assert_eq!(ok(&answers[1])["text"], "stand-in reply to: hello");
+    assert!(standin.requests().iter().all(|r| r["verdict"] == "ok" && r["region"] == "us-west-2"));
+
+    // A second run changes nothing, not even the file's time.
+    let before = std::fs::metadata(&settings).unwrap().mtime_nsec();
+    let shown = setup(&["--region", "us-west-2"]);
+    assert!(shown.contains("already set up: nothing to change"), "{shown}");
+    assert_eq!(std::fs::metadata(&settings).unwrap().mtime_nsec(), before);
+
+    // Undo takes out exactly what setup put in, and brings back the region it replaced.
+    let shown = setup(&["--undo"]);
+    assert!(shown.contains("  ~ AWS_REGION = eu-west-1 (was us-west-2)\n"), "{shown}");
+    assert!(shown.contains("  - CLAUDE_CODE_USE_BEDROCK (was 1)\n"), "{shown}");
+    let undone: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(undone, serde_json::from_str::<Value>(original).unwrap());
+    let shown = setup(&["--undo"]);
+    assert!(shown.contains("nothing to undo"), "{shown}");
+
+    // Without the proxy, setup says how to get it and writes nothing.
+    drop(daemon);
+    let _plain = sandbox.daemon();
+    let (code, stdout, stderr) = run(&mut sandbox.bedprov(&["setup", "claude-code"]));
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("without its local Bedrock proxy") && stderr.contains("--proxy"),
+        "{stderr}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&settings).unwrap()).unwrap(),
+        undone
+    );
+}
+
+#[test]
+fn an_https_upstream_is_verified_with_the_platforms_roots_and_aws_ca_bundle() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let upstream = format!("{}/{{region}}", standin.https_url());
+    // Without the stand-in's CA, its certificate is not trusted: a 502 that says why, in
+    // Bedrock's shape, and nothing was sent.
+    {
+        let _daemon = sandbox.daemon_with(|command| {
+            command.args(["--proxy", "127.0.0.1:0", "--proxy-upstream", &upstream]);
+        });
+        let answers = run_clients(
+            &sandbox,
+            &[proxy_env(&sandbox, &[]), vec![("AWS_MAX_ATTEMPTS".into(), "1".into())]].concat(),
+            &["converse"],
+        );
+        assert_eq!(answers[0]["code"], "ServiceUnavailableException", "{}", answers[0]);
+        let message = answers[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("cannot reach https://127.0.0.1:{}", standin.port)),
+            "{message}"
+        );
+        assert!(message.contains("AWS_CA_BUNDLE"), "{message}");
+        assert!(standin.requests().is_empty());
+    }
+    // With AWS_CA_BUNDLE naming it, as behind a TLS-inspecting corporate proxy.
+    let daemon = sandbox.daemon_with(|command| {
+        command.env("AWS_CA_BUNDLE", &standin.ca).args([
+            "--proxy",
+            "127.0.0.1:0",
+            "--proxy-upstream",
+            &upstream,
+        ]);
+    });
+    let answers =
+        run_clients(&sandbox, &proxy_env(&sandbox, &[]), &["converse", "anthropic-stream"]);
+    ok(&answers[0]);
+    ok(&answers[1]);
+    let requests = standin.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r["tls"] == true && r["verdict"] == "ok"), "{requests:?}");
+    // A bundle that cannot be used stops the start, saying so.
+    drop(daemon);
+    let (code, _, stderr) = run(sandbox
+        .bedprov(&["daemon", "run", "--proxy", "127.0.0.1:0"])
+        .env("AWS_CA_BUNDLE", sandbox.dir.path().join("missing.pem")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("AWS_CA_BUNDLE") && stderr.contains("cannot be read"), "{stderr}");
+}
+
+#[test]
+fn an_ipv6_loopback_listener_serves_its_own_user() {
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let standin =
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+    let upstream = upstream(&standin);
+    let daemon = sandbox.daemon_with(|command| {
+        command.args(["--proxy", "[::1]:0", "--proxy-upstream", &upstream]);
+    });
+    let listen = proxy_address(&daemon);
+    assert!(listen.starts_with("[::1]:"), "{listen}");
+    let env = proxy_env(&sandbox, &[]);
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://{listen}/region/us-east-1"));
+    let answers = run_clients(&sandbox, &env, &["converse", "anthropic-stream"]);
+    ok(&answers[0]);
+    ok(&answers[1]);
+    // The peer's uid is found in the IPv6 socket table too: another user is refused.
+    if common::is_root() {
+        let key = var("AWS_BEARER_TOKEN_BEDROCK");
+        let bearer = format!("Bearer {key}");
+        let headers = [("Host", listen.as_str()), ("Authorization", bearer.as_str())];
+        let line = format!("POST /model/{MODEL}/converse HTTP/1.1");
+        let host = listen.trim_start_matches('[').replace("]:", " ");
+        let (ip, port) = host.split_once(' ').unwrap();
+        let address = format!("{ip}:{port}");
+        let answer = raw_as(Some(65534), &address, &line, &headers, CONVERSE_BODY);
+        assert_eq!(answer.status, 403);
+        assert!(answer.json()["message"].as_str().unwrap().contains("not uid 65534"));
+    }
+    assert_eq!(standin.requests().len(), 2);
 }

@@ -703,7 +703,7 @@ fn install_with_the_proxy_runs_the_daemon_with_it_and_the_package_is_told_to_use
     let exec_start =
         format!("\nExecStart={} daemon run --proxy=127.0.0.1:9000\n", common::bedprov_bin());
     assert!(text.contains(&exec_start), "{text}");
-    let (code, complaints) = verify(&sandbox, &[unit.clone()]);
+    let (code, complaints) = verify(&sandbox, std::slice::from_ref(&unit));
     assert_eq!(code, 0, "{complaints}");
     // Installing it again with the proxy is no change; status reads the installed unit as ours.
     let (code, stdout, stderr) =

@@ -34,6 +34,7 @@ pub struct RunArgs {
     /// Also run the local Bedrock proxy for long-running apps, on ADDR (a loopback address
     /// and port; default: the config file's `[proxy] listen`, else 127.0.0.1:8239).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = false)]
+    #[allow(clippy::option_option)] // clap: absent, `--proxy` alone, or `--proxy ADDR`
     pub proxy: Option<Option<String>>,
     /// Send the proxy's requests to URL instead of AWS's regional endpoints (`{region}` in
     /// it is replaced): a VPC endpoint, a gateway.

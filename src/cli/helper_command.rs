@@ -57,6 +57,16 @@ pub fn command() -> Command {
             )
             .value_hint(ValueHint::FilePath),
         )
+        .arg(
+            Arg::new("proxy")
+                .long("proxy")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .help(
+                    "(env, exec) the daemon's local Bedrock proxy instead of a token: a key that \
+                     never expires and the proxy's URLs, for apps that outlive tokens",
+                ),
+        )
         .subcommand(
             Command::new("env")
                 .about("export AWS_BEARER_TOKEN_BEDROCK, AWS_REGION and AWS_DEFAULT_REGION"),

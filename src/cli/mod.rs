@@ -14,6 +14,7 @@ pub mod man;
 mod proxy;
 mod request;
 mod service;
+mod setup;
 mod token;
 
 use crate::wire::exit;
@@ -74,6 +75,9 @@ pub enum Command {
     /// The daemon's local Bedrock proxy for long-running apps (see `daemon start --proxy`).
     #[command(subcommand)]
     Proxy(proxy::ProxyCommand),
+    /// Point an app at the daemon's local Bedrock proxy: `bedprov setup claude-code`.
+    #[command(subcommand)]
+    Setup(setup::SetupCommand),
     /// Ask in plain words: "Bedrock key for 6 hours", "Bedrock key for Marketing Team".
     ///
     /// Shows the plan (and the equivalent command), then runs it; long-term keys ask first.
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> crate::Result<Outcome> {
         Command::Key(command) => block_on(key::run(command))?,
         Command::Service(command) => service::run(command, &socket)?,
         Command::Proxy(command) => proxy::run(&command)?,
+        Command::Setup(command) => setup::run(command, &socket)?,
         Command::Request(args) => return request::run(&args, cli.socket, cli.verbose),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args)?,

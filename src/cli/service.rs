@@ -48,6 +48,7 @@ pub struct InstallArgs {
     /// Run the daemon with the local Bedrock proxy (`daemon run --proxy`), on ADDR if given
     /// (default: the config file's `[proxy] listen`, else 127.0.0.1:8239).
     #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    #[allow(clippy::option_option)] // clap: absent, `--proxy` alone, or `--proxy ADDR`
     pub proxy: Option<Option<String>>,
     /// Run the follow-up commands (load, enable and start) instead of printing them.
     #[arg(long)]
@@ -74,7 +75,9 @@ pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
     match command {
         ServiceCommand::Install(args) => {
             let ctx = match &args.proxy {
-                Some(listen) => ctx.with_proxy(listen.as_deref())?,
+                Some(listen) => ctx.with_proxy(
+                    listen.as_deref().map(crate::proxy::settings::parse_listen).transpose()?,
+                ),
                 None => ctx,
             };
             let extras = [

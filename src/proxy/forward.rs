@@ -234,14 +234,14 @@ impl AsRef<[u8]> for Wiped {
 
 /// Removes `names`, and the headers a `Connection` header names.
 fn strip(headers: &mut HeaderMap, names: &[&str]) {
-    let named: Vec<HeaderName> = headers
+    let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in named {
+    for name in listed {
         headers.remove(name);
     }
     for name in names {

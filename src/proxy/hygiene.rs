@@ -103,37 +103,37 @@ mod tests {
         map
     }
 
-    fn checked(method: Method, target: &str, pairs: &[(&str, &str)]) -> Result<(), Refusal> {
+    fn checked(method: &Method, target: &str, pairs: &[(&str, &str)]) -> Result<(), Refusal> {
         let listen: SocketAddr = "127.0.0.1:8239".parse().unwrap();
-        check(&method, &target.parse().unwrap(), &headers(pairs), listen)
+        check(method, &target.parse().unwrap(), &headers(pairs), listen)
     }
 
     #[test]
     fn only_origin_form_requests_for_the_listener_pass() {
         let host = [("Host", "127.0.0.1:8239")];
-        assert_eq!(checked(Method::POST, "/model/x/converse", &host), Ok(()));
-        assert_eq!(checked(Method::POST, "/x", &[("Host", "LocalHost:8239")]), Ok(()));
+        assert_eq!(checked(&Method::POST, "/model/x/converse", &host), Ok(()));
+        assert_eq!(checked(&Method::POST, "/x", &[("Host", "LocalHost:8239")]), Ok(()));
         assert_eq!(
-            checked(Method::CONNECT, "bedrock.amazonaws.com:443", &host),
+            checked(&Method::CONNECT, "bedrock.amazonaws.com:443", &host),
             Err(Refusal::Connect)
         );
         assert_eq!(
-            checked(Method::GET, "http://127.0.0.1:8239/x", &host),
+            checked(&Method::GET, "http://127.0.0.1:8239/x", &host),
             Err(Refusal::NotOriginForm)
         );
-        assert_eq!(checked(Method::OPTIONS, "*", &host), Err(Refusal::NotOriginForm));
+        assert_eq!(checked(&Method::OPTIONS, "*", &host), Err(Refusal::NotOriginForm));
         for bad in
             ["evil.example:8239", "127.0.0.1:8240", "127.0.0.1", "127.0.0.2:8239", "", "[::1]:8239"]
         {
             assert_eq!(
-                checked(Method::GET, "/x", &[("Host", bad)]),
+                checked(&Method::GET, "/x", &[("Host", bad)]),
                 Err(Refusal::WrongHost),
                 "{bad}"
             );
         }
-        assert_eq!(checked(Method::GET, "/x", &[]), Err(Refusal::WrongHost));
+        assert_eq!(checked(&Method::GET, "/x", &[]), Err(Refusal::WrongHost));
         assert_eq!(
-            checked(Method::GET, "/x", &[("Host", "127.0.0.1:8239"), ("Host", "127.0.0.1:8239")]),
+            checked(&Method::GET, "/x", &[("Host", "127.0.0.1:8239"), ("Host", "127.0.0.1:8239")]),
             Err(Refusal::WrongHost)
         );
         for browser in [
@@ -141,7 +141,10 @@ mod tests {
             ("Sec-Fetch-Site", "cross-site"),
             ("Origin", "null"),
         ] {
-            assert_eq!(checked(Method::POST, "/x", &[host[0], browser]), Err(Refusal::FromBrowser));
+            assert_eq!(
+                checked(&Method::POST, "/x", &[host[0], browser]),
+                Err(Refusal::FromBrowser)
+            );
         }
         let v6: SocketAddr = "[::1]:9000".parse().unwrap();
         assert!(names_listener("[::1]:9000", v6) && names_listener("localhost:9000", v6));

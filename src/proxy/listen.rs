@@ -78,6 +78,19 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, stop: watch::Receiv
     }
 }
 
+/// When the last warning about another user's connection was logged.
+static FOREIGN_WARNING: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Whether a warning last logged at `*last` may be logged again now (then it counts as logged).
+fn warning_due(last: &std::sync::Mutex<Option<Instant>>) -> bool {
+    let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let due = last.is_none_or(|at| at.elapsed() >= Duration::from_secs(10));
+    if due {
+        *last = Some(Instant::now());
+    }
+    due
+}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -93,7 +106,12 @@ async fn connection(
     let ours = nix::unistd::geteuid().as_raw();
     let caller = Caller { foreign: (uid != Some(ours)).then_some(uid) };
     if caller.foreign.is_some() {
-        tracing::warn!(peer_uid = ?uid, %peer, "refusing a proxy connection from another user");
+        // Another user could open connections by the thousand: warn at most every 10 s.
+        if warning_due(&FOREIGN_WARNING) {
+            tracing::warn!(peer_uid = ?uid, %peer, "refusing a proxy connection from another user");
+        } else {
+            tracing::debug!(peer_uid = ?uid, %peer, "refusing a proxy connection from another user");
+        }
     }
     let mut first = [0u8; 1];
     let tls = match tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await {

@@ -15,11 +15,13 @@
 //! - [`errors`]: the proxy's own answers, in Bedrock's error shape.
 //! - [`stats`]: counters and added latency for `bedprov status`.
 //! - [`endpoint`]: the socket's `POST /v1/proxy`: base URLs and key for a profile and region.
+//! - [`claude_code`]: `bedprov setup claude-code`, Claude Code's settings pointed at the proxy.
 //!
 //! The proxy never mints: every token comes from the daemon's slots, with their lifetime
 //! policy and single-flight refresh. Nothing of it is built unless it is turned on.
 
 pub mod body;
+pub mod claude_code;
 pub mod endpoint;
 pub mod errors;
 pub mod forward;

@@ -63,7 +63,7 @@ fn unmapped(ip: IpAddr) -> IpAddr {
 
 /// The kernel prints an address as 32-bit words in the machine's byte order.
 fn words(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 8 != 0 || hex.is_empty() {
+    if !hex.len().is_multiple_of(8) || hex.is_empty() {
         return None;
     }
     hex.as_bytes()

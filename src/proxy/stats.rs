@@ -62,9 +62,9 @@ impl Failure {
     }
 }
 
-/// Bucket `i` holds durations up to `1.2^i` microseconds; the last one holds the rest
-/// (about 25 minutes and more).
-const BUCKETS: usize = 118;
+/// Bucket `i` holds durations up to [`bounds`]`[i]` microseconds; the last one holds the
+/// rest (hours).
+const BUCKETS: usize = 128;
 
 /// The proxy's counters.
 #[derive(Debug)]
@@ -147,9 +147,9 @@ impl Stats {
     pub fn status(&self, listen: String, upstream: String) -> ProxyStatus {
         let counts: Vec<u64> = self.latency.iter().map(|b| b.load(Ordering::Relaxed)).collect();
         let total: u64 = counts.iter().sum();
-        let percentile = |fraction: f64| {
-            // The bucket that holds the `fraction` point: its upper bound.
-            let rank = ((total as f64) * fraction).ceil().max(1.0) as u64;
+        let percentile = |per_mille: u64| {
+            // The bucket that holds the `per_mille` point: its upper bound.
+            let rank = (total * per_mille).div_ceil(1000).max(1);
             let mut seen = 0;
             counts
                 .iter()
@@ -180,8 +180,8 @@ impl Stats {
             open_connections: self.open_connections.load(Ordering::Relaxed),
             errors,
             added_latency_us: (total > 0).then(|| LatencySummary {
-                p50: percentile(0.50),
-                p99: percentile(0.99),
+                p50: percentile(500),
+                p99: percentile(990),
                 max: self.latency_max_us.load(Ordering::Relaxed),
                 count: total,
             }),
@@ -189,16 +189,25 @@ impl Stats {
     }
 }
 
+/// The buckets' upper bounds in microseconds: 1, 2, … 10, then each a fifth more than the
+/// last.
+fn bounds() -> &'static [u64; BUCKETS] {
+    static BOUNDS: std::sync::OnceLock<[u64; BUCKETS]> = std::sync::OnceLock::new();
+    BOUNDS.get_or_init(|| {
+        let mut bounds = [1u64; BUCKETS];
+        for i in 1..BUCKETS {
+            bounds[i] = bounds[i - 1].saturating_add((bounds[i - 1] / 5).max(1));
+        }
+        bounds
+    })
+}
+
 fn bucket(micros: u64) -> usize {
-    if micros <= 1 {
-        return 0;
-    }
-    let index = ((micros as f64).ln() / 1.2f64.ln()).ceil() as usize;
-    index.min(BUCKETS - 1)
+    bounds().partition_point(|bound| *bound < micros).min(BUCKETS - 1)
 }
 
 fn upper_bound(index: usize) -> u64 {
-    1.2f64.powi(index as i32).round() as u64
+    bounds()[index]
 }
 
 /// A counted open stream or connection, uncounted on drop.
@@ -245,14 +254,14 @@ mod tests {
         stats.failed(Failure::Unauthorized);
         stats.failed(Failure::ClientGone);
         stats.retried();
-        let status = stats.status("127.0.0.1:1".into(), "AWS".into());
-        assert_eq!((status.open_streams, status.open_connections), (1, 1));
-        assert_eq!(status.errors["unauthorized"], 2);
-        assert_eq!(status.errors["client_gone"], 1);
-        assert_eq!(status.errors["retried_after_refresh"], 1);
-        assert!(!status.errors.contains_key("no_token"));
+        let open = stats.status("127.0.0.1:1".into(), "AWS".into());
+        assert_eq!((open.open_streams, open.open_connections), (1, 1));
+        assert_eq!(open.errors["unauthorized"], 2);
+        assert_eq!(open.errors["client_gone"], 1);
+        assert_eq!(open.errors["retried_after_refresh"], 1);
+        assert!(!open.errors.contains_key("no_token"));
         drop((stream, connection));
-        let status = stats.status(String::new(), String::new());
-        assert_eq!((status.open_streams, status.open_connections), (0, 0));
+        let closed = stats.status(String::new(), String::new());
+        assert_eq!((closed.open_streams, closed.open_connections), (0, 0));
     }
 }

@@ -141,7 +141,7 @@ impl LocalCa {
         pem(&self.cert)
     }
 
-    /// A server configuration with a new certificate for `listen` (and 127.0.0.1, ::1 and
+    /// A server configuration with a new certificate for `listen` (and 127.0.0.1, `::1` and
     /// `localhost`), signed by this authority; HTTP/1.1 only.
     pub fn server_config(&self, listen: IpAddr) -> crate::Result<Arc<ServerConfig>> {
         let (cert, key) = self.listener_certificate(listen)?;

@@ -123,12 +123,14 @@ pub fn proxy(proxy: &ProxyStatus) -> String {
 
 /// A byte count for people: `512 B`, `3.4 KB`, `12.0 MB`.
 fn bytes(count: u64) -> String {
-    match count {
-        0..1_000 => format!("{count} B"),
-        1_000..1_000_000 => format!("{:.1} KB", count as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.1} MB", count as f64 / 1e6),
-        _ => format!("{:.1} GB", count as f64 / 1e9),
-    }
+    let (unit, scale) = match count {
+        0..1_000 => return format!("{count} B"),
+        1_000..1_000_000 => ("KB", 1_000),
+        1_000_000..1_000_000_000 => ("MB", 1_000_000),
+        _ => ("GB", 1_000_000_000),
+    };
+    let tenths = count / (scale / 10);
+    format!("{}.{} {unit}", tenths / 10, tenths % 10)
 }
 
 fn times(count: u64) -> String {
@@ -141,5 +143,40 @@ fn mark(state: SlotState) -> &'static str {
         SlotState::Empty => "…",
         SlotState::Degraded => "!",
         SlotState::NeedsLogin | SlotState::Failed => "✗",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::api::LatencySummary;
+
+    #[test]
+    fn the_proxy_shows_its_address_traffic_latency_and_refusals() {
+        let mut status = ProxyStatus {
+            listen: "127.0.0.1:8239".into(),
+            upstream: "AWS".into(),
+            requests: 12,
+            bytes_from_clients: 999,
+            bytes_to_clients: 3_456_789,
+            open_streams: 1,
+            open_connections: 2,
+            ..ProxyStatus::default()
+        };
+        assert_eq!(
+            proxy(&status),
+            "proxy: 127.0.0.1:8239 → AWS\n    12 requests · 999 B in, 3.4 MB out · 1 open streams · 2 open connections\n"
+        );
+        status.added_latency_us = Some(LatencySummary { p50: 80, p99: 700, max: 900, count: 12 });
+        status.errors.insert("unauthorized".into(), 2);
+        status.errors.insert("client_gone".into(), 1);
+        let text = proxy(&status);
+        assert!(
+            text.contains("    added latency p50 80 µs · p99 700 µs · max 900 µs (12 requests)\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("    refused or failed: client_gone 1, unauthorized 2\n"), "{text}");
+        assert_eq!(bytes(1_500), "1.5 KB");
+        assert_eq!(bytes(12_000_000_000), "12.0 GB");
     }
 }

@@ -12,6 +12,7 @@ use super::commands::FollowUp;
 use super::files::{self, Comment, Wanted};
 use super::{Context, Feature, Part};
 use crate::Error;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 pub const LABEL: &str = "com.bedprov.daemon";
@@ -45,7 +46,7 @@ pub fn parts(ctx: &Context) -> crate::Result<Vec<Part>> {
         let mut args = String::from("<string>run</string>\n");
         for arg in &ctx.daemon_args {
             files::check_daemon_arg(arg)?;
-            args.push_str(&format!("\t\t<string>{arg}</string>\n"));
+            let _ = writeln!(args, "\t\t<string>{arg}</string>");
         }
         text = files::extend_line(&text, "<string>run</string>\n", &args);
     }

@@ -140,14 +140,15 @@ impl Context {
     }
 
     /// The service runs the daemon with the local Bedrock proxy (`service install --proxy
-    /// [ADDR]`); the address, if given, is checked now (loopback only).
-    pub fn with_proxy(mut self, listen: Option<&str>) -> crate::Result<Self> {
+    /// [ADDR]`), on `listen` (checked by the caller: a loopback address) if given.
+    #[must_use]
+    pub fn with_proxy(mut self, listen: Option<std::net::SocketAddr>) -> Self {
         let arg = match listen {
-            Some(addr) => format!("--proxy={}", crate::proxy::settings::parse_listen(addr)?),
+            Some(addr) => format!("--proxy={addr}"),
             None => "--proxy".to_owned(),
         };
         self.daemon_args = vec![arg];
-        Ok(self)
+        self
     }
 
     /// This context with the daemon arguments the installed service file already has, so

@@ -35,8 +35,6 @@ Usage:
   bedprov-helper token                    print the bare token (for tools that run a key command)
   bedprov-helper json                     print the token and its expiry as JSON
   bedprov-helper exec -- CMD [ARGS...]    run CMD with the variables set
-  eval \"$(bedprov-helper env --proxy)\"    point long-running apps at the daemon's local
-                                          Bedrock proxy instead (see --proxy below)
   bedprov-helper --help | --version       (alone)
 
 The token is signed with what an AWS SDK in this shell would use: its own credentials
@@ -51,13 +49,15 @@ Options (before or after the command; for exec, before `--`: everything after it
   --ttl DURATION     token lifetime, 15m to 12h (default 12h)
   --shell SHELL      env syntax: sh, bash, zsh, fish, pwsh (default: from $SHELL)
   --socket PATH      daemon socket (default: $BEDPROV_SOCKET, else $XDG_RUNTIME_DIR/bedprov/bedprov.sock)
-  --proxy            (env, exec) use the daemon's local Bedrock proxy: AWS_BEARER_TOKEN_BEDROCK
-                     is a local key that never expires, the endpoints point at the proxy
-                     (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK,
-                     ANTHROPIC_BEDROCK_BASE_URL, and AWS_CA_BUNDLE for its HTTPS endpoint),
-                     and the proxy signs each request with a fresh token. For apps that run
-                     longer than a token lives. Needs a daemon started with --proxy.
+  --proxy            (env, exec) the daemon's local Bedrock proxy instead of a token: a key
+                     that never expires and the proxy's URLs, for apps that outlive tokens
 A value may follow its option as the next argument or after `=` (needed for one starting with -).
+
+For long-running apps: eval \"$(bedprov-helper env --proxy)\" sets AWS_BEARER_TOKEN_BEDROCK to
+the proxy's local key, AWS_REGION and AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME and
+AWS_ENDPOINT_URL_BEDROCK (HTTPS, verified with AWS_CA_BUNDLE) and ANTHROPIC_BEDROCK_BASE_URL:
+the app's requests go to the daemon, which signs each with a fresh token. It needs a daemon
+running with the proxy (bedprov daemon start --proxy).
 
 The helper talks only to a daemon of your own user: it refuses a socket whose directory is
 another user's or writable by others, or that another user's process serves.
@@ -352,18 +352,16 @@ fn run_proxy(client: &Client, args: Args) -> Result<(), Failure> {
     let request = ProxyRequest { profile, region, environment };
     let body = with_autostart_args(client, &["--proxy"], |c| c.call(endpoint::Proxy, &request))?;
     let vars = proxy_vars(&body);
-    match args.mode {
-        Mode::Exec(command) => exec(&command, &vars),
-        _ => {
-            let shell = args.shell.unwrap_or_else(Shell::from_env);
-            let lines = shell::export_lines(shell, &vars).map_err(|e| Failure {
-                message: e.to_string(),
-                hint: String::new(),
-                code: exit::USAGE,
-            })?;
-            print_all(&lines)
-        }
+    if let Mode::Exec(command) = args.mode {
+        return exec(&command, &vars);
     }
+    let shell = args.shell.unwrap_or_else(Shell::from_env);
+    let lines = shell::export_lines(shell, &vars).map_err(|e| Failure {
+        message: e.to_string(),
+        hint: String::new(),
+        code: exit::USAGE,
+    })?;
+    print_all(&lines)
 }
 
 /// Replaces this process with `command`, `vars` set; returns only if that fails.
