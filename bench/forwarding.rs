@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The model id every request names (percent-encoded, as SDKs send it).
-pub const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0";
+pub(crate) const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0";
 const CONVERSE_BODY: &str = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
 /// Latency and throughput are measured in rounds that take the routes in turn, so that
 /// whatever else the machine runs meanwhile weighs on each alike; each round is recorded
@@ -36,8 +36,8 @@ const FRAME_GAP: Duration = Duration::from_millis(1);
 const OPEN_STREAMS: usize = 200;
 
 /// One way for a client to reach the upstream.
-pub struct Route {
-    pub addr: SocketAddr,
+pub(crate) struct Route {
+    pub(crate) addr: SocketAddr,
     /// What comes before `/model/…` (a forwarder's own path prefix).
     prefix: String,
     /// Header lines the forwarder wants besides `Host` (its credential), each ending CRLF.
@@ -47,12 +47,12 @@ pub struct Route {
 }
 
 impl Route {
-    pub fn direct(upstream: &Upstream) -> Self {
+    pub(crate) fn direct(upstream: &Upstream) -> Self {
         Self { addr: upstream.addr, prefix: String::new(), extra: String::new(), pid: None }
     }
 
     /// A request for `operation` on [`MODEL`] with a JSON `body`.
-    pub fn request(&self, operation: &str, body: &str, close: bool) -> Vec<u8> {
+    pub(crate) fn request(&self, operation: &str, body: &str, close: bool) -> Vec<u8> {
         format!(
             "POST {}/model/{MODEL}/{operation} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{body}",
             self.prefix,
@@ -389,12 +389,12 @@ fn start_bedprov_proxy(upstream: &Upstream) -> Result<(super::BenchEnv, Route), 
 }
 
 /// LiteLLM's proxy in front of `upstream` (`bench/litellm.sh`), stopped on drop.
-pub struct LiteLlm {
+pub(crate) struct LiteLlm {
     child: Child,
 }
 
 impl LiteLlm {
-    pub fn start(upstream: &Upstream) -> Result<(Self, Route), String> {
+    pub(crate) fn start(upstream: &Upstream) -> Result<(Self, Route), String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let log = root.join("target/bench-env/litellm.log");
         let _ = std::fs::create_dir_all(root.join("target/bench-env"));
@@ -474,7 +474,7 @@ print(f"Converse {text!r}, ConverseStream {n} deltas, InvokeModelWithResponseStr
 }
 
 /// The section: every route measured, then compared.
-pub fn section() -> String {
+pub(crate) fn section() -> String {
     let upstream = Upstream::start(1);
     let direct = Route::direct(&upstream);
     let mut out = format!(

@@ -33,7 +33,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const CONVERSE_ANSWER: &str = r#"{"output":{"message":{"role":"assistant","content":[{"text":"Hello from the benchmark upstream."}]}},"stopReason":"end_turn","usage":{"inputTokens":8,"outputTokens":7,"totalTokens":15},"metrics":{"latencyMs":1}}"#;
+pub(crate) const CONVERSE_ANSWER: &str = r#"{"output":{"message":{"role":"assistant","content":[{"text":"Hello from the benchmark upstream."}]}},"stopReason":"end_turn","usage":{"inputTokens":8,"outputTokens":7,"totalTokens":15},"metrics":{"latencyMs":1}}"#;
 const INVOKE_ANSWER: &str = r#"{"id":"msg_bdrk_0123456789abcdef","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hello from the benchmark upstream."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":8,"output_tokens":7}}"#;
 const PROFILES_ANSWER: &str = r#"{"inferenceProfileSummaries":[{"inferenceProfileName":"US Claude Sonnet 4.5","inferenceProfileId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","inferenceProfileArn":"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0","models":[{"modelArn":"arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"}],"status":"ACTIVE","type":"SYSTEM_DEFINED"}]}"#;
 const DEFAULT_FRAMES: u32 = 10;
@@ -41,14 +41,14 @@ const DEFAULT_FRAMES: u32 = 10;
 type ResponseBody = Either<Full<Bytes>, FrameStream>;
 
 /// A running upstream; dropping it stops it.
-pub struct Upstream {
-    pub addr: SocketAddr,
+pub(crate) struct Upstream {
+    pub(crate) addr: SocketAddr,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Upstream {
     /// Serves on 127.0.0.1 (a port the kernel picks) with `threads` runtime threads of its own.
-    pub fn start(threads: usize) -> Self {
+    pub(crate) fn start(threads: usize) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("bench-upstream")
@@ -70,7 +70,7 @@ impl Upstream {
         Self { addr, runtime: Some(runtime) }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 }
@@ -152,7 +152,7 @@ enum Item {
 }
 
 /// An event stream sent frame by frame, text deltas stamped as they leave.
-pub struct FrameStream {
+pub(crate) struct FrameStream {
     kind: StreamKind,
     items: VecDeque<Item>,
     delay: Duration,
@@ -291,7 +291,7 @@ fn event_frame(kind: StreamKind, event: &str, json: &str) -> Bytes {
 
 /// Splits complete event-stream messages off the front of `buffer`, checking their CRCs;
 /// returns their payloads and leaves a partial message in place.
-pub fn take_frames(buffer: &mut Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
+pub(crate) fn take_frames(buffer: &mut Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
     let mut payloads = Vec::new();
     let mut at = 0;
     while buffer.len() - at >= 12 {
@@ -317,7 +317,7 @@ pub fn take_frames(buffer: &mut Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// When a text delta left the upstream (nanoseconds since the epoch), if `payload` is one.
-pub fn sent_at(payload: &[u8]) -> Option<u128> {
+pub(crate) fn sent_at(payload: &[u8]) -> Option<u128> {
     let text = std::str::from_utf8(payload).ok()?;
     let decoded;
     let json = match text.strip_prefix(r#"{"bytes":""#) {
