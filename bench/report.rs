@@ -162,7 +162,7 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
-    let date = bedprov::render::time::human_utc(SystemTime::now());
+    let date = bedprov::timefmt::human_utc(SystemTime::now());
     format!(
         "Measured {date} on {cores} cores ({cpu}), release build. Load generator and daemon share those cores."
     )

@@ -8,7 +8,7 @@
 
 use crate::creds::{self, ProfileSelection, Target};
 use crate::region::{Region, RegionSource};
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -24,7 +24,7 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// Clients for one identity and region.
 #[derive(Debug, Clone)]
-pub struct Aws {
+pub(crate) struct Aws {
     pub config: SdkConfig,
     pub profile: ProfileSelection,
     pub region: Region,
@@ -37,7 +37,7 @@ pub struct Aws {
 
 impl Aws {
     /// Resolves credentials and region the same way `bedprov token` does.
-    pub async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
+    pub(crate) async fn connect(profile: Option<&str>, region: Option<&str>) -> Result<Self> {
         let target = Target::from_process(profile, region)?;
         // Boxed: aws-config's futures are large, and every command awaits this one.
         let resolved = Box::pin(creds::resolve(&target)).await?;
@@ -53,27 +53,27 @@ impl Aws {
     }
 
     /// The same region and endpoints, signed with other credentials (a key just created).
-    pub async fn with_credentials(&self, credentials: Credentials) -> SdkConfig {
+    pub(crate) async fn with_credentials(&self, credentials: Credentials) -> SdkConfig {
         Box::pin(sdk_config(credentials, &self.region)).await
     }
 
     #[must_use]
-    pub fn iam(&self) -> aws_sdk_iam::Client {
+    pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn sts(&self) -> aws_sdk_sts::Client {
+    pub(crate) fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn bedrock(&self) -> aws_sdk_bedrock::Client {
+    pub(crate) fn bedrock(&self) -> aws_sdk_bedrock::Client {
         aws_sdk_bedrock::Client::new(&self.config)
     }
 
     #[must_use]
-    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+    pub(crate) fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.config)
     }
 }
@@ -95,7 +95,7 @@ async fn sdk_config(credentials: Credentials, region: &Region) -> SdkConfig {
 /// named when AWS denies it. Messages carry AWS's error code and message, never secrets
 /// (bedprov never sends secrets in requests AWS would echo); an answer with neither says so
 /// and what to do, rather than pointing at a message that is not there.
-pub fn error<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Error
+pub(crate) fn error<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -112,13 +112,13 @@ where
                 }
             }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::other(
-            exit::AWS,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Error::new(
+            ErrorCode::Aws,
             format!("cannot reach AWS for {action}: {}", creds::error_chain(err)),
             "check your network (and AWS_ENDPOINT_URL if you set one), then try again",
         ),
-        other => Error::other(
-            exit::AWS,
+        other => Error::new(
+            ErrorCode::Aws,
             format!("the {action} call failed: {}", creds::error_chain(other)),
             "try again; run with -vv for details",
         ),
@@ -140,7 +140,7 @@ const NOT_IMPLEMENTED: &[&str] = &[
 /// [`NOT_IMPLEMENTED`], HTTP 501), or answers with no AWS error at all, as an emulator does
 /// for a call it lacks (moto: HTTP 500 without a body AWS would send). Callers that need
 /// the call only for one kind of thing (Bedrock API keys) skip that part with a note.
-pub fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
+pub(crate) fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
@@ -176,33 +176,33 @@ fn no_reason(action: &'static str, status: u16) -> Error {
         ),
         None => "AWS gave no reason: try again in a minute (re-running is safe); if it keeps failing, check the AWS Health Dashboard for the region".into(),
     };
-    Error::other(exit::AWS, message, hint)
+    Error::new(ErrorCode::Aws, message, hint)
 }
 
 /// The decision behind [`error`], on an error code and message (testable without the SDK).
 /// The message may be empty: then none is quoted or pointed at.
 #[must_use]
-pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
+pub(crate) fn classify(action: &'static str, code: &str, message: &str) -> Error {
     let said = if message.is_empty() { String::new() } else { format!(": {message}") };
     match code {
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
-        | "UnauthorizedException" => Error::other(
-            exit::AWS,
+        | "UnauthorizedException" => Error::new(
+            ErrorCode::Aws,
             format!("AWS denied {action}{said}"),
             format!(
                 "grant {action} to the identity you are using (check it with `bedprov check`); the README lists every permission bedprov needs"
             ),
         ),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Error::other(
-            exit::NEEDS_LOGIN,
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Error::new(
+            ErrorCode::NeedsLogin,
             format!("your AWS credentials expired during {action}"),
             "refresh them (for SSO: `aws sso login --profile X`) and try again",
         ),
         "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
-            Error::other(
-                exit::NO_CREDENTIALS,
+            Error::new(
+                ErrorCode::CredentialsFailed,
                 format!("AWS does not accept these credentials ({code}) for {action}"),
                 "check the keys (`aws sts get-caller-identity`), or your clock if it is far off",
             )
@@ -210,13 +210,13 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
         "Throttling"
         | "ThrottlingException"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded" => Error::other(
-            exit::AWS,
+        | "RequestLimitExceeded" => Error::new(
+            ErrorCode::Aws,
             format!("AWS kept throttling {action} after {MAX_ATTEMPTS} attempts"),
             "wait a minute and run the command again (it is safe to re-run)",
         ),
-        code if NOT_IMPLEMENTED.contains(&code) => Error::other(
-            exit::AWS,
+        code if NOT_IMPLEMENTED.contains(&code) => Error::new(
+            ErrorCode::Aws,
             format!("the endpoint does not implement {action} ({code}){said}"),
             match endpoint_override(action) {
                 Some((variable, url)) => format!(
@@ -227,15 +227,15 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
                 }
             },
         ),
-        _ if message.is_empty() => Error::other(
-            exit::AWS,
+        _ if message.is_empty() => Error::new(
+            ErrorCode::Aws,
             format!("{action} failed: {code}"),
             format!(
                 "AWS sent {code} without a message; re-running is safe, and if it persists, look {code} up in the AWS documentation of {action}"
             ),
         ),
-        _ => Error::other(
-            exit::AWS,
+        _ => Error::new(
+            ErrorCode::Aws,
             format!("{action} failed: {code}{said}"),
             "see AWS's message above; re-running is safe",
         ),
@@ -243,7 +243,7 @@ pub fn classify(action: &'static str, code: &str, message: &str) -> Error {
 }
 
 /// The error code of a service error, for callers that branch on it (`NoSuchEntity`).
-pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+pub(crate) fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     err: &SdkError<E, R>,
 ) -> Option<&str> {
     match err {
@@ -255,6 +255,7 @@ pub fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::exit;
 
     #[test]
     fn denied_calls_name_the_action() {

@@ -32,8 +32,10 @@
 //! - [`prompt`]: yes/no, choice and MFA-code questions, only on a terminal.
 //! - [`intent`]: plain-language requests → what was said (with spans) → a validated plan and
 //!   the equivalent `bedprov` command line (`bedprov request`). Deterministic: no network.
-//! - [`clock`]: the injectable wall clock.
-//! - [`error`]: the crate's error type: message, hint, exit code.
+//! - [`clock`]: the injectable wall clock. [`timefmt`]: times and durations as text, for
+//!   every layer.
+//! - [`error`]: the crate's error type: a kind (`wire::api::ErrorCode`, which maps it to the exit
+//!   code and HTTP status), message, hint and the typed error it came from.
 //! - [`render`]: turns results into the formats users share (human, env, JSON, raw).
 //! - [`cli`]: the `bedprov` command line; prints what `render` produced (a new long-term
 //!   secret at the workflow's delivery step, checked to have arrived). Also the clap
@@ -41,7 +43,7 @@
 //!   both commands come from clap (`bedprov completions`, `bedprov man`).
 //! - [`harden`]: umask, no core dumps, not dumpable. [`logging`]: tracing with secret-safe clamps.
 
-pub mod aws;
+pub(crate) mod aws;
 // clap turns the doc comments of the argument types into --help text: plain words there.
 #[allow(clippy::doc_markdown)]
 pub mod cli;
@@ -54,18 +56,19 @@ pub mod harden;
 pub mod intent;
 pub mod logging;
 pub mod paths;
-pub mod progress;
-pub mod prompt;
-pub mod provision;
+pub(crate) mod progress;
+pub(crate) mod prompt;
+pub(crate) mod provision;
 pub mod proxy;
 pub mod quote;
 pub mod region;
-pub mod render;
+pub(crate) mod render;
 pub mod service;
 pub mod slot;
+pub mod timefmt;
 pub mod token;
 pub mod ttl;
-pub mod verify;
+pub(crate) mod verify;
 pub mod watch;
 
 /// The wire protocol crate under its old module name, so `crate::wire::…` and

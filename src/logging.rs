@@ -8,7 +8,6 @@
 //! name from a socket query or an error from outside cannot break or forge a log line.
 
 use std::fmt;
-use std::path::Path;
 use tracing::field::Field;
 use tracing::{Level, Metadata};
 use tracing_subscriber::field::MakeExt as _;
@@ -106,14 +105,6 @@ pub fn quoted_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static 
 pub fn init_stderr(verbosity: u8, role: Role) {
     use std::io::IsTerminal;
     init(verbosity, role, std::io::stderr, std::io::stderr().is_terminal());
-}
-
-/// Logs to `path` (appending, mode 0600), never with colours.
-pub fn init_file(verbosity: u8, role: Role, path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
-    init(verbosity, role, std::sync::Mutex::new(file), false);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,18 +1,36 @@
-//! Where bedprov keeps its files: the config file and the state directory (daemon log, the
-//! local proxy's key and certificate authority).
-//! The socket path lives in `wire::socket_path`, because the helper needs it too.
+//! Where bedprov keeps and finds files: the user's home directory (the one place `HOME` is
+//! read), the config file, the state directory (daemon log, the local proxy's
+//! key and certificate authority) and the AWS files. The socket
+//! path lives in `wire::socket_path`, because the helper needs it too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from)
+/// The user's home directory: `$HOME` as this process started with it, read once. `None`
+/// when it is unset or not an absolute path (a relative one would follow the working
+/// directory, and a detached daemon works from `/`).
+#[must_use]
+pub fn home() -> Option<&'static Path> {
+    static HOME: OnceLock<Option<PathBuf>> = OnceLock::new();
+    HOME.get_or_init(|| usable_home(std::env::var_os("HOME"))).as_deref()
+}
+
+/// The rule for `$HOME`: an absolute path, or none at all.
+fn usable_home(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    value.map(PathBuf::from).filter(|home| home.is_absolute())
+}
+
+/// Where files under the home directory are looked for: [`home`], or `/` without one (the
+/// one fallback: nothing of the user's is found there, so each file reads as absent).
+fn home_or_root() -> &'static Path {
+    home().unwrap_or(Path::new("/"))
 }
 
 fn xdg(var: &str, fallback: &str) -> PathBuf {
     std::env::var_os(var)
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home().join(fallback))
+        .unwrap_or_else(|| home_or_root().join(fallback))
 }
 
 /// `$XDG_CONFIG_HOME` (default `~/.config`).
@@ -93,14 +111,14 @@ pub fn claude_settings() -> PathBuf {
     std::env::var_os("CLAUDE_CONFIG_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home().join(".claude"))
+        .unwrap_or_else(|| home_or_root().join(".claude"))
         .join("settings.json")
 }
 
 /// `~/.aws`: where the AWS config files live unless the environment says otherwise.
 #[must_use]
 pub fn aws_dir() -> PathBuf {
-    home().join(".aws")
+    home_or_root().join(".aws")
 }
 
 /// The AWS config and credentials files (honouring `AWS_CONFIG_FILE` and
@@ -129,4 +147,21 @@ pub struct AwsFiles {
     pub config: PathBuf,
     pub credentials: PathBuf,
     pub sso_cache: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A home that is unset, empty or relative is no home: bedprov's files are then looked for
+    /// under `/` (and `service install` refuses), never under whatever directory it runs in.
+    #[test]
+    fn only_an_absolute_home_counts() {
+        assert_eq!(usable_home(Some("/home/me".into())), Some(PathBuf::from("/home/me")));
+        for unusable in [None, Some(""), Some("home/me"), Some("~"), Some("./me")] {
+            assert_eq!(usable_home(unusable.map(Into::into)), None, "{unusable:?}");
+        }
+        let home = home().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        assert_eq!(aws_dir(), home.join(".aws"));
+    }
 }

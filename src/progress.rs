@@ -10,7 +10,7 @@ use std::time::Duration;
 static SHOWN: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
 /// Runs `work`, showing `message` with a spinner meanwhile (on a terminal).
-pub async fn spin<T>(message: &str, work: impl Future<Output = T>) -> T {
+pub(crate) async fn spin<T>(message: &str, work: impl Future<Output = T>) -> T {
     if !std::io::stderr().is_terminal() {
         return work.await;
     }
@@ -26,7 +26,7 @@ pub async fn spin<T>(message: &str, work: impl Future<Output = T>) -> T {
 }
 
 /// Runs `interaction` (a question and its answer) with any spinner hidden meanwhile.
-pub fn suspend<R>(interaction: impl FnOnce() -> R) -> R {
+pub(crate) fn suspend<R>(interaction: impl FnOnce() -> R) -> R {
     let shown = SHOWN.lock().unwrap_or_else(PoisonError::into_inner).clone();
     match shown {
         Some(spinner) => spinner.suspend(interaction),

@@ -19,7 +19,7 @@ pub const FORMS: &str = "15m, 90min, 6h, 1h30m, 1.5h, 6 hours, 30 minutes, or se
 pub struct Ttl(Duration);
 
 impl Default for Ttl {
-    /// 12 hours: the seed's default and AWS's maximum.
+    /// 12 hours: the default `bedprov token` mints, and AWS's maximum.
     fn default() -> Self {
         Self(MAX)
     }
@@ -30,7 +30,7 @@ impl Default for Ttl {
 pub enum TtlError {
     #[error("cannot read `{input}` as a duration: use {FORMS}")]
     Unreadable { input: String },
-    #[error("a TTL of {} is outside the allowed range of 15 minutes to 12 hours", crate::render::time::human_duration(*.0))]
+    #[error("a TTL of {} is outside the allowed range of 15 minutes to 12 hours", crate::timefmt::human_duration(*.0))]
     OutOfRange(Duration),
 }
 
@@ -61,7 +61,7 @@ impl Ttl {
 
 impl fmt::Display for Ttl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::time::compact_duration(self.0))
+        f.write_str(&crate::timefmt::compact_duration(self.0))
     }
 }
 

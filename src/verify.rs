@@ -4,17 +4,18 @@
 //! no answer, the report says so instead of listing anything.
 
 use crate::aws::{self, Aws};
-use crate::render::time::rfc3339;
+use crate::timefmt::rfc3339;
 use crate::ttl::Ttl;
+use crate::wire::api::ErrorCode;
 use serde::Serialize;
 use std::time::SystemTime;
 
 /// The whole report.
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub profile: String,
-    /// Where the credentials came from, in words ("profile dev (SSO)").
-    pub signed_by: String,
+    /// The key id of the credentials that signed (not a secret: IAM and the token show it).
+    pub access_key_id: String,
     pub credential_source: crate::wire::api::CredentialSource,
     pub region: String,
     pub region_source: String,
@@ -24,14 +25,16 @@ pub struct Check {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub account: String,
     pub arn: String,
     pub user_id: String,
 }
 
+// `model_id` is AWS's name for it, and the field's name in `check --format json`.
+#[allow(clippy::struct_field_names)]
 #[derive(Debug, Serialize)]
-pub struct Model {
+pub(crate) struct Model {
     pub model_id: String,
     pub name: Option<String>,
     /// `ACTIVE` or `LEGACY`, as AWS says.
@@ -39,44 +42,39 @@ pub struct Model {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TokenCheck {
+pub(crate) struct TokenCheck {
     pub region: String,
     pub expires_at: String,
 }
 
 /// A failed part of the check: what went wrong and what to do.
 #[derive(Debug, Serialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub message: String,
     pub hint: String,
 }
 
 impl From<crate::Error> for Problem {
     fn from(error: crate::Error) -> Self {
-        Self { message: error.to_string(), hint: error.hint() }
+        Self { message: error.to_string(), hint: error.hint().to_owned() }
     }
 }
 
 impl Check {
     #[must_use]
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.identity.is_ok() && self.models.is_ok() && self.token.is_ok()
     }
 }
 
 /// Runs every part; a failing part is reported, not fatal to the others.
-pub async fn run(aws: &Aws) -> Check {
+pub(crate) async fn run(aws: &Aws) -> Check {
     let identity = identity(aws).await.map_err(Problem::from);
     let models = models(aws).await.map_err(Problem::from);
     let token = token(aws).map_err(Problem::from);
-    let access_key_id = aws.credentials.access_key_id();
     Check {
         profile: aws.profile.name.clone(),
-        signed_by: crate::render::token::signed_by(
-            Some(aws.credential_source),
-            &aws.profile.name,
-            Some(access_key_id),
-        ),
+        access_key_id: aws.credentials.access_key_id().to_owned(),
         credential_source: aws.credential_source,
         region: aws.region.to_string(),
         region_source: aws.region_source.to_string(),
@@ -129,8 +127,8 @@ fn token(aws: &Aws) -> crate::Result<TokenCheck> {
     let decoded = crate::token::decode(token.expose_secret())?;
     let signed_expiry = token.issued_at() + token.ttl().as_duration();
     if decoded.region != aws.region.as_str() || decoded.expires_at != signed_expiry {
-        return Err(crate::Error::other(
-            crate::wire::exit::INTERNAL,
+        return Err(crate::Error::new(
+            ErrorCode::Internal,
             "a freshly minted token does not decode to its own region and expiry",
             "this is a bug in bedprov: please report it",
         ));

@@ -1,5 +1,5 @@
-//! `bedprov token` and `bedprov decode` as real processes: every credential source the issue
-//! names (static keys, `credential_process`, assume-role via moto, SSO), every error path with
+//! `bedprov token` and `bedprov decode` as real processes: every credential source a shell
+//! commonly has (static keys, `credential_process`, assume-role via moto, SSO), every error path with
 //! its message and exit code, and no secret in diagnostics even at trace level.
 
 mod common;

@@ -161,10 +161,26 @@ fn detached_start_reports_readiness_and_failure_truthfully() {
     // A config file the daemon refuses: the parent exits non-zero with the child's reason.
     let config = sandbox.dir.path().join("bad.toml");
     std::fs::write(&config, "[[slot]]\nttl = \"3 days\"\n").unwrap();
-    let (code, _, stderr) =
+    let (code, stdout, stderr) =
         run(&mut sandbox.bedprov(&["daemon", "start", "--config", config.to_str().unwrap()]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("3 days") || stderr.contains("duration"), "{stderr}");
+    assert!(!sandbox.socket().exists());
+    // The error crossed the readiness pipe whole: the same words, hint and exit code as the
+    // same daemon run in the foreground, and nothing of the pipe's own format shows.
+    assert!(stdout.is_empty(), "{stdout}");
+    let foreground =
+        run(&mut sandbox.bedprov(&["daemon", "run", "--config", config.to_str().unwrap()]));
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (foreground.0, "", foreground.2.as_str()));
+    assert!(stderr.starts_with("error: cannot read `3 days` as a duration"), "{stderr}");
+    assert!(stderr.contains("\n  hint: "), "{stderr}");
+    assert!(!stderr.contains('{') && !stderr.contains("\\u{"), "{stderr}");
+    // Named relative to where the command runs, the same file is read (the daemon itself
+    // works from `/`).
+    let relative = run(sandbox
+        .bedprov(&["daemon", "start", "--config", "bad.toml"])
+        .current_dir(sandbox.dir.path()));
+    assert_eq!(relative, (code, stdout, stderr));
     assert!(!sandbox.socket().exists());
 }
 

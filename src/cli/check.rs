@@ -1,20 +1,21 @@
 //! `bedprov check`: identity, Claude model access, token self-check.
 
-use super::{AwsTarget, Format, Output};
+use super::{AwsTarget, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
-use crate::wire::exit;
+use crate::render::Format;
+use crate::wire::api::ErrorCode;
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: AwsTarget,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::REPORT), default_value_t = Format::Human)]
     pub format: Format,
 }
 
-pub async fn run(args: CheckArgs) -> crate::Result<Output> {
+pub(super) async fn run(args: CheckArgs) -> crate::Result<Output> {
     let aws = spin(
         "resolving AWS credentials",
         Aws::connect(args.target.profile.as_deref(), args.target.region.as_deref()),
@@ -22,12 +23,13 @@ pub async fn run(args: CheckArgs) -> crate::Result<Output> {
     .await?;
     let check = spin("checking identity and model access", crate::verify::run(&aws)).await;
     let mut output = Output::from(match args.format {
-        Format::Human => crate::render::check::human(&check),
         Format::Json => crate::render::check::json(&check),
+        // The rest is human: the parser admits no other.
+        _ => crate::render::check::human(&check),
     });
     if !check.ok() {
-        output.failure = Some(crate::Error::other(
-            exit::AWS,
+        output.failure = Some(crate::Error::new(
+            ErrorCode::Aws,
             "some checks failed",
             "see the ✗ lines above and their hints",
         ));

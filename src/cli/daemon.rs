@@ -1,7 +1,8 @@
 //! `bedprov daemon run|start|stop|status|refresh`, `bedprov status` and `bedprov socket-path`.
 
-use super::{Format, Output};
+use super::Output;
 use crate::daemon::{self, detach};
+use crate::render::Format;
 use crate::wire::api::TokenQuery;
 use crate::wire::api::endpoint::{Refresh, Status};
 use crate::wire::client::Client;
@@ -53,7 +54,7 @@ impl RunArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::REPORT), default_value_t = Format::Human)]
     pub format: Format,
 }
 
@@ -63,7 +64,11 @@ fn client(socket: &Path) -> Client {
 
 /// Runs a daemon subcommand. `daemon start` returns in both processes: the parent with its
 /// message, the daemon (after it stops) with its exit code.
-pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Result<DaemonOutcome> {
+pub(super) fn run(
+    command: DaemonCommand,
+    socket: &Path,
+    verbosity: u8,
+) -> crate::Result<DaemonOutcome> {
     let output = match command {
         DaemonCommand::Run(args) => {
             let options = daemon::Options {
@@ -112,16 +117,17 @@ pub fn run(command: DaemonCommand, socket: &Path, verbosity: u8) -> crate::Resul
 
 /// See [`run`].
 #[derive(Debug)]
-pub enum DaemonOutcome {
+pub(super) enum DaemonOutcome {
     Done(Output),
     DaemonExited(i32),
 }
 
-pub fn status(socket: &Path, format: Format) -> crate::Result<Output> {
+pub(super) fn status(socket: &Path, format: Format) -> crate::Result<Output> {
     let status = client(socket).call(Status, &())?;
     Ok(Output::from(match format {
-        Format::Human => crate::render::status::human(&status, SystemTime::now()),
         Format::Json => crate::render::status::json(&status),
+        // The rest is human: the parser admits no other.
+        _ => crate::render::status::human(&status, SystemTime::now()),
     }))
 }
 

@@ -1,6 +1,6 @@
 //! `bedprov decode [TOKEN|-]`: offline introspection of a token.
 
-use super::Format;
+use crate::render::Format;
 use crate::render::decode as render;
 use clap::Args;
 use std::io::Read as _;
@@ -12,11 +12,11 @@ pub struct DecodeArgs {
     /// up in `ps` and shell history.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::REPORT), default_value_t = Format::Human)]
     pub format: Format,
 }
 
-pub fn run(args: &DecodeArgs) -> crate::Result<String> {
+pub(super) fn run(args: &DecodeArgs) -> crate::Result<String> {
     let input = match args.token.as_deref() {
         Some(token) if token != "-" => zeroize::Zeroizing::new(token.to_owned()),
         _ => {
@@ -36,8 +36,9 @@ pub fn run(args: &DecodeArgs) -> crate::Result<String> {
     let credential_expires_at = shell_credential_expiry(&decoded.access_key_id);
     let now = SystemTime::now();
     Ok(match args.format {
-        Format::Human => render::human(&decoded, credential_expires_at, now),
         Format::Json => render::json(&decoded, credential_expires_at, now),
+        // The rest is human: the parser admits no other.
+        _ => render::human(&decoded, credential_expires_at, now),
     })
 }
 

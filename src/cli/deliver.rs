@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const UNREAD_GRACE: Duration = Duration::from_secs(3);
 
 /// Writes `text` to stdout; `Ok` once it has arrived as far as can be told.
-pub async fn to_stdout(text: &[u8]) -> io::Result<()> {
+pub(super) async fn to_stdout(text: &[u8]) -> io::Result<()> {
     let stdout = io::stdout();
     crate::progress::suspend(|| {
         let mut locked = stdout.lock();

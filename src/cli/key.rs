@@ -5,12 +5,14 @@
 use super::{AwsTarget, Output};
 use crate::aws::Aws;
 use crate::progress::spin;
+use crate::prompt::{Questions, Terminal};
 use crate::provision::iam::Kind;
 use crate::provision::store::Store;
 use crate::provision::unit::{BusinessUnit, Owner};
 use crate::provision::{self, CreateRequest, DeleteTarget, Policy, Provisioned, RotateRequest};
-use crate::render::key::{self as render, Format};
-use crate::wire::exit;
+use crate::render::Format;
+use crate::render::key as render;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -89,7 +91,7 @@ pub struct CredentialArgs {
     /// print unless told; rotate: where the unit's key is kept now, and another is refused).
     #[arg(long, value_enum)]
     pub store: Option<Store>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::KEY), default_value_t = Format::Human)]
     pub format: Format,
 }
 
@@ -97,7 +99,7 @@ pub struct CredentialArgs {
 pub struct ListArgs {
     #[arg(long, value_name = "NAME")]
     pub business_unit: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::KEY), default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
     pub target: AwsTarget,
@@ -155,7 +157,7 @@ async fn connect(target: &AwsTarget) -> Result<Aws> {
     .await
 }
 
-pub async fn run(command: KeyCommand) -> Result<Output> {
+pub(super) async fn run(command: KeyCommand) -> Result<Output> {
     match command {
         KeyCommand::Create(args) => Box::pin(create(args)).await,
         KeyCommand::List(args) => {
@@ -164,7 +166,8 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             let listing = spin("listing IAM users", provision::list(&aws, unit.as_ref())).await?;
             Ok(Output::from(match args.format {
                 Format::Json => render::list_json(&listing),
-                Format::Human | Format::Markdown => render::list_human(&listing),
+                // Human and Markdown (the parser admits no other) list the same way.
+                _ => render::list_human(&listing),
             }))
         }
         KeyCommand::Rotate(args) => {
@@ -178,8 +181,11 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
             };
             let aws = connect(&args.target).await?;
             let mut stdout = Stdout { format: args.credential.format };
-            let result =
-                Box::pin(spin("rotating", provision::rotate(&aws, &request, &mut stdout))).await?;
+            let result = Box::pin(spin(
+                "rotating",
+                provision::rotate(&aws, &request, &mut stdout, &mut Terminal),
+            ))
+            .await?;
             // A rotation that could not verify its new key fails before this point.
             Ok(render_created(&result, args.credential.format, "", ""))
         }
@@ -199,7 +205,7 @@ pub async fn run(command: KeyCommand) -> Result<Output> {
                     unit.user_name()
                 ),
             };
-            confirm(&question, args.yes)?;
+            confirm(&question, args.yes, &mut Terminal)?;
             let aws = connect(&args.target).await?;
             let deleted = spin("deleting", provision::delete(&aws, &unit, &target)).await?;
             Ok(Output::from(render::deleted(&deleted)))
@@ -229,8 +235,11 @@ async fn create(args: CreateArgs) -> Result<Output> {
     };
     let aws = connect(&args.target).await?;
     let mut stdout = Stdout { format: args.credential.format };
-    let result =
-        Box::pin(spin("provisioning", provision::create(&aws, &request, &mut stdout))).await?;
+    let result = Box::pin(spin(
+        "provisioning",
+        provision::create(&aws, &request, &mut stdout, &mut Terminal),
+    ))
+    .await?;
     Ok(render_created(
         &result,
         args.credential.format,
@@ -263,27 +272,27 @@ fn render_created(result: &Provisioned, format: Format, unverified: &str, hint: 
         render::shown(result, format)
     });
     if result.verified == Some(false) {
-        output.failure = Some(Error::other(exit::AWS, unverified, hint));
+        output.failure = Some(Error::new(ErrorCode::Aws, unverified, hint));
     }
     output
 }
 
 /// Asks on a terminal unless `yes`; refuses without a terminal and without `yes`.
-fn confirm(question: &str, yes: bool) -> Result<()> {
+fn confirm(question: &str, yes: bool, questions: &mut dyn Questions) -> Result<()> {
     if yes {
         return Ok(());
     }
-    if !crate::prompt::interactive() {
-        return Err(Error::other(
-            exit::DECLINED,
+    if !questions.can_ask() {
+        return Err(Error::new(
+            ErrorCode::Declined,
             "this deletes credentials and needs confirmation",
             "re-run with --yes to confirm without a terminal",
         ));
     }
-    match crate::prompt::confirm(question, false).map_err(Error::io("cannot read the answer"))? {
+    match questions.confirm(question, false).map_err(Error::io("cannot read the answer"))? {
         Some(true) => Ok(()),
-        _ => Err(Error::other(
-            exit::DECLINED,
+        _ => Err(Error::new(
+            ErrorCode::Declined,
             "nothing was deleted",
             "re-run and answer y, or pass --yes",
         )),

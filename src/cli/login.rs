@@ -25,7 +25,7 @@ pub struct LoginArgs {
     pub region: Option<String>,
 }
 
-pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
+pub(super) async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
     let profile = &target.profile;
     let client = Client::new(socket, HAND_OVER_TIMEOUT);
@@ -37,7 +37,7 @@ pub async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output> {
     let taken = client.call(Login, &session.to_body())?;
     let until = expires.map_or_else(
         || "with no stated end".to_owned(),
-        |at| format!("until {}", crate::render::time::human_utc(at)),
+        |at| format!("until {}", crate::timefmt::human_utc(at)),
     );
     let mut text = format!(
         "The daemon signs tokens for profile `{}` from this MFA session {until}; then `bedprov login --profile {}` again.\n",

@@ -100,13 +100,6 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
-/// `--format` for commands that print either a human report or JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-}
-
 /// The identity and region AWS calls are made with (`check`, `key …`).
 #[derive(Debug, clap::Args)]
 pub struct AwsTarget {
@@ -186,7 +179,7 @@ pub fn report(error: &crate::Error) {
     eprintln!("error: {}", crate::quote::shown_long(&error.to_string()));
     let hint = error.hint();
     if !hint.is_empty() {
-        eprintln!("  hint: {}", crate::quote::shown_long(&hint));
+        eprintln!("  hint: {}", crate::quote::shown_long(hint));
     }
 }
 

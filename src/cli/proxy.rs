@@ -11,7 +11,7 @@ pub enum ProxyCommand {
     NewKey,
 }
 
-pub fn run(command: &ProxyCommand) -> crate::Result<Output> {
+pub(super) fn run(command: &ProxyCommand) -> crate::Result<Output> {
     match command {
         ProxyCommand::NewKey => {
             let path = crate::paths::proxy_key();

@@ -2,11 +2,13 @@
 //! the equivalent `bedprov` command, parsed by the same clap definitions and run through the
 //! same dispatch as if it had been typed. Questions are asked only on a terminal.
 
-use super::{Cli, Format, Outcome, Output};
+use super::{Cli, Outcome, Output};
 use crate::Error;
-use crate::intent::{self, KeyType, Plan, Questions};
+use crate::intent::{self, KeyType, Plan};
+use crate::prompt::{Questions, Terminal};
+use crate::render::Format;
 use crate::render::plan as render;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use clap::{Args, Parser as _};
 use std::path::PathBuf;
 
@@ -24,47 +26,29 @@ pub struct RequestArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// With --dry-run, the plan's format; otherwise the result's (the plan goes to stderr).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::REPORT), default_value_t = Format::Human)]
     pub format: Format,
 }
 
-/// Asks on the terminal (stderr), via `prompt`.
-struct Terminal;
-
-impl Questions for Terminal {
-    fn runs_longer_than_a_token(&mut self, said: &str) -> crate::Result<Option<bool>> {
-        let question =
-            format!("\"{said}\": will it run longer than 12 hours without a person restarting it?");
-        let options = [
-            "No: a short-term token (up to 12 hours; `bedprov daemon start` keeps it fresh)",
-            "Yes: a long-term IAM key for a business unit",
-        ];
-        match crate::prompt::choose(&question, &options).map_err(Error::io("reading the answer"))? {
-            Some(choice) => Ok(Some(choice == 1)),
-            None => Err(declined("no answer was given, so nothing was planned")),
-        }
-    }
-}
-
-pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::Result<Outcome> {
+pub(super) fn run(
+    args: &RequestArgs,
+    socket: Option<PathBuf>,
+    verbose: u8,
+) -> crate::Result<Outcome> {
     let text = args.text.join(" ");
-    let interactive = crate::prompt::interactive();
-    let plan = if interactive {
-        intent::understand(&text, &mut Terminal)?
-    } else {
-        intent::understand(&text, &mut intent::NoTerminal)?
-    };
+    let plan = intent::understand(&text, &mut Terminal)?;
     if args.dry_run {
         let stdout = match args.format {
-            Format::Human => render::human(&plan),
             Format::Json => render::json(&plan),
+            // The rest is human: the parser admits no other.
+            _ => render::human(&plan),
         };
         return Ok(Outcome::Done(Output::from(stdout)));
     }
     // The plan is shown before anything runs; stdout stays the command's own output.
     eprintln!("{}", render::human(&plan));
     if plan.key_type() == KeyType::LongTerm && !args.yes {
-        confirm(&plan, interactive)?;
+        confirm(&plan, &mut Terminal)?;
     }
     let mut command = plan.argv();
     if args.format == Format::Json {
@@ -79,11 +63,11 @@ pub fn run(args: &RequestArgs, socket: Option<PathBuf>, verbose: u8) -> crate::R
 }
 
 /// Long-term keys are not made without a yes: asked on a terminal, `--yes` otherwise.
-fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
+fn confirm(plan: &Plan, questions: &mut dyn Questions) -> crate::Result<()> {
     let command = render::command_line(&plan.argv());
-    if !interactive {
-        return Err(Error::other(
-            exit::DECLINED,
+    if !questions.can_ask() {
+        return Err(Error::new(
+            ErrorCode::Declined,
             "a long-term key needs a confirmation, and there is no terminal to ask on",
             format!("add --yes to go ahead (or run: {command} --yes)"),
         ));
@@ -93,15 +77,15 @@ fn confirm(plan: &Plan, interactive: bool) -> crate::Result<()> {
         intent::Action::RotateKey => format!("Rotate the long-term key of {unit}?"),
         _ => format!("Create a long-term key for {unit}?"),
     };
-    match crate::prompt::confirm(&question, false).map_err(Error::io("reading the answer"))? {
+    match questions.confirm(&question, false).map_err(Error::io("cannot read the answer"))? {
         Some(true) => Ok(()),
         Some(false) | None => Err(declined("declined: nothing was created or changed")),
     }
 }
 
 fn declined(message: &str) -> Error {
-    Error::other(
-        exit::DECLINED,
+    Error::new(
+        ErrorCode::Declined,
         message,
         "run the request again when you are ready; --dry-run shows the plan",
     )
@@ -122,8 +106,8 @@ fn refused(error: &clap::Error, argv: &[String]) -> Error {
     let command = render::command_line(argv);
     let reason = error.to_string();
     let reason = reason.lines().next().unwrap_or_default().trim_start_matches("error: ");
-    Error::other(
-        exit::INTERNAL,
+    Error::new(
+        ErrorCode::Internal,
         format!("the plan's command line was refused ({command}): {reason}"),
         "this is a bug in bedprov: please report it with the request text",
     )

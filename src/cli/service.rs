@@ -2,6 +2,7 @@
 
 use super::Output;
 use crate::service::{self, Context, Feature, InstallOptions, Platform, UninstallOptions};
+use crate::wire::api::ErrorCode;
 use clap::{Args, Subcommand};
 use std::path::Path;
 
@@ -70,7 +71,7 @@ pub struct UninstallArgs {
     pub force: bool,
 }
 
-pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
+pub(super) fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
     let ctx = Context::from_env(socket)?;
     match command {
         ServiceCommand::Install(args) => {
@@ -93,8 +94,7 @@ pub fn run(command: ServiceCommand, socket: &Path) -> crate::Result<Output> {
             let report = service::install(&ctx, &options)?;
             // The files are in place; the service is not running, as the report says.
             let failure = report.unreached.as_ref().map(|unreached| {
-                crate::Error::other(
-                    crate::wire::exit::INTERNAL,
+                crate::Error::new(ErrorCode::Internal,
                     format!(
                         "the service was installed but not started: no user manager answers here ({})",
                         unreached.reason

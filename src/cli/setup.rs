@@ -39,7 +39,7 @@ pub struct ClaudeCodeArgs {
     pub undo: bool,
 }
 
-pub fn run(command: SetupCommand, socket: &Path) -> crate::Result<Output> {
+pub(super) fn run(command: SetupCommand, socket: &Path) -> crate::Result<Output> {
     let SetupCommand::ClaudeCode(args) = command;
     let settings = crate::paths::claude_settings();
     let record = crate::paths::claude_code_record();

@@ -2,11 +2,12 @@
 
 use super::Output;
 use crate::creds::{self, Target};
+use crate::render::Format;
 use crate::render::token as render;
 use crate::ttl::Ttl;
 use crate::wire::api::CredentialSource;
 use crate::wire::shell::Shell;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::time::SystemTime;
 
 #[derive(Debug, Args)]
@@ -23,26 +24,18 @@ pub struct TokenArgs {
     #[arg(long, value_name = "DURATION", default_value = "12h")]
     pub ttl: String,
     /// Output: human (setup snippet and notes), env (shell lines), json, raw (the token only).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = Format::parser(Format::TOKEN), default_value_t = Format::Human)]
     pub format: Format,
     /// Shell syntax for --format env (default: from $SHELL).
     #[arg(long, value_name = "SHELL", value_parser = parse_shell)]
     pub shell: Option<Shell>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Env,
-    Json,
-    Raw,
-}
-
 pub(crate) fn parse_shell(name: &str) -> Result<Shell, String> {
     Shell::parse(name)
 }
 
-pub async fn run(args: TokenArgs) -> crate::Result<Output> {
+pub(super) async fn run(args: TokenArgs) -> crate::Result<Output> {
     let ttl = Ttl::parse(&args.ttl)?;
     let target = Target::from_process(args.profile.as_deref(), args.region.as_deref())?;
     let resolved = creds::resolve(&target).await?;
@@ -56,16 +49,17 @@ pub async fn run(args: TokenArgs) -> crate::Result<Output> {
         && resolved.credentials.expiry().is_none();
 
     let stdout = match args.format {
-        Format::Human => {
-            let signer = render::Signer { profile, source, unknown_temporary_expiry };
-            render::human(&token, signer, &resolved.region_source, now)
-        }
         Format::Env => {
             let shell = args.shell.unwrap_or_else(Shell::from_env);
             render::env(token.expose_secret(), token.region().as_str(), shell)?
         }
-        Format::Json => render::json(&render::body(&token, profile, source)),
+        Format::Json => render::json(&token.body(profile, source)),
         Format::Raw => render::raw(&token),
+        // The rest is human: the parser admits no other.
+        _ => {
+            let signer = render::Signer { profile, source, unknown_temporary_expiry };
+            render::human(&token, signer, &resolved.region_source, now)
+        }
     };
     // The human format says it in its own words; the others are for machines, so on stderr.
     let notes = if args.format == Format::Human {

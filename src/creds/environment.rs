@@ -8,7 +8,7 @@
 //! credentials), and never show more than the access key id.
 
 use super::CredsError;
-use crate::render::time::{human_utc, parse_rfc3339};
+use crate::timefmt::{human_utc, parse_rfc3339};
 use crate::wire::aws_env::{self, AwsEnv};
 use aws_credential_types::Credentials;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
@@ -190,7 +190,7 @@ impl fmt::Debug for EnvCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnvCredentials")
             .field("access_key_id", &self.0.access_key_id)
-            .field("expires_at", &self.0.expires_at.map(crate::render::time::rfc3339))
+            .field("expires_at", &self.0.expires_at.map(crate::timefmt::rfc3339))
             .finish_non_exhaustive()
     }
 }

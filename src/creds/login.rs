@@ -49,7 +49,7 @@ impl Login {
             ),
             Self::Mfa(MfaWhy::Expired(at)) => format!(
                 "{mfa}; the session from `bedprov login` expired at {}",
-                crate::render::time::rfc3339(*at)
+                crate::timefmt::rfc3339(*at)
             ),
         }
     }

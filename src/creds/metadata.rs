@@ -14,7 +14,7 @@ use aws_credential_types::provider::{self, ProvideCredentials, error::Credential
 
 /// [`ImdsCredentialsProvider`], with "nothing usable answered" as "no credentials".
 #[derive(Debug)]
-pub struct InstanceMetadata(pub ImdsCredentialsProvider);
+pub(super) struct InstanceMetadata(pub ImdsCredentialsProvider);
 
 impl ProvideCredentials for InstanceMetadata {
     fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>

@@ -9,6 +9,7 @@
 use super::chain::{Context, Plan};
 use super::profiles::Profiles;
 use super::{CredsError, Login, MfaWhy, ProfileSource, Target, process};
+use crate::wire::api::ErrorCode;
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -55,13 +56,13 @@ impl RoleSession {
             session_token: Secret::new(
                 self.credentials.session_token().unwrap_or_default().to_owned(),
             ),
-            expiration: self.expires_at().map(crate::render::time::rfc3339).unwrap_or_default(),
+            expiration: self.expires_at().map(crate::timefmt::rfc3339).unwrap_or_default(),
         }
     }
 
     /// Back from the wire form. Errors never quote the body's values.
     pub fn from_body(body: crate::wire::api::RoleSessionBody) -> Result<Self, String> {
-        let expiry = crate::render::time::parse_rfc3339(&body.expiration)
+        let expiry = crate::timefmt::parse_rfc3339(&body.expiration)
             .ok_or("the role session's expiration is not an RFC 3339 time")?;
         if body.access_key_id.is_empty() || body.secret_access_key.expose().is_empty() {
             return Err("the role session lacks its access key id or secret".into());
@@ -159,8 +160,8 @@ pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
         environment: target.credentials.credentials(),
     };
     if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
-        return Err(crate::Error::other(
-            crate::wire::exit::NEEDS_LOGIN,
+        return Err(crate::Error::new(
+            ErrorCode::NeedsLogin,
             "bedprov login asks for the MFA code on a terminal, and there is none here",
             format!("run `bedprov login --profile {}` in a terminal", profile.name),
         ));

@@ -218,7 +218,7 @@ fn parse(output: &[u8]) -> Result<Credentials, String> {
     let expiry = match parsed.expiration {
         None => None,
         Some(text) => Some(
-            crate::render::time::parse_rfc3339(&text)
+            crate::timefmt::parse_rfc3339(&text)
                 .ok_or("printed an Expiration that is not an RFC 3339 time")?,
         ),
     };

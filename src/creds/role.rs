@@ -16,7 +16,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
 
 /// The `credential_source` names botocore accepts, and the provider each stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamedSource {
+pub(super) enum NamedSource {
     Environment,
     Ec2InstanceMetadata,
     EcsContainer,
@@ -36,14 +36,14 @@ impl NamedSource {
 
 /// Where a role profile's source credentials come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoleSource {
+pub(super) enum RoleSource {
     Profile(String),
     Named(NamedSource),
 }
 
 /// One role to assume: a profile with `role_arn`, its source and its call parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleStep {
+pub(super) struct RoleStep {
     pub profile: String,
     pub role_arn: String,
     pub source: RoleSource,
@@ -57,7 +57,7 @@ impl RoleStep {
     /// Reads the role settings of `profile` (which has `role_arn`). Like botocore, exactly
     /// one of `source_profile` and `credential_source` is required, and a `duration_seconds`
     /// that is not a number is ignored (STS then grants its default hour).
-    pub fn read(profiles: &super::Profiles, profile: &str) -> Result<Self, CredsError> {
+    pub(super) fn read(profiles: &super::Profiles, profile: &str) -> Result<Self, CredsError> {
         let get = |key| profiles.get(profile, key);
         let config_error = |problem: String, hint: String| CredsError::Config {
             profile: profile.to_owned(),
@@ -115,7 +115,7 @@ impl RoleStep {
     }
 
     /// Assumes the role with `source` credentials (and, for `mfa_serial`, `token_code`).
-    pub async fn assume(
+    pub(super) async fn assume(
         &self,
         source: &Credentials,
         token_code: Option<&str>,

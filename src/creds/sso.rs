@@ -19,7 +19,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 /// A profile's SSO settings, with those of its `[sso-session]` filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoSettings {
+pub(super) struct SsoSettings {
     pub profile: String,
     pub account_id: String,
     pub role_name: String,
@@ -31,7 +31,7 @@ pub struct SsoSettings {
 impl SsoSettings {
     /// Reads them from `profile`. As botocore: all four values are required, and a value
     /// set both in the profile and in its `[sso-session]` must agree.
-    pub fn read(profiles: &Profiles, profile: &str) -> Result<Self, CredsError> {
+    pub(super) fn read(profiles: &Profiles, profile: &str) -> Result<Self, CredsError> {
         let config_error = |problem: String, hint: String| CredsError::Config {
             profile: profile.to_owned(),
             problem,
@@ -91,7 +91,7 @@ impl SsoSettings {
 
     /// The role credentials from the SSO portal. `asked` is the profile the token is for,
     /// named in the error next to this one when they differ.
-    pub async fn credentials(
+    pub(super) async fn credentials(
         &self,
         provider_config: &ProviderConfig,
         asked: &str,

@@ -15,7 +15,7 @@
 
 use super::socket::BoundSocket;
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use interprocess::local_socket::tokio::Listener;
 use interprocess::os::unix::uds_local_socket::tokio::Listener as UdsListener;
 use nix::sys::socket::{
@@ -103,8 +103,8 @@ fn truncate(text: &str) -> String {
 }
 
 fn refuse(message: impl std::fmt::Display) -> Error {
-    Error::other(
-        exit::USAGE,
+    Error::new(
+        ErrorCode::BadRequest,
         format!("cannot use the socket passed by systemd: {message}"),
         "give bedprov.socket exactly one ListenStream= (as shipped: `bedprov service install --socket-activation --force` restores it), or start `bedprov daemon run` without LISTEN_PID/LISTEN_FDS",
     )
@@ -182,6 +182,7 @@ fn clear_variables() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::exit;
 
     #[test]
     fn no_variables_means_no_activation() {

@@ -2,16 +2,17 @@
 //!
 //! Start forks with `daemonize` before any tokio runtime exists (a runtime built before a
 //! fork never runs its tasks in the child). The parent then waits on a pipe: the daemon
-//! writes "ready" once its socket accepts connections, or its error; a daemon that dies
-//! first closes the pipe. So the parent's exit status tells the truth about the start.
+//! writes "ready" once its socket accepts connections, or its error as the JSON body the
+//! socket answers errors with (kind, message, hint); a daemon that dies first closes the
+//! pipe. So the parent's exit status and error tell the truth about the start.
 //! Stop asks over the socket and waits until the socket file is gone (or, when systemd owns
 //! the socket, until the process is).
 
-use super::Options;
+use super::{Options, Readiness};
 use crate::Error;
+use crate::wire::api::ErrorCode;
 use crate::wire::api::endpoint::{Health, Shutdown, Status};
 use crate::wire::client::{Client, ClientError};
-use crate::wire::exit;
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
@@ -43,6 +44,8 @@ pub fn start(
     if client.call(Health, &()).is_ok() {
         return Err(super::socket::already_running(socket));
     }
+    // The daemon works from `/`: a config named relative to here must still be the one read.
+    let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
     let log_path = crate::paths::daemon_log();
     let log = open_log(&log_path)?;
     let (read_end, write_end) =
@@ -57,8 +60,8 @@ pub fn start(
             drop(write_end);
             wait_ready(read_end, socket, &log_path).map(Started::Parent)
         }
-        daemonize::Outcome::Parent(Err(error)) => Err(Error::other(
-            exit::INTERNAL,
+        daemonize::Outcome::Parent(Err(error)) => Err(Error::new(
+            ErrorCode::Internal,
             format!("cannot detach the daemon: {error}"),
             "run it in the foreground with `bedprov daemon run` to see why",
         )),
@@ -68,16 +71,13 @@ pub fn start(
             crate::harden::harden_process();
             crate::logging::init_stderr(verbosity, crate::logging::Role::Daemon);
             if let Err(error) = result {
-                let error = Error::other(
-                    exit::INTERNAL,
+                let error = Error::new(
+                    ErrorCode::Internal,
                     format!("cannot detach: {error}"),
                     "run `bedprov daemon run` to see why",
                 );
-                super::report_ready(
-                    write_end,
-                    &format!("error: {error}\nhint: {}\ncode: 1\n", error.hint()),
-                );
-                return Ok(Started::DaemonExited(1));
+                super::report_ready(write_end, &Readiness::Failed(error.to_body()));
+                return Ok(Started::DaemonExited(error.exit_code()));
             }
             let options = Options {
                 socket: socket.to_path_buf(),
@@ -123,22 +123,22 @@ fn wait_ready(read_end: std::os::fd::OwnedFd, socket: &Path, log: &Path) -> crat
     });
     let see_log = format!("see the log: {}", log.display());
     let report = rx.recv_timeout(START_TIMEOUT).map_err(|_| {
-        Error::other(
-            exit::INTERNAL,
+        Error::new(
+            ErrorCode::Internal,
             format!("the daemon did not report ready within {} s", START_TIMEOUT.as_secs()),
             see_log.clone(),
         )
     })?;
-    if let Some(rest) = report.strip_prefix("error: ") {
-        let field = |name: &str| {
-            rest.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned).unwrap_or_default()
-        };
-        let message = rest.lines().next().unwrap_or_default().to_owned();
-        let code = field("code: ").parse().unwrap_or(exit::INTERNAL);
-        return Err(Error::other(code, message, field("hint: ")));
-    }
-    if report.trim() != "ready" {
-        return Err(Error::other(exit::INTERNAL, "the daemon exited during start-up", see_log));
+    match Readiness::parse(&report) {
+        Some(Readiness::Ready) => {}
+        Some(Readiness::Failed(error)) => return Err(error.into()),
+        None => {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                "the daemon exited during start-up",
+                see_log,
+            ));
+        }
     }
     let client = Client::new(socket, Duration::from_secs(2));
     let health = client.call(Health, &())?;
@@ -168,8 +168,8 @@ pub fn stop(socket: &Path) -> crate::Result<String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     if socket.exists() && process_running(health.pid) {
-        return Err(Error::other(
-            exit::INTERNAL,
+        return Err(Error::new(
+            ErrorCode::Internal,
             format!(
                 "the daemon (pid {}) did not stop within {} s",
                 health.pid,
@@ -203,4 +203,60 @@ fn is_zombie(pid: u32) -> bool {
     // `/proc/<pid>/stat`: "pid (comm) state ...", and comm may itself contain ") ".
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::api::ErrorEnvelope;
+    use crate::wire::exit;
+
+    /// A start-up failure crosses the readiness pipe as the socket's own error body, and the
+    /// waiting parent fails with the daemon's kind (so its exit code), message and hint.
+    #[test]
+    fn a_start_up_failure_crosses_the_pipe_as_the_sockets_error_body() {
+        let failure = Error::new(
+            ErrorCode::AlreadyRunning,
+            "a bedprov daemon is already running on /run/x.sock\nforged: line",
+            "use it as it is",
+        );
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        super::super::report_ready(write_end, &Readiness::Failed(failure.to_body()));
+        let mut sent = String::new();
+        std::fs::File::from(read_end).read_to_string(&mut sent).unwrap();
+        assert_eq!(sent.lines().count(), 1, "{sent}");
+        let envelope: ErrorEnvelope = serde_json::from_str(&sent).unwrap();
+        assert_eq!(envelope.error, failure.to_body());
+
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        super::super::report_ready(write_end, &Readiness::Failed(failure.to_body()));
+        let error =
+            wait_ready(read_end, Path::new("/nonexistent/s.sock"), Path::new("/log")).unwrap_err();
+        assert_eq!(error.exit_code(), exit::ALREADY_RUNNING);
+        assert_eq!(
+            error.to_string(),
+            "a bedprov daemon is already running on /run/x.sock\\u{a}forged: line"
+        );
+        assert_eq!(error.hint(), "use it as it is");
+    }
+
+    #[test]
+    fn ready_is_one_word_and_anything_else_is_a_silent_death() {
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        super::super::report_ready(write_end, &Readiness::Ready);
+        let mut sent = String::new();
+        std::fs::File::from(read_end).read_to_string(&mut sent).unwrap();
+        assert_eq!(sent, "ready\n");
+        assert!(matches!(Readiness::parse(&sent), Some(Readiness::Ready)));
+        for other in ["", "error: x\nhint: y\ncode: 8\n", "{\"error\":{}}"] {
+            assert!(Readiness::parse(other).is_none(), "{other:?}");
+        }
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        drop(write_end);
+        let error = wait_ready(read_end, Path::new("/nonexistent/s.sock"), Path::new("/var/log/d"))
+            .unwrap_err();
+        assert_eq!(error.exit_code(), exit::INTERNAL);
+        assert_eq!(error.to_string(), "the daemon exited during start-up");
+        assert_eq!(error.hint(), "see the log: /var/log/d");
+    }
 }

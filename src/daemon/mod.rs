@@ -27,6 +27,7 @@ pub mod state;
 
 use crate::Error;
 use crate::slot::{AwsChain, CredentialSource};
+use crate::wire::api::{ErrorBody, ErrorEnvelope};
 use crate::wire::aws_env::AwsEnv;
 use state::Daemon;
 use std::io::Write as _;
@@ -45,7 +46,7 @@ pub const SOCKET_CHECK: Duration = Duration::from_secs(2);
 pub struct Options {
     pub socket: PathBuf,
     pub config_path: PathBuf,
-    /// Write end of the readiness pipe (`daemon start`): "ready" or the error, then closed.
+    /// Write end of the readiness pipe (`daemon start`): [`Readiness`], then closed.
     pub ready: Option<OwnedFd>,
     /// `--proxy` and `--proxy-upstream` (the config file's `[proxy]` table fills in the rest).
     pub proxy: crate::proxy::settings::Flags,
@@ -78,16 +79,7 @@ pub fn run(options: Options) -> crate::Result<()> {
         result
     });
     if let (Err(error), Some(pipe)) = (&result, ready.take()) {
-        // One line each: a config value with a line break cannot forge a field.
-        report_ready(
-            pipe,
-            &format!(
-                "error: {}\nhint: {}\ncode: {}\n",
-                crate::quote::shown_long(&error.to_string()),
-                crate::quote::shown_long(&error.hint()),
-                error.exit_code()
-            ),
-        );
+        report_ready(pipe, &Readiness::Failed(error.to_body()));
     }
     result
 }
@@ -147,9 +139,45 @@ fn start_proxy(
     Ok(Some(started))
 }
 
-fn report_ready(pipe: OwnedFd, message: &str) {
+/// What a starting daemon tells `bedprov daemon start` over the readiness pipe: one line,
+/// `ready`, or its error as the same JSON body the socket answers with.
+#[derive(Debug)]
+pub(crate) enum Readiness {
+    Ready,
+    Failed(ErrorBody),
+}
+
+impl Readiness {
+    const READY: &str = "ready";
+
+    /// The line written to the pipe.
+    fn line(&self) -> String {
+        match self {
+            Self::Ready => format!("{}\n", Self::READY),
+            Self::Failed(error) => {
+                let envelope = ErrorEnvelope { error: error.clone() };
+                let mut line = serde_json::to_string(&envelope).expect("an error body serializes");
+                line.push('\n');
+                line
+            }
+        }
+    }
+
+    /// What the daemon said, or `None` for anything else (a daemon that died silently
+    /// closes the pipe without a word).
+    #[must_use]
+    pub(crate) fn parse(report: &str) -> Option<Self> {
+        let report = report.trim();
+        if report == Self::READY {
+            return Some(Self::Ready);
+        }
+        serde_json::from_str::<ErrorEnvelope>(report).ok().map(|e| Self::Failed(e.error))
+    }
+}
+
+fn report_ready(pipe: OwnedFd, readiness: &Readiness) {
     let mut file = std::fs::File::from(pipe);
-    let _ = file.write_all(message.as_bytes());
+    let _ = file.write_all(readiness.line().as_bytes());
 }
 
 async fn serve(
@@ -198,7 +226,7 @@ async fn serve(
 
     tracing::info!(socket = %socket_path.display(), pid = std::process::id(), warmed, activated = is_activated, "bedprov daemon listening");
     if let Some(pipe) = ready.take() {
-        report_ready(pipe, "ready\n");
+        report_ready(pipe, &Readiness::Ready);
     }
 
     let (shutdown, mut stopped) = watch::channel(false);

@@ -3,8 +3,8 @@
 //! 0600, and knowing whether the path is still ours (so we never unlink a successor's).
 
 use crate::Error;
+use crate::wire::api::ErrorCode;
 use crate::wire::api::Route;
-use crate::wire::exit;
 use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName as _};
 use interprocess::os::unix::local_socket::ListenerOptionsExt as _;
@@ -69,8 +69,8 @@ pub fn prepare_dir(socket: &Path) -> Result<(), Error> {
         .map_err(Error::io(format!("cannot inspect the socket directory {}", dir.display())))?;
     let uid = nix::unistd::getuid().as_raw();
     let refuse = |why: String| {
-        Error::other(
-            exit::USAGE,
+        Error::new(
+            ErrorCode::BadRequest,
             format!("refusing to put the socket in {}: {why}", dir.display()),
             format!(
                 "use a private directory (chmod 700 {0}, owned by you) or pass --socket with a path in one",
@@ -169,8 +169,8 @@ fn peer(socket: &Path) -> Peer {
 
 #[must_use]
 pub fn already_running(socket: &Path) -> Error {
-    Error::other(
-        exit::ALREADY_RUNNING,
+    Error::new(
+        ErrorCode::AlreadyRunning,
         format!("a bedprov daemon is already running on {}", socket.display()),
         "use it as it is (`bedprov status`), or stop it first with `bedprov daemon stop`",
     )
@@ -183,8 +183,8 @@ pub fn already_running(socket: &Path) -> Error {
 pub fn clear_stale(socket: &Path) -> Result<(), Error> {
     let Ok(meta) = std::fs::symlink_metadata(socket) else { return Ok(()) };
     if !meta.file_type().is_socket() {
-        return Err(Error::other(
-            exit::USAGE,
+        return Err(Error::new(
+            ErrorCode::BadRequest,
             format!("{} exists and is not a socket", socket.display()),
             "remove it or choose another --socket path",
         ));

@@ -3,17 +3,36 @@
 //!
 //! The order of evidence: the kind named outright ("long-term", "temporary"), then what
 //! only one kind has (a lifetime: tokens; a business unit: keys), then words about the use
-//! ("CI/CD", "testing"), then the seed's one question ("production" alone), then the
+//! ("CI/CD", "testing"), then the one open question ("production" alone), then the
 //! recommended default. Evidence that points both ways is refused with an explanation.
 //! Values (TTL, unit) arrive already validated; nothing here reads text.
 
 use super::lexicon::{Lean, Strength, VerbKind};
-use super::plan::{KeyType, Questions};
 use super::words::shown;
 use super::{RawIntent, Said, Signal};
 use crate::Error;
+use crate::prompt::Questions;
 use crate::provision::unit::BusinessUnit;
 use crate::ttl::Ttl;
+use crate::wire::api::ErrorCode;
+
+/// The kind of key a plan makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    ShortTerm,
+    LongTerm,
+}
+
+impl KeyType {
+    /// The name in `--format json`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ShortTerm => "short_term",
+            Self::LongTerm => "long_term",
+        }
+    }
+}
 
 /// The first signal of each kind and strength.
 struct Evidence<'a> {
@@ -174,14 +193,15 @@ fn named_or_implied(
     None
 }
 
-/// The seed's question for "production" alone: on a terminal, ask; otherwise plan the safer
-/// short-term token and say how to ask for a long-term key.
+/// The one open question, for "production" alone (a server that outlives a token, or a
+/// person checking production for an afternoon?): asked when someone can answer; otherwise
+/// the safer short-term token is planned, with how to ask for a long-term key.
 fn ask_about(
     said: &str,
     questions: &mut dyn Questions,
     notes: &mut Vec<String>,
 ) -> crate::Result<Decision> {
-    Ok(match questions.runs_longer_than_a_token(said)? {
+    Ok(match runs_longer_than_a_token(said, questions)? {
         Some(true) => (
             KeyType::LongTerm,
             format!("long-term key: \"{said}\" runs longer than 12 hours (your answer)"),
@@ -202,6 +222,31 @@ fn ask_about(
             )
         }
     })
+}
+
+/// Does it run longer than 12 hours? `None` when nobody can answer; a question left
+/// unanswered plans nothing.
+fn runs_longer_than_a_token(
+    said: &str,
+    questions: &mut dyn Questions,
+) -> crate::Result<Option<bool>> {
+    if !questions.can_ask() {
+        return Ok(None);
+    }
+    let question =
+        format!("\"{said}\": will it run longer than 12 hours without a person restarting it?");
+    let options = [
+        "No: a short-term token (up to 12 hours; `bedprov daemon start` keeps it fresh)",
+        "Yes: a long-term IAM key for a business unit",
+    ];
+    match questions.choose(&question, &options).map_err(Error::io("cannot read the answer"))? {
+        Some(choice) => Ok(Some(choice == 1)),
+        None => Err(Error::new(
+            ErrorCode::Declined,
+            "no answer was given, so nothing was planned",
+            "run the request again when you are ready; --dry-run shows the plan",
+        )),
+    }
 }
 
 fn quote(said: &Said<Signal>) -> String {

@@ -9,8 +9,7 @@
 //! 2. [`plan::validate`]: [`RawIntent`] → [`Plan`], what will *run*: it checks every value
 //!    (`Ttl`, `Region`, [`crate::provision::unit::BusinessUnit`], [`crate::provision::unit::Owner`]), settles the key type
 //!    (`kind`), and refuses contradictions with an explanation instead of guessing. The one
-//!    open question the seed allows ("production" alone: longer than 12 hours?) goes to
-//!    [`Questions`].
+//!    open question ("production" alone: longer than 12 hours?) goes to [`Questions`].
 //!
 //! Helpers: `words` splits text into words with spans; `lexicon` holds the word lists.
 //!
@@ -27,8 +26,10 @@ pub mod words;
 #[cfg(test)]
 mod tests;
 
+pub use crate::prompt::{NoTerminal, Questions};
 pub use extract::extract;
-pub use plan::{Action, KeyType, NoTerminal, Plan, Questions, validate};
+pub use kind::KeyType;
+pub use plan::{Action, Plan, validate};
 
 use lexicon::{Lean, Strength, VerbKind};
 use std::ops::Range;
@@ -90,7 +91,7 @@ pub struct RawIntent {
     pub recognised: bool,
 }
 
-/// Both stages: the plan for `text`, asking `questions` when the seed says to ask.
+/// Both stages: the plan for `text`, asking `questions` the one open question if it comes up.
 pub fn understand(text: &str, questions: &mut dyn Questions) -> crate::Result<Plan> {
     validate(&extract(text)?, questions)
 }

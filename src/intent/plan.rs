@@ -2,13 +2,16 @@
 //! contradictions with an explanation, and turns the plan into the `bedprov` command line
 //! that carries it out.
 //!
-//! It does not run anything, print, or prompt: the one question the seed allows goes
-//! through [`Questions`], so the CLI asks on a terminal and tests answer directly.
+//! It does not run anything, print, or prompt: the one open question (does "production"
+//! alone run longer than a token lasts?) goes through [`Questions`], so the CLI asks on a
+//! terminal and tests answer directly.
 
+use super::kind::{self, KeyType};
 use super::lexicon::{Lean, Strength, VerbKind};
 use super::words::shown;
 use super::{DurationSaid, RawIntent, Said};
 use crate::Error;
+use crate::prompt::Questions;
 use crate::provision::store::Store;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::unit::Owner;
@@ -42,23 +45,6 @@ impl Action {
         match self {
             Self::GenerateToken => KeyType::ShortTerm,
             Self::CreateKey | Self::RotateKey => KeyType::LongTerm,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyType {
-    ShortTerm,
-    LongTerm,
-}
-
-impl KeyType {
-    /// The name in `--format json`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ShortTerm => "short_term",
-            Self::LongTerm => "long_term",
         }
     }
 }
@@ -120,23 +106,6 @@ impl Plan {
     }
 }
 
-/// The question the seed says to ask: "production" alone could be a server that outlives a
-/// token, or a person checking production for an afternoon.
-pub trait Questions {
-    /// Does it run longer than 12 hours? `Ok(None)` when there is no one to ask.
-    fn runs_longer_than_a_token(&mut self, said: &str) -> crate::Result<Option<bool>>;
-}
-
-/// No terminal: nothing can be asked, so the plan takes the safe default and says why.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoTerminal;
-
-impl Questions for NoTerminal {
-    fn runs_longer_than_a_token(&mut self, _said: &str) -> crate::Result<Option<bool>> {
-        Ok(None)
-    }
-}
-
 const EXAMPLES: &str = r#"e.g. "Bedrock key for 6 hours", "Bedrock key for Marketing Team, owner: jane@corp.com", "rotate the key for data-science""#;
 const SECURITY_NOTE: &str = "long-term keys never expire on their own: keep the secret in a vault, never commit it, and rotate it every 30-90 days";
 
@@ -165,8 +134,7 @@ pub fn validate(raw: &RawIntent, questions: &mut dyn Questions) -> crate::Result
         .iter()
         .map(|said| format!("not counted: \"{}\" (the request says not)", shown(&said.text)))
         .collect();
-    let (key_type, reason) =
-        super::kind::decide(raw, ttl.as_ref(), unit.as_ref(), questions, &mut notes)?;
+    let (key_type, reason) = kind::decide(raw, ttl.as_ref(), unit.as_ref(), questions, &mut notes)?;
     let rotate = raw.verbs.iter().any(|v| matches!(v.value, VerbKind::Rotate | VerbKind::Refresh));
 
     if key_type == KeyType::ShortTerm {

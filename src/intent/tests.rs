@@ -34,7 +34,7 @@ const NO_UNIT: &str =
 
 /// (request, expected plan or error)
 const ROWS: &[(&str, &str)] = &[
-    // The seed's trigger patterns, as written.
+    // Everyday ways to ask, as people type them (the README's table shows most).
     ("I need an API key for Bedrock", TOKEN),
     ("Generate Bedrock API key", TOKEN),
     ("Quick Bedrock access", TOKEN),
@@ -54,7 +54,7 @@ const ROWS: &[(&str, &str)] = &[
     ("rotate the key for data-science", "rotate_key unit=data-science"),
     ("create long-term key for marketing", "create_key unit=marketing"),
     ("create token", TOKEN),
-    // Key-type words from the seed's parsing rules.
+    // Words that settle the key type (lexicon.rs).
     ("Bedrock key for development", TOKEN),
     ("Bedrock key for a quick test", TOKEN),
     ("I want to try out Bedrock", TOKEN),
@@ -304,14 +304,28 @@ fn many_words_within_the_limit_stay_fast() {
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }
 
-/// Answers the production question as told, and counts how often it was asked.
+/// Answers the production question as told (does it run longer than a token lasts?), and
+/// counts how often it was asked.
 struct Answer(Option<bool>, usize);
 
 impl Questions for Answer {
-    fn runs_longer_than_a_token(&mut self, said: &str) -> crate::Result<Option<bool>> {
-        assert_eq!(said, "production");
+    fn can_ask(&self) -> bool {
+        true
+    }
+
+    fn confirm(&mut self, question: &str, _default: bool) -> std::io::Result<Option<bool>> {
+        panic!("a plan asks no yes/no question: {question}")
+    }
+
+    fn choose(&mut self, question: &str, options: &[&str]) -> std::io::Result<Option<usize>> {
+        assert_eq!(
+            question,
+            "\"production\": will it run longer than 12 hours without a person restarting it?"
+        );
+        assert!(options[0].starts_with("No: a short-term token"), "{options:?}");
+        assert!(options[1].starts_with("Yes: a long-term IAM key"), "{options:?}");
         self.1 += 1;
-        Ok(self.0)
+        Ok(self.0.map(usize::from))
     }
 }
 

@@ -9,15 +9,18 @@ use super::store::{self, SecretState, Store};
 use super::{CreateRequest, MAX_KEYS, Provisioned, markers, step, user_tags};
 use super::{Step, at_limit, leftovers, rotation_target};
 use crate::aws::Aws;
-use crate::render::time::human_utc;
+use crate::prompt::Questions;
+use crate::timefmt::human_utc;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 
-/// `bedprov key create`. With `--store print`, `printer` shows the new secret.
-pub async fn create<P: Printer>(
+/// `bedprov key create`. With `--store print`, `printer` shows the new secret; whether to
+/// make another key, or to remove one an interrupted run left, is asked of `questions`.
+pub(crate) async fn create<P: Printer>(
     aws: &Aws,
     request: &CreateRequest,
     printer: &mut P,
+    questions: &mut dyn Questions,
 ) -> Result<Provisioned> {
     if request.kind == Kind::ApiKey && !(1..=36_600).contains(&request.age_days) {
         return Err(Error::usage(
@@ -56,6 +59,7 @@ pub async fn create<P: Printer>(
         request.kind,
         listed,
         request.yes,
+        questions,
         &mut steps,
     )
     .await?;
@@ -80,7 +84,7 @@ pub async fn create<P: Printer>(
     };
     if !result.existing.is_empty()
         && !request.additional
-        && !confirm_additional(request, &result.existing)?
+        && !confirm_additional(request, &result.existing, questions)?
     {
         let ids: Vec<&str> = result.existing.iter().map(|c| c.id.as_str()).collect();
         let summary = format!("already provisioned ({}); nothing created", ids.join(", "));
@@ -120,14 +124,15 @@ pub async fn create<P: Printer>(
 /// The error for an endpoint that cannot list Bedrock API keys, before anything was made.
 fn nothing_created(error: ListError) -> Error {
     match error {
-        ListError::NotImplemented(error) => Error::other(
-            error.exit_code(),
+        ListError::NotImplemented(error) => Error::new(
+            error.kind(),
             format!("cannot make Bedrock API keys here: {error}; nothing was created"),
             format!(
                 "{}; `--kind access-key` works against AWS emulators such as moto",
                 error.hint()
             ),
-        ),
+        )
+        .with_source(error),
         ListError::Failed(error) => error,
     }
 }
@@ -194,8 +199,12 @@ async fn ensure_user(
     }
 }
 
-fn confirm_additional(request: &CreateRequest, existing: &[super::Credential]) -> Result<bool> {
-    if !crate::prompt::interactive() {
+fn confirm_additional(
+    request: &CreateRequest,
+    existing: &[super::Credential],
+    questions: &mut dyn Questions,
+) -> Result<bool> {
+    if !questions.can_ask() {
         return Ok(false);
     }
     if request.yes {
@@ -208,7 +217,7 @@ fn confirm_additional(request: &CreateRequest, existing: &[super::Credential]) -
         request.kind.describe(),
         existing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
     );
-    Ok(crate::prompt::confirm(&question, false)
-        .map_err(Error::io("cannot read the answer"))?
-        .unwrap_or(false))
+    let answer =
+        questions.confirm(&question, false).map_err(Error::io("cannot read the answer"))?;
+    Ok(answer.unwrap_or(false))
 }

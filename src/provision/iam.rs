@@ -4,18 +4,19 @@
 
 use crate::aws;
 use crate::wire::Secret;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use aws_sdk_iam::types::{StatusType, Tag};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The service name IAM uses for long-term Amazon Bedrock API keys.
-pub const BEDROCK_SERVICE: &str = "bedrock.amazonaws.com";
+pub(crate) const BEDROCK_SERVICE: &str = "bedrock.amazonaws.com";
 
 /// Which kind of long-term credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// An IAM access key pair (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
     AccessKey,
     /// A long-term Amazon Bedrock API key (an IAM service-specific credential).
@@ -24,7 +25,7 @@ pub enum Kind {
 
 impl Kind {
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::AccessKey => "access-key",
             Self::ApiKey => "api-key",
@@ -32,7 +33,7 @@ impl Kind {
     }
 
     #[must_use]
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::AccessKey => "IAM access key",
             Self::ApiKey => "Bedrock API key",
@@ -42,17 +43,15 @@ impl Kind {
 
 /// An IAM user and its tags.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     pub name: String,
-    pub arn: String,
-    pub created: SystemTime,
     pub tags: BTreeMap<String, String>,
 }
 
 impl User {
     /// Made (or adopted) by bedprov.
     #[must_use]
-    pub fn managed(&self) -> bool {
+    pub(crate) fn managed(&self) -> bool {
         self.tags.get("created-by").is_some_and(|v| v == "bedprov")
             || self.tags.get("managed-by").is_some_and(|v| v == "bedprov")
     }
@@ -60,19 +59,17 @@ impl User {
 
 /// One credential's metadata (never its secret).
 #[derive(Debug, Clone)]
-pub struct Credential {
+pub(crate) struct Credential {
     pub id: String,
     pub kind: Kind,
     pub active: bool,
     pub created: SystemTime,
     pub expires: Option<SystemTime>,
-    /// For API keys: the public part IAM shows (`<user>+…`).
-    pub alias: Option<String>,
 }
 
 /// A credential just created: the only time its secret is known.
 #[derive(Debug)]
-pub struct NewCredential {
+pub(crate) struct NewCredential {
     pub id: String,
     pub kind: Kind,
     /// Access keys: the secret access key. API keys: the key itself.
@@ -82,7 +79,7 @@ pub struct NewCredential {
 
 /// When and where a key was last used.
 #[derive(Debug, Clone)]
-pub struct LastUsed {
+pub(crate) struct LastUsed {
     pub at: SystemTime,
     pub service: String,
     pub region: String,
@@ -96,11 +93,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| {
             Tag::builder().key(k).value(v).build().map_err(|e| {
-                Error::other(
-                    crate::wire::exit::INTERNAL,
-                    format!("invalid tag {k}: {e}"),
-                    "report this bug",
-                )
+                Error::new(ErrorCode::Internal, format!("invalid tag {k}: {e}"), "report this bug")
             })
         })
         .collect()
@@ -147,18 +140,18 @@ impl From<ListError> for Error {
 
 /// IAM for provisioning.
 #[derive(Debug, Clone)]
-pub struct Iam {
+pub(crate) struct Iam {
     client: aws_sdk_iam::Client,
 }
 
 impl Iam {
     #[must_use]
-    pub fn new(client: aws_sdk_iam::Client) -> Self {
+    pub(crate) fn new(client: aws_sdk_iam::Client) -> Self {
         Self { client }
     }
 
     /// The user and its tags, or `None` if it does not exist.
-    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+    pub(crate) async fn user(&self, name: &str) -> Result<Option<User>> {
         let user = match self.client.get_user().user_name(name).send().await {
             Ok(output) => output.user,
             Err(e) if aws::code(&e) == Some("NoSuchEntity") => return Ok(None),
@@ -177,13 +170,11 @@ impl Iam {
             .map_err(|e| aws::error("iam:ListUserTags", &e))?;
         Ok(Some(User {
             name: user.user_name().to_owned(),
-            arn: user.arn().to_owned(),
-            created: time(user.create_date()),
             tags: tags.into_iter().map(|t| (t.key, t.value)).collect(),
         }))
     }
 
-    pub async fn create_user(
+    pub(crate) async fn create_user(
         &self,
         name: &str,
         user_tags: &BTreeMap<String, String>,
@@ -197,21 +188,16 @@ impl Iam {
             .await
             .map_err(|e| aws::error("iam:CreateUser", &e))?;
         let user = output.user.ok_or_else(|| {
-            Error::other(
-                crate::wire::exit::AWS,
-                "CreateUser returned no user",
-                "re-run the command",
-            )
+            Error::new(ErrorCode::Aws, "CreateUser returned no user", "re-run the command")
         })?;
-        Ok(User {
-            name: user.user_name().to_owned(),
-            arn: user.arn().to_owned(),
-            created: time(user.create_date()),
-            tags: user_tags.clone(),
-        })
+        Ok(User { name: user.user_name().to_owned(), tags: user_tags.clone() })
     }
 
-    pub async fn tag_user(&self, name: &str, user_tags: &BTreeMap<String, String>) -> Result<()> {
+    pub(crate) async fn tag_user(
+        &self,
+        name: &str,
+        user_tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
         self.client
             .tag_user()
             .user_name(name)
@@ -222,7 +208,7 @@ impl Iam {
         Ok(())
     }
 
-    pub async fn untag_user(&self, name: &str, keys: &[String]) -> Result<()> {
+    pub(crate) async fn untag_user(&self, name: &str, keys: &[String]) -> Result<()> {
         self.client
             .untag_user()
             .user_name(name)
@@ -234,7 +220,7 @@ impl Iam {
     }
 
     /// ARNs of the managed policies attached to the user.
-    pub async fn attached_policies(&self, name: &str) -> Result<Vec<String>> {
+    pub(crate) async fn attached_policies(&self, name: &str) -> Result<Vec<String>> {
         let policies = self
             .client
             .list_attached_user_policies()
@@ -248,7 +234,7 @@ impl Iam {
         Ok(policies.into_iter().filter_map(|p| p.policy_arn).collect())
     }
 
-    pub async fn attach_policy(&self, name: &str, arn: &str) -> Result<()> {
+    pub(crate) async fn attach_policy(&self, name: &str, arn: &str) -> Result<()> {
         self.client
             .attach_user_policy()
             .user_name(name)
@@ -259,7 +245,7 @@ impl Iam {
         Ok(())
     }
 
-    pub async fn detach_policy(&self, name: &str, arn: &str) -> Result<()> {
+    pub(crate) async fn detach_policy(&self, name: &str, arn: &str) -> Result<()> {
         self.client
             .detach_user_policy()
             .user_name(name)
@@ -271,13 +257,13 @@ impl Iam {
     }
 
     /// The user's credentials of `kind`, oldest first.
-    pub async fn credentials(&self, name: &str, kind: Kind) -> Result<Vec<Credential>> {
+    pub(crate) async fn credentials(&self, name: &str, kind: Kind) -> Result<Vec<Credential>> {
         self.try_credentials(name, kind).await.map_err(Error::from)
     }
 
     /// The user's credentials of `kind`, oldest first (none for a user that does not exist
     /// yet), telling a call the endpoint does not implement from other failures.
-    pub async fn try_credentials(
+    pub(crate) async fn try_credentials(
         &self,
         name: &str,
         kind: Kind,
@@ -307,7 +293,6 @@ impl Iam {
                             active: key.status == Some(StatusType::Active),
                             created: key.create_date.as_ref().map_or(UNIX_EPOCH, time),
                             expires: None,
-                            alias: None,
                         })
                     })
                     .collect()
@@ -337,7 +322,6 @@ impl Iam {
                         active: c.status == StatusType::Active,
                         created: time(&c.create_date),
                         expires: c.expiration_date.as_ref().map(time),
-                        alias: c.service_credential_alias,
                     })
                     .collect::<Vec<_>>()
             }
@@ -346,7 +330,12 @@ impl Iam {
         Ok(list)
     }
 
-    pub async fn create(&self, name: &str, kind: Kind, age_days: u32) -> Result<NewCredential> {
+    pub(crate) async fn create(
+        &self,
+        name: &str,
+        kind: Kind,
+        age_days: u32,
+    ) -> Result<NewCredential> {
         match kind {
             Kind::AccessKey => {
                 let key = self
@@ -358,8 +347,8 @@ impl Iam {
                     .map_err(|e| aws::error("iam:CreateAccessKey", &e))?
                     .access_key
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "CreateAccessKey returned no key",
                             "list the keys with `bedprov key list` and re-run",
                         )
@@ -383,8 +372,8 @@ impl Iam {
                     .map_err(|e| aws::error("iam:CreateServiceSpecificCredential", &e))?
                     .service_specific_credential
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "CreateServiceSpecificCredential returned nothing",
                             "list the keys with `bedprov key list` and re-run",
                         )
@@ -393,8 +382,8 @@ impl Iam {
                     .service_credential_secret
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| {
-                        Error::other(
-                            crate::wire::exit::AWS,
+                        Error::new(
+                            ErrorCode::Aws,
                             "IAM returned no Bedrock API key value",
                             "delete the credential it created (`bedprov key list`) and re-run",
                         )
@@ -410,7 +399,7 @@ impl Iam {
     }
 
     /// Activates or deactivates a credential.
-    pub async fn set_active(
+    pub(crate) async fn set_active(
         &self,
         name: &str,
         credential: &Credential,
@@ -441,7 +430,7 @@ impl Iam {
         }
     }
 
-    pub async fn delete(&self, name: &str, credential: &Credential) -> Result<()> {
+    pub(crate) async fn delete(&self, name: &str, credential: &Credential) -> Result<()> {
         match credential.kind {
             Kind::AccessKey => self
                 .client
@@ -465,7 +454,7 @@ impl Iam {
     }
 
     /// When an access key was last used (API keys have no such record in IAM).
-    pub async fn last_used(&self, credential: &Credential) -> Result<Option<LastUsed>> {
+    pub(crate) async fn last_used(&self, credential: &Credential) -> Result<Option<LastUsed>> {
         if credential.kind != Kind::AccessKey {
             return Ok(None);
         }
@@ -486,7 +475,7 @@ impl Iam {
     }
 
     /// Every user whose name ends in `-bedrock-user`, with tags (callers filter on them).
-    pub async fn bedrock_users(&self) -> Result<Vec<User>> {
+    pub(crate) async fn bedrock_users(&self) -> Result<Vec<User>> {
         let users = self
             .client
             .list_users()
@@ -505,11 +494,10 @@ impl Iam {
         Ok(found)
     }
 
-    pub async fn delete_user(&self, name: &str) -> Result<()> {
+    pub(crate) async fn delete_user(&self, name: &str) -> Result<()> {
         self.client.delete_user().user_name(name).send().await.map(|_| ()).map_err(|e| {
             if aws::code(&e) == Some("DeleteConflict") {
-                Error::other(
-                    crate::wire::exit::AWS,
+                Error::new(ErrorCode::Aws,
                     format!("IAM will not delete {name}: it still has other attachments (login profile, MFA device, inline policy or group)"),
                     format!("remove them in the IAM console or with the AWS CLI (`aws iam get-user --user-name {name}`), then re-run"),
                 )

@@ -3,7 +3,7 @@
 //! deletes it before exiting instead of dying with it; before that moment the signals keep
 //! their default effect, as nothing needs undoing yet.
 
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::future::Future;
 use tokio::signal::unix::{SignalKind, signal};
@@ -11,40 +11,41 @@ use tokio::sync::watch;
 
 /// Which signal asked the run to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Interrupt,
     Terminate,
 }
 
 impl Signal {
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Interrupt => "SIGINT",
             Self::Terminate => "SIGTERM",
         }
     }
 
-    /// 128 + the signal number, as shells report a process the signal ended.
+    /// The kind of failure a run it stopped ends with: its exit code is 128 + the signal
+    /// number, as shells report a process the signal ended.
     #[must_use]
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn kind(self) -> ErrorCode {
         match self {
-            Self::Interrupt => exit::INTERRUPTED,
-            Self::Terminate => exit::TERMINATED,
+            Self::Interrupt => ErrorCode::Interrupted,
+            Self::Terminate => ErrorCode::Terminated,
         }
     }
 }
 
 /// A request to stop, observed by the workflow at the points where stopping is safe.
 #[derive(Debug)]
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     received: watch::Receiver<Option<Signal>>,
 }
 
 impl Interrupt {
     /// Starts catching SIGINT and SIGTERM (on the current tokio runtime) for the rest of the
     /// process's life.
-    pub fn catch() -> Result<Self> {
+    pub(crate) fn catch() -> Result<Self> {
         let mut interrupt =
             signal(SignalKind::interrupt()).map_err(Error::io("cannot catch SIGINT"))?;
         let mut terminate =
@@ -66,12 +67,12 @@ impl Interrupt {
 
     /// The signal received so far, if any.
     #[must_use]
-    pub fn received(&self) -> Option<Signal> {
+    pub(crate) fn received(&self) -> Option<Signal> {
         *self.received.borrow()
     }
 
     /// Waits for a signal.
-    pub async fn arrived(&mut self) -> Signal {
+    pub(crate) async fn arrived(&mut self) -> Signal {
         loop {
             if let Some(signal) = *self.received.borrow_and_update() {
                 return signal;
@@ -85,7 +86,10 @@ impl Interrupt {
 
     /// Runs `work` to its end, unless a signal comes first (then `work` is dropped where it
     /// stands: only for work that is safe to abandon).
-    pub async fn or<F: Future>(&mut self, work: F) -> std::result::Result<F::Output, Signal> {
+    pub(crate) async fn or<F: Future>(
+        &mut self,
+        work: F,
+    ) -> std::result::Result<F::Output, Signal> {
         if let Some(signal) = self.received() {
             return Err(signal);
         }

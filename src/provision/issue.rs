@@ -12,7 +12,7 @@ use super::markers::{self, Pending};
 use super::store::{self, Location, Store};
 use super::{Provisioned, step, verify, verify_text};
 use crate::aws::Aws;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +22,7 @@ use std::time::SystemTime;
 /// Shows a new secret to the person who asked (`--store print`): the CLI renders the result
 /// and writes it. `Ok` only once the output has arrived; an error means it did not, and the
 /// key is deleted again.
-pub trait Printer {
+pub(crate) trait Printer {
     fn print(&mut self, result: &Provisioned) -> impl Future<Output = std::io::Result<()>>;
 }
 
@@ -67,8 +67,8 @@ pub(super) async fn issue<P: Printer>(
     match interrupt.or(markers::set(new.iam, &mut result.user, pending)).await {
         Ok(marked) => marked?,
         Err(signal) => {
-            return Err(Error::other(
-                signal.exit_code(),
+            return Err(Error::new(
+                signal.kind(),
                 format!(
                     "interrupted by {} before the new key was created: nothing was created",
                     signal.name()
@@ -200,7 +200,6 @@ async fn undo(
         active: true,
         created: SystemTime::now(),
         expires: credential.expires,
-        alias: None,
     };
     drop(credential);
     let mut state = match new.iam.delete(&result.user.name, &metadata).await {
@@ -224,25 +223,25 @@ async fn undo(
             let _ = write!(state, " and {place} still holds it");
         }
     }
-    let (code, message, hint) = match failure {
+    let (kind, message, hint) = match failure {
         Failure::Interrupted(signal) => (
-            signal.exit_code(),
+            signal.kind(),
             format!("interrupted by {} before the new key's secret was delivered: {state}", signal.name()),
             "nothing else changed; run the command again when you are ready".to_owned(),
         ),
         Failure::Print(error) => (
-            exit::INTERNAL,
+            ErrorCode::Internal,
             format!("could not write the new key's secret to stdout ({error}): {state}"),
             "run it again with stdout going to a terminal or to a file with free space, or keep the key in a store (--store secretsmanager, --store keyring)".to_owned(),
         ),
         Failure::Store(error) | Failure::Record(error) => {
-            (error.exit_code(), format!("{error}: {state}"), error.hint())
+            (error.kind(), format!("{error}: {state}"), error.hint().to_owned())
         }
         Failure::Unverified => (
-            exit::AWS,
+            ErrorCode::Aws,
             format!("the new key could not be verified within 30 s, so it was not handed out: {state}"),
             "IAM can take a while to make a new key usable: try the rotation again in a minute".to_owned(),
         ),
     };
-    Error::other(code, message, hint)
+    Error::new(kind, message, hint)
 }

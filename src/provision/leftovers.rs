@@ -10,8 +10,9 @@ use super::store::{self, Location};
 use super::unit::BusinessUnit;
 use super::{Step, step};
 use crate::aws::Aws;
-use crate::render::time::human_duration;
-use crate::wire::exit;
+use crate::prompt::Questions;
+use crate::timefmt::human_duration;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -27,6 +28,7 @@ pub(super) async fn settle(
     kind: Kind,
     listed: Option<Vec<Credential>>,
     yes: bool,
+    questions: &mut dyn Questions,
     steps: &mut Vec<Step>,
 ) -> Result<Vec<Credential>> {
     let mut credentials = match listed {
@@ -55,9 +57,9 @@ pub(super) async fn settle(
             key.id
         );
         let delete = format!("bedprov key delete --business-unit {unit} --key-id {} --yes", key.id);
-        if !remove_it(&what, yes)? {
-            return Err(Error::other(
-                exit::DECLINED,
+        if !remove_it(&what, yes, questions)? {
+            return Err(Error::new(
+                ErrorCode::Declined,
                 format!("{what}; it was kept, and nothing was created"),
                 format!("delete it to go on (re-run with --yes, or run `{delete}`)"),
             ));
@@ -92,15 +94,52 @@ async fn holds(aws: &Aws, user_name: &str, location: &Location, id: &str) -> boo
 }
 
 /// Yes with `--yes`; asked on a terminal; without either, no (the error says how to go on).
-fn remove_it(what: &str, yes: bool) -> Result<bool> {
+fn remove_it(what: &str, yes: bool, questions: &mut dyn Questions) -> Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !crate::prompt::interactive() {
+    if !questions.can_ask() {
         return Ok(false);
     }
     let question = format!("{what}. Delete it?");
-    Ok(crate::prompt::confirm(&question, true)
-        .map_err(Error::io("cannot read the answer"))?
-        .unwrap_or(false))
+    let answer = questions.confirm(&question, true).map_err(Error::io("cannot read the answer"))?;
+    Ok(answer.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::NoTerminal;
+
+    /// Answers every yes/no question with `answer`, and keeps what was asked.
+    struct Says(Option<bool>, Vec<(String, bool)>);
+
+    impl Questions for Says {
+        fn can_ask(&self) -> bool {
+            true
+        }
+        fn confirm(&mut self, question: &str, default: bool) -> std::io::Result<Option<bool>> {
+            self.1.push((question.to_owned(), default));
+            Ok(self.0)
+        }
+        fn choose(&mut self, question: &str, _options: &[&str]) -> std::io::Result<Option<usize>> {
+            panic!("a leftover key is a yes/no question: {question}")
+        }
+    }
+
+    /// Removing a leftover key is asked through the caller's questions (yes by default, as
+    /// nobody holds it); `--yes` asks nothing, and nobody to ask or no answer keeps the key.
+    #[test]
+    fn a_leftover_key_is_removed_when_the_answer_or_yes_says_so() {
+        let mut says_yes = Says(Some(true), Vec::new());
+        assert!(remove_it("AKIA1 was left", false, &mut says_yes).unwrap());
+        assert_eq!(says_yes.1, [("AKIA1 was left. Delete it?".to_owned(), true)]);
+
+        let mut never = Says(None, Vec::new());
+        assert!(remove_it("x", true, &mut never).unwrap());
+        assert!(never.1.is_empty(), "--yes asks nothing");
+        assert!(!remove_it("x", false, &mut never).unwrap(), "no answer keeps it");
+        assert!(!remove_it("x", false, &mut Says(Some(false), Vec::new())).unwrap());
+        assert!(!remove_it("x", false, &mut NoTerminal).unwrap());
+    }
 }

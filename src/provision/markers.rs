@@ -21,23 +21,23 @@ const STORE: &str = "bedprov-store:";
 
 /// True for the tags this module owns (as opposed to the cost-tracking tags).
 #[must_use]
-pub fn is_marker(tag_key: &str) -> bool {
+pub(crate) fn is_marker(tag_key: &str) -> bool {
     tag_key.starts_with(PENDING) || tag_key.starts_with(STORE)
 }
 
 #[must_use]
-pub fn pending_tag(kind: Kind) -> String {
+pub(crate) fn pending_tag(kind: Kind) -> String {
     format!("{PENDING}{}", kind.as_str())
 }
 
 #[must_use]
-pub fn store_tag(credential_id: &str) -> String {
+pub(crate) fn store_tag(credential_id: &str) -> String {
     format!("{STORE}{credential_id}")
 }
 
 /// A key of one kind on its way to being delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pending {
+pub(crate) enum Pending {
     /// About to be created; these keys of the kind existed before.
     Creating { before: Vec<String> },
     /// Created, to be delivered to `location`.
@@ -47,7 +47,7 @@ pub enum Pending {
 impl Pending {
     /// The tag value (IAM allows letters, digits, spaces and `_.:/=+-@` in it).
     #[must_use]
-    pub fn value(&self) -> String {
+    pub(crate) fn value(&self) -> String {
         match self {
             Self::Creating { before } if before.is_empty() => "creating after none".to_owned(),
             Self::Creating { before } => format!("creating after {}", before.join(" ")),
@@ -57,7 +57,7 @@ impl Pending {
 
     /// Reads [`Pending::value`] back; `None` for anything else.
     #[must_use]
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         if let Some(rest) = value.strip_prefix("creating after ") {
             let before = match rest.trim() {
                 "none" => Vec::new(),
@@ -76,19 +76,19 @@ impl Pending {
 
 /// The pending record for `kind`, if there is a readable one.
 #[must_use]
-pub fn pending(tags: &BTreeMap<String, String>, kind: Kind) -> Option<Pending> {
+pub(crate) fn pending(tags: &BTreeMap<String, String>, kind: Kind) -> Option<Pending> {
     tags.get(&pending_tag(kind)).and_then(|value| Pending::parse(value))
 }
 
 /// Where key `credential_id` was delivered, if that was recorded.
 #[must_use]
-pub fn location(tags: &BTreeMap<String, String>, credential_id: &str) -> Option<Location> {
+pub(crate) fn location(tags: &BTreeMap<String, String>, credential_id: &str) -> Option<Location> {
     tags.get(&store_tag(credential_id)).and_then(|record| Location::parse(record))
 }
 
 /// What the records say about one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// Its secret went there.
     Delivered(Location),
     /// A run created it and stopped before its secret reached anyone.
@@ -100,7 +100,7 @@ pub enum Delivery {
 
 /// What the user's tags say about `credential`.
 #[must_use]
-pub fn delivery(tags: &BTreeMap<String, String>, credential: &Credential) -> Delivery {
+pub(crate) fn delivery(tags: &BTreeMap<String, String>, credential: &Credential) -> Delivery {
     if let Some(location) = location(tags, &credential.id) {
         return Delivery::Delivered(location);
     }
@@ -115,7 +115,7 @@ pub fn delivery(tags: &BTreeMap<String, String>, credential: &Credential) -> Del
 
 /// The keys among `credentials` that nobody was given.
 #[must_use]
-pub fn undelivered<'a>(
+pub(crate) fn undelivered<'a>(
     tags: &BTreeMap<String, String>,
     credentials: &'a [Credential],
 ) -> Vec<&'a Credential> {
@@ -126,7 +126,7 @@ pub fn undelivered<'a>(
 /// delivered (or, with none active, the newest delivered). A hint must never suggest
 /// deleting it.
 #[must_use]
-pub fn last_delivered<'a>(
+pub(crate) fn last_delivered<'a>(
     tags: &BTreeMap<String, String>,
     credentials: &'a [Credential],
 ) -> Option<&'a Credential> {
@@ -137,14 +137,14 @@ pub fn last_delivered<'a>(
 }
 
 /// Adds or replaces tags on the user, and in `user.tags`.
-pub async fn set(iam: &Iam, user: &mut User, tags: BTreeMap<String, String>) -> Result<()> {
+pub(crate) async fn set(iam: &Iam, user: &mut User, tags: BTreeMap<String, String>) -> Result<()> {
     iam.tag_user(&user.name, &tags).await?;
     user.tags.extend(tags);
     Ok(())
 }
 
 /// Removes tags from the user (those it has), and from `user.tags`.
-pub async fn remove(iam: &Iam, user: &mut User, keys: &[String]) -> Result<()> {
+pub(crate) async fn remove(iam: &Iam, user: &mut User, keys: &[String]) -> Result<()> {
     let present: Vec<String> =
         keys.iter().filter(|k| user.tags.contains_key(*k)).cloned().collect();
     if present.is_empty() {
@@ -161,7 +161,7 @@ pub async fn remove(iam: &Iam, user: &mut User, keys: &[String]) -> Result<()> {
 /// was deleted, delivered, never created, or the record is unreadable): safe to drop.
 /// `credentials` are the user's keys of that kind.
 #[must_use]
-pub fn stale_pending(
+pub(crate) fn stale_pending(
     tags: &BTreeMap<String, String>,
     credentials: &[Credential],
     kind: Kind,
@@ -174,7 +174,10 @@ pub fn stale_pending(
 /// Store records of keys that no longer exist. `credentials` are all the user's keys, of
 /// both kinds.
 #[must_use]
-pub fn stale_stores(tags: &BTreeMap<String, String>, credentials: &[Credential]) -> Vec<String> {
+pub(crate) fn stale_stores(
+    tags: &BTreeMap<String, String>,
+    credentials: &[Credential],
+) -> Vec<String> {
     tags.keys()
         .filter_map(|key| key.strip_prefix(STORE))
         .filter(|id| !credentials.iter().any(|c| c.id == *id))
@@ -194,7 +197,6 @@ mod tests {
             active: true,
             created: UNIX_EPOCH + Duration::from_secs(1_000_000 - age),
             expires: None,
-            alias: None,
         }
     }
 

@@ -19,23 +19,23 @@
 //! - `create`, `rotate`: those workflows; this module: `delete`, `list` and shared types.
 
 mod create;
-pub mod iam;
-pub mod interrupt;
+pub(crate) mod iam;
+pub(crate) mod interrupt;
 mod issue;
 mod leftovers;
-pub mod markers;
+pub(crate) mod markers;
 mod rotate;
-pub mod store;
-pub mod unit;
+pub(crate) mod store;
+pub(crate) mod unit;
 mod verify;
 
-pub use create::create;
-pub use issue::Printer;
-pub use rotate::rotate;
+pub(crate) use create::create;
+pub(crate) use issue::Printer;
+pub(crate) use rotate::rotate;
 
 use crate::aws::Aws;
 use crate::region::Region;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use iam::{Credential, Iam, Kind, LastUsed, ListError, NewCredential, User};
 use markers::Delivery;
@@ -46,14 +46,14 @@ use store::{Location, Store};
 use unit::{BusinessUnit, Owner};
 
 /// IAM allows two access keys per user; bedprov holds API keys to the same limit.
-pub const MAX_KEYS: usize = 2;
+pub(crate) const MAX_KEYS: usize = 2;
 /// Keys older than this are flagged "rotation due".
-pub const ROTATION_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
+pub(crate) const ROTATION_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Which managed policy the user gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Policy {
-    /// `AmazonBedrockFullAccess` (the seed's default).
+pub(crate) enum Policy {
+    /// `AmazonBedrockFullAccess` (the default `--policy`).
     Full,
     /// `AmazonBedrockLimitedAccess`.
     Limited,
@@ -62,7 +62,7 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub fn parse(input: &str) -> Result<Self> {
+    pub(crate) fn parse(input: &str) -> Result<Self> {
         match input.trim() {
             "full" => Ok(Self::Full),
             "limited" => Ok(Self::Limited),
@@ -78,7 +78,7 @@ impl Policy {
 
     /// The ARN in the region's partition.
     #[must_use]
-    pub fn arn(&self, region: &Region) -> String {
+    pub(crate) fn arn(&self, region: &Region) -> String {
         let partition = match region.as_str() {
             r if r.starts_with("us-gov-") => "aws-us-gov",
             r if r.starts_with("cn-") => "aws-cn",
@@ -94,7 +94,7 @@ impl Policy {
 
 /// One named step and what it did, for the output.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub step: &'static str,
     pub result: String,
 }
@@ -107,7 +107,7 @@ fn step(steps: &mut Vec<Step>, name: &'static str, result: impl Into<String>) {
 
 /// The tags bedprov puts on a user (cost tracking and ownership).
 #[must_use]
-pub fn user_tags(
+pub(crate) fn user_tags(
     unit: &BusinessUnit,
     owner: Option<&Owner>,
     created: bool,
@@ -129,7 +129,7 @@ pub fn user_tags(
 /// What `key create` was asked to do.
 #[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)] // one per command-line switch
-pub struct CreateRequest {
+pub(crate) struct CreateRequest {
     pub unit: BusinessUnit,
     pub owner: Option<Owner>,
     pub policy: Policy,
@@ -149,7 +149,7 @@ pub struct CreateRequest {
 
 /// What `key create` (or `rotate`) did.
 #[derive(Debug)]
-pub struct Provisioned {
+pub(crate) struct Provisioned {
     pub unit: BusinessUnit,
     pub user: User,
     pub user_created: bool,
@@ -177,7 +177,7 @@ pub struct Provisioned {
 
 /// The old key in a rotation.
 #[derive(Debug)]
-pub struct Replaced {
+pub(crate) struct Replaced {
     pub credential: Credential,
     pub last_used: Option<LastUsed>,
     pub retire: Retire,
@@ -187,7 +187,7 @@ pub struct Replaced {
 
 /// What rotation does to the old key once the new one is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retire {
+pub(crate) enum Retire {
     Deactivate,
     Delete,
 }
@@ -195,18 +195,11 @@ pub enum Retire {
 impl Retire {
     /// The past participle: "deactivated", "deleted".
     #[must_use]
-    pub fn done(self) -> &'static str {
+    pub(crate) fn done(self) -> &'static str {
         match self {
             Self::Deactivate => "deactivated",
             Self::Delete => "deleted",
         }
-    }
-}
-
-impl Provisioned {
-    #[must_use]
-    pub fn already_provisioned(&self) -> bool {
-        self.credential.is_none()
     }
 }
 
@@ -235,8 +228,8 @@ fn at_limit(
         .or_else(|| others.iter().find(|c| !c.active).copied())
         .or_else(|| others.first().copied())
         .unwrap_or(&existing[0]);
-    Error::other(
-        exit::LIMIT,
+    Error::new(
+        ErrorCode::Limit,
         format!(
             "{unit} already has {} {}s ({}): that is the limit of two",
             existing.len(),
@@ -260,7 +253,7 @@ fn verify_text(verified: Option<bool>) -> &'static str {
 
 /// What `key rotate` was asked to do.
 #[derive(Debug, Clone)]
-pub struct RotateRequest {
+pub(crate) struct RotateRequest {
     pub unit: BusinessUnit,
     pub kind: Kind,
     pub age_days: u32,
@@ -281,8 +274,8 @@ async fn managed_user(iam: &Iam, unit: &BusinessUnit) -> Result<User> {
                 "to manage it, adopt it first: bedprov key create --business-unit {unit} --adopt"
             ),
         )),
-        None => Err(Error::other(
-            exit::NOT_FOUND,
+        None => Err(Error::new(
+            ErrorCode::Missing,
             format!("there is no IAM user {name} for business unit {unit}"),
             format!(
                 "create it: bedprov key create --business-unit {unit} (or see `bedprov key list`)"
@@ -293,19 +286,23 @@ async fn managed_user(iam: &Iam, unit: &BusinessUnit) -> Result<User> {
 
 /// What `key delete` removes.
 #[derive(Debug, Clone)]
-pub enum DeleteTarget {
+pub(crate) enum DeleteTarget {
     Key(String),
     User,
 }
 
 /// What `key delete` did.
 #[derive(Debug, Default)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     pub steps: Vec<Step>,
 }
 
 /// `bedprov key delete`. The caller has already confirmed.
-pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Result<Deleted> {
+pub(crate) async fn delete(
+    aws: &Aws,
+    unit: &BusinessUnit,
+    target: &DeleteTarget,
+) -> Result<Deleted> {
     let iam = Iam::new(aws.iam());
     let mut user = managed_user(&iam, unit).await?;
     let mut steps = Vec::new();
@@ -333,7 +330,7 @@ pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Re
                 for kind in &unlisted {
                     let _ = write!(hint, " ({}s could not be listed here)", kind.describe());
                 }
-                Error::other(exit::NOT_FOUND, format!("{} has no key {id}", user.name), hint)
+                Error::new(ErrorCode::Missing, format!("{} has no key {id}", user.name), hint)
             })?;
             iam.delete(&user.name, credential).await?;
             step(
@@ -392,13 +389,13 @@ pub async fn delete(aws: &Aws, unit: &BusinessUnit, target: &DeleteTarget) -> Re
 
 /// One user in `key list`.
 #[derive(Debug)]
-pub struct Listed {
+pub(crate) struct Listed {
     pub user: User,
     pub keys: Vec<ListedKey>,
 }
 
 #[derive(Debug)]
-pub struct ListedKey {
+pub(crate) struct ListedKey {
     pub credential: Credential,
     pub last_used: Option<LastUsed>,
     pub rotation_due: bool,
@@ -408,7 +405,7 @@ pub struct ListedKey {
 
 /// What `key list` found.
 #[derive(Debug, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub users: Vec<Listed>,
     /// Kinds of credential the endpoint cannot list (an AWS emulator without Bedrock API
     /// keys), with the error that said so: the listing shows the other kind.
@@ -417,7 +414,7 @@ pub struct Listing {
 
 /// A kind of credential left out of a listing, and why, in one sentence.
 #[derive(Debug)]
-pub struct NotListed<'a> {
+pub(crate) struct NotListed<'a> {
     pub kind: Kind,
     pub error: &'a Error,
 }
@@ -429,7 +426,7 @@ impl std::fmt::Display for NotListed<'_> {
 }
 
 /// `bedprov key list`: bedprov-made users, or one unit's.
-pub async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Listing> {
+pub(crate) async fn list(aws: &Aws, unit: Option<&BusinessUnit>) -> Result<Listing> {
     let iam = Iam::new(aws.iam());
     let users = match unit {
         Some(unit) => vec![managed_user(&iam, unit).await?],
@@ -496,10 +493,9 @@ mod tests {
             active,
             created: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age),
             expires: None,
-            alias: None,
         };
         let hint = |keys: &[Credential], tags: &BTreeMap<String, String>| {
-            at_limit(&unit, Kind::AccessKey, keys, tags).hint()
+            at_limit(&unit, Kind::AccessKey, keys, tags).hint().to_owned()
         };
         let none = BTreeMap::new();
         // An inactive key goes first, unless it is the one in use.

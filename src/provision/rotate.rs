@@ -11,30 +11,34 @@ use super::unit::BusinessUnit;
 use super::{MAX_KEYS, Provisioned, Replaced, Retire, RotateRequest, Step};
 use super::{at_limit, leftovers, managed_user, markers, rotation_target, step};
 use crate::aws::Aws;
-use crate::render::time::human_utc;
-use crate::wire::exit;
+use crate::prompt::Questions;
+use crate::timefmt::human_utc;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 
-/// `bedprov key rotate`. With the unit's key printed, `printer` shows the new secret.
-pub async fn rotate<P: Printer>(
+/// `bedprov key rotate`. With the unit's key printed, `printer` shows the new secret; whether
+/// to remove a key an interrupted run left is asked of `questions`.
+pub(crate) async fn rotate<P: Printer>(
     aws: &Aws,
     request: &RotateRequest,
     printer: &mut P,
+    questions: &mut dyn Questions,
 ) -> Result<Provisioned> {
     let iam = Iam::new(aws.iam());
     let mut user = managed_user(&iam, &request.unit).await?;
     let mut steps = Vec::new();
     let kind = request.kind;
+    let (unit, yes) = (&request.unit, request.yes);
     let existing =
-        leftovers::settle(aws, &iam, &mut user, &request.unit, kind, None, request.yes, &mut steps)
+        leftovers::settle(aws, &iam, &mut user, unit, kind, None, yes, questions, &mut steps)
             .await?;
     let Some(old) = rotation_target(&existing).cloned() else {
         let create = match kind {
             Kind::AccessKey => String::new(),
             Kind::ApiKey => " --kind api-key".to_owned(),
         };
-        return Err(Error::other(
-            exit::NOT_FOUND,
+        return Err(Error::new(
+            ErrorCode::Missing,
             format!("{} has no {} to rotate", request.unit, kind.describe()),
             format!("create one: bedprov key create --business-unit {}{create}", request.unit),
         ));
@@ -96,8 +100,7 @@ async fn retire_old(
     };
     if let Err(error) = done {
         let new_id = result.credential.as_ref().map_or("", |c| c.id.as_str());
-        return Err(Error::other(
-            error.exit_code(),
+        return Err(Error::new(error.kind(),
             format!(
                 "the new key {new_id} was delivered, but the old key {} could not be {}: {error}",
                 old.id,
@@ -107,7 +110,8 @@ async fn retire_old(
                 "once your systems use the new key, remove the old one: bedprov key delete --business-unit {} --key-id {}",
                 result.unit, old.id
             ),
-        ));
+        )
+        .with_source(error));
     }
     if retire == Retire::Delete {
         store::forget_keyring(&user_name, &old.id).await;
@@ -125,8 +129,8 @@ async fn retire_old(
 fn stopped_before_retiring(signal: Signal, result: &Provisioned, old: &Credential) -> Error {
     let new_id = result.credential.as_ref().map_or("", |c| c.id.as_str());
     let place = result.location.as_ref().map_or_else(String::new, |l| format!(" to {l}"));
-    Error::other(
-        signal.exit_code(),
+    Error::new(
+        signal.kind(),
         format!(
             "interrupted by {} after the new key {new_id} was delivered{place}: the old key {} was left {}",
             signal.name(),
@@ -205,11 +209,12 @@ async fn discover(
         (Ok(false), _) => Ok(Location::Printed),
         // Told where it is: that is the best knowledge left.
         (Err(_), Some(asked)) => Ok(Location::new(asked, unit.as_str(), &user.name, &old.id)),
-        (Err(error), None) => Err(Error::other(
-            error.exit_code(),
+        (Err(error), None) => Err(Error::new(
+            error.kind(),
             format!("cannot tell where {unit}'s key {} is kept: {error}", old.id),
             "pass --store print, keyring or secretsmanager to say where it is",
-        )),
+        )
+        .with_source(error)),
     }
 }
 
@@ -223,8 +228,8 @@ async fn check(
     steps: &mut Vec<Step>,
 ) -> Result<()> {
     let missing = |what: String| {
-        Error::other(
-            exit::NOT_FOUND,
+        Error::new(
+            ErrorCode::Missing,
             what,
             format!(
                 "see `bedprov key list --business-unit {unit}`; to start over in that store, create a key there (bedprov key create --business-unit {unit} --additional --store {}) and delete {}",

@@ -8,14 +8,14 @@
 
 use super::iam::{Kind, NewCredential};
 use crate::aws::{self, Aws};
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The keyring service name for every bedprov entry.
-pub const KEYRING_SERVICE: &str = "bedprov";
+pub(crate) const KEYRING_SERVICE: &str = "bedprov";
 
 /// Where the secret is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +44,7 @@ impl Store {
 /// (as `print`, `keyring:bedprov/<account>` or `secretsmanager:<secret name>`), so rotation
 /// finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     /// Shown once on stdout.
     Printed,
     /// The OS keyring, service [`KEYRING_SERVICE`], this account.
@@ -56,7 +56,7 @@ pub enum Location {
 impl Location {
     /// Where a new credential of `user_name` (unit `unit`) goes for `store`.
     #[must_use]
-    pub fn new(store: Store, unit: &str, user_name: &str, credential_id: &str) -> Self {
+    pub(crate) fn new(store: Store, unit: &str, user_name: &str, credential_id: &str) -> Self {
         match store {
             Store::Print => Self::Printed,
             Store::Keyring => Self::Keyring { account: keyring_account(user_name, credential_id) },
@@ -65,7 +65,7 @@ impl Location {
     }
 
     #[must_use]
-    pub fn store(&self) -> Store {
+    pub(crate) fn store(&self) -> Store {
         match self {
             Self::Printed => Store::Print,
             Self::Keyring { .. } => Store::Keyring,
@@ -75,7 +75,7 @@ impl Location {
 
     /// The form kept in an IAM tag value (letters, digits and `_.:/=+-@` only).
     #[must_use]
-    pub fn record(&self) -> String {
+    pub(crate) fn record(&self) -> String {
         match self {
             Self::Printed => "print".to_owned(),
             Self::Keyring { account } => format!("keyring:{KEYRING_SERVICE}/{account}"),
@@ -86,7 +86,7 @@ impl Location {
     /// Reads [`Location::record`] back; `None` for anything else (a tag anyone with
     /// `iam:TagUser` could have written, so only the characters bedprov writes are taken).
     #[must_use]
-    pub fn parse(record: &str) -> Option<Self> {
+    pub(crate) fn parse(record: &str) -> Option<Self> {
         let plain = |text: &str| {
             !text.is_empty()
                 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
@@ -117,13 +117,13 @@ impl std::fmt::Display for Location {
 
 /// The keyring account for one credential: `<user>/<credential id>`.
 #[must_use]
-pub fn keyring_account(user_name: &str, credential_id: &str) -> String {
+pub(crate) fn keyring_account(user_name: &str, credential_id: &str) -> String {
     format!("{user_name}/{credential_id}")
 }
 
 /// The Secrets Manager secret name for a unit.
 #[must_use]
-pub fn secret_name(unit: &str) -> String {
+pub(crate) fn secret_name(unit: &str) -> String {
     format!("bedprov/{unit}")
 }
 
@@ -145,8 +145,8 @@ fn payload(credential: &NewCredential) -> zeroize::Zeroizing<String> {
 }
 
 fn no_keyring(detail: &str) -> Error {
-    Error::other(
-        exit::AWS,
+    Error::new(
+        ErrorCode::Aws,
         format!("no OS keyring is available ({detail}); the key was NOT stored"),
         "use --store print or --store secretsmanager, or start a Secret Service (e.g. gnome-keyring-daemon) in a D-Bus session",
     )
@@ -159,14 +159,14 @@ fn keyring_store() -> Result<Arc<keyring_core::CredentialStore>> {
 }
 
 /// Checks that a keyring is reachable, before anything is created in AWS.
-pub async fn probe_keyring() -> Result<()> {
+pub(crate) async fn probe_keyring() -> Result<()> {
     tokio::task::spawn_blocking(|| keyring_store().map(|_| ())).await.map_err(|e| {
-        Error::other(exit::INTERNAL, format!("keyring check failed: {e}"), "try again")
+        Error::new(ErrorCode::Internal, format!("keyring check failed: {e}"), "try again")
     })?
 }
 
 /// Saves `credential` in the keyring; returns where it went.
-pub async fn save_keyring(user_name: &str, credential: &NewCredential) -> Result<String> {
+pub(crate) async fn save_keyring(user_name: &str, credential: &NewCredential) -> Result<String> {
     let account = keyring_account(user_name, &credential.id);
     let value = payload(credential);
     let label = format!("bedprov {} for {user_name}", credential.kind.describe());
@@ -185,13 +185,13 @@ pub async fn save_keyring(user_name: &str, credential: &NewCredential) -> Result
     })
     .await
     .map_err(|e| {
-        Error::other(exit::INTERNAL, format!("keyring write failed: {e}"), "try again")
+        Error::new(ErrorCode::Internal, format!("keyring write failed: {e}"), "try again")
     })??;
     Ok(format!("OS keyring (service `{KEYRING_SERVICE}`, account `{shown}`)"))
 }
 
 /// Removes a keyring entry if there is one (and a keyring at all).
-pub async fn forget_keyring(user_name: &str, credential_id: &str) -> bool {
+pub(crate) async fn forget_keyring(user_name: &str, credential_id: &str) -> bool {
     let account = keyring_account(user_name, credential_id);
     tokio::task::spawn_blocking(move || {
         let Ok(store) = keyring_store() else { return false };
@@ -203,11 +203,8 @@ pub async fn forget_keyring(user_name: &str, credential_id: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// Reads a keyring entry back (tests and `key list` use it to say what is stored).
-pub async fn keyring_value(
-    user_name: &str,
-    credential_id: &str,
-) -> Option<zeroize::Zeroizing<String>> {
+/// Reads a keyring entry back.
+async fn keyring_value(user_name: &str, credential_id: &str) -> Option<zeroize::Zeroizing<String>> {
     let account = keyring_account(user_name, credential_id);
     tokio::task::spawn_blocking(move || {
         let store = keyring_store().ok()?;
@@ -230,7 +227,7 @@ fn stored_id(value: &str) -> Option<String> {
 }
 
 /// True when the keyring holds `credential_id` under its account.
-pub async fn keyring_holds(user_name: &str, credential_id: &str) -> bool {
+pub(crate) async fn keyring_holds(user_name: &str, credential_id: &str) -> bool {
     keyring_value(user_name, credential_id)
         .await
         .and_then(|value| stored_id(&value))
@@ -239,7 +236,7 @@ pub async fn keyring_holds(user_name: &str, credential_id: &str) -> bool {
 
 /// What Secrets Manager knows of a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretState {
+pub(crate) enum SecretState {
     Missing,
     Live,
     /// `DeleteSecret` ran: the secret is destroyed at this time unless restored.
@@ -247,7 +244,7 @@ pub enum SecretState {
 }
 
 /// Whether the secret exists, and whether it is scheduled for deletion.
-pub async fn secret_state(aws: &Aws, name: &str) -> Result<SecretState> {
+pub(crate) async fn secret_state(aws: &Aws, name: &str) -> Result<SecretState> {
     match aws.secrets().describe_secret().secret_id(name).send().await {
         Ok(found) => Ok(match found.deleted_date {
             Some(date) => SecretState::ScheduledForDeletion(
@@ -261,7 +258,7 @@ pub async fn secret_state(aws: &Aws, name: &str) -> Result<SecretState> {
 }
 
 /// Cancels the scheduled deletion of a secret.
-pub async fn restore_secret(aws: &Aws, name: &str) -> Result<()> {
+pub(crate) async fn restore_secret(aws: &Aws, name: &str) -> Result<()> {
     aws.secrets()
         .restore_secret()
         .secret_id(name)
@@ -273,7 +270,7 @@ pub async fn restore_secret(aws: &Aws, name: &str) -> Result<()> {
 
 /// The credential id the secret's current value names (`None`: a value bedprov did not
 /// write).
-pub async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<String>> {
+pub(crate) async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<String>> {
     let value = aws
         .secrets()
         .get_secret_value()
@@ -288,8 +285,8 @@ pub async fn secrets_manager_holds(aws: &Aws, name: &str) -> Result<Option<Strin
 /// Refuses to write into a secret that is scheduled for deletion (the caller restores it
 /// first, or stops).
 fn scheduled_for_deletion(name: &str) -> Error {
-    Error::other(
-        exit::AWS,
+    Error::new(
+        ErrorCode::Aws,
         format!(
             "Secrets Manager secret `{name}` is scheduled for deletion; the key was not written into it"
         ),
@@ -301,7 +298,7 @@ fn scheduled_for_deletion(name: &str) -> Error {
 
 /// Saves `credential` as secret `name` in Secrets Manager (created with the user's tags, or
 /// given a new version on rotation); returns where it went.
-pub async fn save_secrets_manager(
+pub(crate) async fn save_secrets_manager(
     aws: &Aws,
     name: &str,
     tags: &BTreeMap<String, String>,
@@ -348,7 +345,7 @@ pub async fn save_secrets_manager(
 }
 
 /// Schedules the unit's secret for deletion (7-day recovery window); false if none existed.
-pub async fn forget_secrets_manager(aws: &Aws, unit: &str) -> Result<bool> {
+pub(crate) async fn forget_secrets_manager(aws: &Aws, unit: &str) -> Result<bool> {
     let name = secret_name(unit);
     match aws.secrets().delete_secret().secret_id(&name).recovery_window_in_days(7).send().await {
         Ok(_) => Ok(true),

@@ -8,11 +8,11 @@
 use std::fmt;
 
 /// What bedprov appends to a unit to name its IAM user.
-pub const USER_SUFFIX: &str = "-bedrock-user";
+pub(crate) const USER_SUFFIX: &str = "-bedrock-user";
 /// IAM's limit on user names.
-pub const IAM_USER_NAME_MAX: usize = 64;
+pub(crate) const IAM_USER_NAME_MAX: usize = 64;
 /// The longest unit whose IAM user name still fits.
-pub const UNIT_MAX: usize = IAM_USER_NAME_MAX - USER_SUFFIX.len();
+pub(crate) const UNIT_MAX: usize = IAM_USER_NAME_MAX - USER_SUFFIX.len();
 
 /// A normalised business unit: `a-z`, `0-9` and single hyphens, at most [`UNIT_MAX`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -8,9 +8,9 @@ use aws_credential_types::Credentials;
 use std::time::{Duration, Instant};
 
 /// How long a new key may take to propagate before verification gives up.
-pub const PROPAGATION: Duration = Duration::from_secs(30);
+pub(super) const PROPAGATION: Duration = Duration::from_secs(30);
 
-pub async fn new_credential(
+pub(super) async fn new_credential(
     aws: &Aws,
     iam: &Iam,
     user_name: &str,

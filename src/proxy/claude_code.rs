@@ -11,7 +11,7 @@
 use super::key::private_dir;
 use crate::Error;
 use crate::wire::Secret;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -155,8 +155,8 @@ fn read_settings(path: &Path) -> crate::Result<Read> {
         Err(error) => return Err(Error::io(format!("cannot read {}", path.display()))(error)),
     };
     let unusable = |why: String| {
-        Error::other(
-            exit::USAGE,
+        Error::new(
+            ErrorCode::BadRequest,
             format!("Claude Code's settings file {} {why}", path.display()),
             "fix it (it must be a JSON object), or move it away and run this again",
         )
@@ -179,8 +179,8 @@ fn env_block(
     match settings.get("env") {
         None => Ok(None),
         Some(Value::Object(env)) => Ok(Some(env.clone())),
-        Some(_) => Err(Error::other(
-            exit::USAGE,
+        Some(_) => Err(Error::new(
+            ErrorCode::BadRequest,
             format!("the `env` entry of {} is not a JSON object", path.display()),
             "make it an object of variable names and values, or remove it, and run this again",
         )),
@@ -433,7 +433,7 @@ mod tests {
         for bad in ["{not json", "[1, 2]", r#"{"env": "x"}"#] {
             std::fs::write(&path, bad).unwrap();
             let error = setup(&path, &wanted("us-east-1"), &record).unwrap_err();
-            assert_eq!(error.exit_code(), exit::USAGE, "{bad}: {error}");
+            assert_eq!(error.exit_code(), crate::wire::exit::USAGE, "{bad}: {error}");
             assert_eq!(std::fs::read_to_string(&path).unwrap(), bad);
         }
         // A missing file is made (with its directory).

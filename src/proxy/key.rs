@@ -7,7 +7,7 @@
 //! their next request. Presented keys are compared in constant time.
 
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use std::fmt;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
@@ -31,8 +31,8 @@ impl LocalKey {
     pub fn generate() -> crate::Result<Self> {
         let mut bytes = Zeroizing::new([0u8; RANDOM_BYTES]);
         getrandom::fill(bytes.as_mut()).map_err(|e| {
-            Error::other(
-                exit::INTERNAL,
+            Error::new(
+                ErrorCode::Internal,
                 format!("cannot read random bytes for the proxy's key: {e}"),
                 "this system has no working random source; report it with your OS version",
             )
@@ -150,8 +150,8 @@ fn read(path: &Path) -> crate::Result<LocalKey> {
         .map_err(Error::io(format!("cannot read the proxy's key file {}", path.display())))?;
     let ours = nix::unistd::geteuid().as_raw();
     if metadata.uid() != ours || metadata.mode() & 0o077 != 0 {
-        return Err(Error::other(
-            exit::INTERNAL,
+        return Err(Error::new(
+            ErrorCode::Internal,
             format!(
                 "the proxy's key file {} is not private to you (owner uid {}, mode {:o})",
                 path.display(),
@@ -166,8 +166,8 @@ fn read(path: &Path) -> crate::Result<LocalKey> {
             .map_err(Error::io(format!("cannot read the proxy's key file {}", path.display())))?,
     );
     LocalKey::parse(&text).ok_or_else(|| {
-        Error::other(
-            exit::INTERNAL,
+        Error::new(
+            ErrorCode::Internal,
             format!("the proxy's key file {} does not hold a key", path.display()),
             "run `bedprov proxy new-key` to make a new one",
         )
@@ -231,8 +231,8 @@ pub fn private_dir(dir: &Path) -> crate::Result<()> {
     let metadata =
         std::fs::metadata(dir).map_err(Error::io(format!("cannot read {}", dir.display())))?;
     if metadata.uid() != nix::unistd::geteuid().as_raw() || metadata.mode() & 0o077 != 0 {
-        return Err(Error::other(
-            exit::INTERNAL,
+        return Err(Error::new(
+            ErrorCode::Internal,
             format!(
                 "{} holds the proxy's key, but is not private to you (owner uid {}, mode {:o})",
                 dir.display(),

@@ -4,7 +4,7 @@
 
 use crate::Error;
 use crate::config::ProxyConfig;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The documented default port, on 127.0.0.1.
@@ -173,21 +173,21 @@ pub fn bind_error(listen: SocketAddr, error: &std::io::Error) -> Error {
         listen.port()
     );
     match error.kind() {
-        std::io::ErrorKind::AddrInUse => Error::other(
-            exit::INTERNAL,
+        std::io::ErrorKind::AddrInUse => Error::new(
+            ErrorCode::Internal,
             format!(
                 "the proxy cannot listen on {listen}: port {} is already in use (by another bedprov daemon or another program)",
                 listen.port()
             ),
             how,
         ),
-        std::io::ErrorKind::PermissionDenied => Error::other(
-            exit::INTERNAL,
+        std::io::ErrorKind::PermissionDenied => Error::new(
+            ErrorCode::Internal,
             format!("the proxy may not listen on {listen}: ports below 1024 need privileges"),
             how,
         ),
-        _ => Error::other(
-            exit::INTERNAL,
+        _ => Error::new(
+            ErrorCode::Internal,
             format!("the proxy cannot listen on {listen}: {error}"),
             how,
         ),
@@ -211,7 +211,7 @@ mod tests {
         for outside in ["0.0.0.0:9000", "[::]:9000", "192.168.1.10:9000", "[::ffff:127.0.0.1]:1"] {
             let error = listen(outside).unwrap_err();
             assert!(error.to_string().contains("only on loopback"), "{outside}: {error}");
-            assert_eq!(error.exit_code(), exit::USAGE);
+            assert_eq!(error.exit_code(), crate::wire::exit::USAGE);
         }
         for nonsense in ["", "x", "127.0.0.1", "localhost:http", "127.0.0.1:70000"] {
             assert!(listen(nonsense).unwrap_err().to_string().contains("is not an address"));

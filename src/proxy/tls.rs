@@ -10,7 +10,7 @@
 
 use super::key::private_dir;
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use base64::Engine as _;
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
@@ -80,8 +80,8 @@ fn validity(params: &mut CertificateParams, validity: Duration) {
 fn tls_error(what: &str) -> impl FnOnce(rcgen::Error) -> Error {
     let what = what.to_owned();
     move |error| {
-        Error::other(
-            exit::INTERNAL,
+        Error::new(
+            ErrorCode::Internal,
             format!("cannot {what}: {error}"),
             "this is a bug in bedprov: please report it",
         )
@@ -110,8 +110,8 @@ impl LocalCa {
 
     fn load(cert_path: &Path, key_path: &Path) -> crate::Result<Self> {
         let unusable = |path: &Path, why: &str| {
-            Error::other(
-                exit::INTERNAL,
+            Error::new(
+                ErrorCode::Internal,
                 format!("the proxy's certificate authority in {} {why}", path.display()),
                 format!(
                     "remove {} and {} to make a new one (clients then need `bedprov-helper env --proxy` again)",
@@ -152,8 +152,8 @@ impl LocalCa {
         .with_safe_default_protocol_versions()
         .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
         .map_err(|e| {
-            Error::other(
-                exit::INTERNAL,
+            Error::new(
+                ErrorCode::Internal,
                 format!("cannot set up the proxy's TLS: {e}"),
                 "this is a bug in bedprov: please report it",
             )

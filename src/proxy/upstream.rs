@@ -7,7 +7,7 @@ use super::Body;
 use super::route::Service;
 use super::settings::Upstream;
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use hyper::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -46,8 +46,8 @@ impl UpstreamClient {
         ))
         .with_safe_default_protocol_versions()
         .map_err(|e| {
-            Error::other(
-                exit::INTERNAL,
+            Error::new(
+                ErrorCode::Internal,
                 format!("cannot set up TLS for the proxy's upstream: {e}"),
                 "this is a bug in bedprov: please report it",
             )

@@ -6,7 +6,7 @@ use crate::verify::Check;
 use std::fmt::Write as _;
 
 #[must_use]
-pub fn json(check: &Check) -> String {
+pub(crate) fn json(check: &Check) -> String {
     let problem =
         |p: &crate::verify::Problem| serde_json::json!({ "message": p.message, "hint": p.hint });
     let value = serde_json::json!({
@@ -24,7 +24,7 @@ pub fn json(check: &Check) -> String {
 }
 
 #[must_use]
-pub fn human(check: &Check) -> String {
+pub(crate) fn human(check: &Check) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -33,7 +33,12 @@ pub fn human(check: &Check) -> String {
         check.region,
         check.region_source
     );
-    let _ = writeln!(out, "Signed by: {}\n", check.signed_by);
+    let signed_by = super::token::signed_by(
+        Some(check.credential_source),
+        &check.profile,
+        Some(&check.access_key_id),
+    );
+    let _ = writeln!(out, "Signed by: {signed_by}\n");
     match &check.identity {
         Ok(identity) => {
             let _ = writeln!(

@@ -5,8 +5,8 @@
 //! A token cannot tell when its signing credentials expire. When the shell decoding it holds
 //! those credentials with `AWS_CREDENTIAL_EXPIRATION`, that time caps the expiry shown.
 
-use super::time::{human_duration, human_utc, rfc3339};
 use crate::quote::shown;
+use crate::timefmt::{human_duration, human_utc, rfc3339};
 use crate::token::Decoded;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 /// The JSON form of a decoded token.
 #[derive(Debug, Serialize)]
-pub struct DecodedBody {
+pub(crate) struct DecodedBody {
     pub region: String,
     pub access_key_id: String,
     pub issued_at: String,
@@ -38,7 +38,7 @@ fn expires_at(decoded: &Decoded, credential_expires_at: Option<SystemTime>) -> S
 
 /// `credential_expires_at`: when the signing credentials expire, if known.
 #[must_use]
-pub fn body(
+pub(crate) fn body(
     decoded: &Decoded,
     credential_expires_at: Option<SystemTime>,
     now: SystemTime,
@@ -59,7 +59,7 @@ pub fn body(
 }
 
 #[must_use]
-pub fn json(
+pub(crate) fn json(
     decoded: &Decoded,
     credential_expires_at: Option<SystemTime>,
     now: SystemTime,
@@ -71,7 +71,7 @@ pub fn json(
 }
 
 #[must_use]
-pub fn human(
+pub(crate) fn human(
     decoded: &Decoded,
     credential_expires_at: Option<SystemTime>,
     now: SystemTime,

@@ -1,30 +1,23 @@
-//! Long-term credentials, in the seed's shareable formats: human (plain text), Markdown (the
-//! seed's layout, for tickets and wikis) and JSON. The secret appears exactly once, in the
+//! Long-term credentials, in formats to share: human (plain text), Markdown (the same
+//! sections, for tickets and wikis) and JSON. The secret appears exactly once, in the
 //! copy-paste snippet, and only when it was asked to be printed. That output is printed in
 //! two parts: [`delivery`] (everything known when the secret is handed over, written by the
 //! workflow before the old key is retired) and [`after_delivery`] (the steps that followed).
 //! No suggested command puts a secret on a command line.
 
-use super::time::{human_duration, human_utc, rfc3339};
+use super::Format;
 use crate::provision::iam::{Credential, Kind, NewCredential};
 use crate::provision::markers::{self, Delivery};
 use crate::provision::store::Location;
 use crate::provision::unit::BusinessUnit;
 use crate::provision::{Deleted, Listing, NotListed, Provisioned, Step};
+use crate::timefmt::{human_duration, human_utc, rfc3339};
 use crate::wire::api;
 use crate::wire::shell::{self, Shell};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 use zeroize::Zeroizing;
-
-/// `--format` for the key commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Markdown,
-    Json,
-}
 
 /// The JSON shape of `key create` / `key rotate` (fields that do not apply are null; the
 /// secret fields are null unless the secret was printed). Private and without `Debug`: it
@@ -46,13 +39,13 @@ struct CreatedBody<'a> {
 
 /// The output that carries a new secret, as it is when the secret is handed over.
 #[must_use]
-pub fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
+pub(crate) fn delivery(result: &Provisioned, format: Format) -> Zeroizing<String> {
     Zeroizing::new(shown(result, format))
 }
 
 /// What follows [`delivery`]: the steps done after it (nothing in JSON, a single document).
 #[must_use]
-pub fn after_delivery(result: &Provisioned, format: Format) -> String {
+pub(crate) fn after_delivery(result: &Provisioned, format: Format) -> String {
     let mut out = String::new();
     if format != Format::Json {
         let later =
@@ -64,11 +57,12 @@ pub fn after_delivery(result: &Provisioned, format: Format) -> String {
 
 /// The whole output in `format`.
 #[must_use]
-pub fn shown(result: &Provisioned, format: Format) -> String {
+pub(crate) fn shown(result: &Provisioned, format: Format) -> String {
     match format {
         Format::Json => json(result),
-        Format::Human => human(result, false),
         Format::Markdown => human(result, true),
+        // The rest is human: the key commands' parser admits no other.
+        _ => human(result, false),
     }
 }
 
@@ -78,7 +72,7 @@ fn printed(result: &Provisioned) -> bool {
 }
 
 #[must_use]
-pub fn json(result: &Provisioned) -> String {
+pub(crate) fn json(result: &Provisioned) -> String {
     let credential = result.credential.as_ref();
     let printed = printed(result);
     let secret = credential.filter(|_| printed).map(|c| c.secret.expose());
@@ -119,9 +113,10 @@ impl Style {
     }
 }
 
-/// The seed's long-term output (or, when nothing was created, what exists and how to add).
+/// The long-term output: the unit, its user and key, the copy-paste snippet and what to do
+/// next (or, when nothing was created, what exists and how to add).
 #[must_use]
-pub fn human(result: &Provisioned, markdown: bool) -> String {
+pub(crate) fn human(result: &Provisioned, markdown: bool) -> String {
     let style = Style { markdown };
     let mut out = String::new();
     match &result.credential {
@@ -229,7 +224,7 @@ fn secret(out: &mut String, result: &Provisioned, credential: &NewCredential, st
     out.push('\n');
 }
 
-/// Test command, security reminder, rotation and cost tracking: the seed's closing sections.
+/// Test command, security reminder, rotation and cost tracking: the closing sections.
 fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
     let unit = result.unit.as_str();
     let region = result.region.as_str();
@@ -324,7 +319,7 @@ fn describe_existing(credential: &Credential) -> String {
 /// `key list`, for people: the users and their keys, then any kind of key the endpoint
 /// could not list, and why.
 #[must_use]
-pub fn list_human(listing: &Listing) -> String {
+pub(crate) fn list_human(listing: &Listing) -> String {
     let mut out = String::new();
     if listing.users.is_empty() {
         out.push_str("No bedprov-managed IAM users yet. Create one: bedprov key create --business-unit NAME\n");
@@ -382,7 +377,7 @@ pub fn list_human(listing: &Listing) -> String {
 /// `key list` as JSON: `users`, and `not_listed` (kinds of key the endpoint could not list,
 /// each with the error's message and hint).
 #[must_use]
-pub fn list_json(listing: &Listing) -> String {
+pub(crate) fn list_json(listing: &Listing) -> String {
     let users: Vec<serde_json::Value> = listing
         .users
         .iter()
@@ -425,7 +420,7 @@ pub fn list_json(listing: &Listing) -> String {
 
 /// `key delete`.
 #[must_use]
-pub fn deleted(result: &Deleted) -> String {
+pub(crate) fn deleted(result: &Deleted) -> String {
     let mut out = String::from("✓ Done\n");
     for step in &result.steps {
         let _ = writeln!(out, "- {}: {}", step.step, step.result);

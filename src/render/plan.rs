@@ -1,4 +1,4 @@
-//! A plan from a plain-language request (`bedprov request`): the seed's minimal human form,
+//! A plan from a plain-language request (`bedprov request`): a short human form,
 //! ending in the equivalent command so people learn the CLI, and the JSON form
 //! `{"action","key_type","business_unit","ttl_seconds","owner","region","store","notes"}`.
 
@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 /// The JSON form of a plan; fields that do not apply are `null`.
 #[derive(Debug, Serialize)]
-pub struct PlanBody<'a> {
+pub(crate) struct PlanBody<'a> {
     pub action: &'static str,
     pub key_type: &'static str,
     pub business_unit: Option<&'a str>,
@@ -23,7 +23,7 @@ pub struct PlanBody<'a> {
 }
 
 #[must_use]
-pub fn body(plan: &Plan) -> PlanBody<'_> {
+pub(crate) fn body(plan: &Plan) -> PlanBody<'_> {
     PlanBody {
         action: plan.action.as_str(),
         key_type: plan.key_type().as_str(),
@@ -45,7 +45,7 @@ pub fn body(plan: &Plan) -> PlanBody<'_> {
 
 /// JSON, pretty-printed, with a trailing newline.
 #[must_use]
-pub fn json(plan: &Plan) -> String {
+pub(crate) fn json(plan: &Plan) -> String {
     let mut out = serde_json::to_string_pretty(&body(plan)).expect("a plan always serializes");
     out.push('\n');
     out
@@ -53,7 +53,7 @@ pub fn json(plan: &Plan) -> String {
 
 /// The plan for people: what, the values, why, notes, and the equivalent command.
 #[must_use]
-pub fn human(plan: &Plan) -> String {
+pub(crate) fn human(plan: &Plan) -> String {
     let mut out = String::new();
     let unit = plan.business_unit.as_ref();
     let title = match (plan.action, unit) {
@@ -120,18 +120,10 @@ pub fn human(plan: &Plan) -> String {
 /// `bedprov` and its arguments as one line to paste into a POSIX shell: plan values are
 /// validated to safe characters, and anything else would be single-quoted anyway.
 #[must_use]
-pub fn command_line(argv: &[String]) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
-    std::iter::once("bedprov".to_owned())
-        .chain(argv.iter().map(|arg| {
-            if !arg.is_empty() && arg.chars().all(safe) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        }))
-        .collect::<Vec<_>>()
-        .join(" ")
+pub(crate) fn command_line(argv: &[String]) -> String {
+    crate::wire::shell::posix_command_line(
+        std::iter::once("bedprov").chain(argv.iter().map(String::as_str)),
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ fn commands(out: &mut String, commands: &[FollowUp]) {
 const LINGER: &str = "On a server (no desktop session), keep it running when you log out:\n  loginctl enable-linger $USER\n";
 
 #[must_use]
-pub fn install(report: &InstallReport) -> String {
+pub(crate) fn install(report: &InstallReport) -> String {
     let mut out = String::new();
     let service = format!("the bedprov user service ({})", report.platform.name());
     if let Some(packaged) = &report.packaged {
@@ -108,7 +108,7 @@ fn unreached_install(out: &mut String, report: &InstallReport) {
 }
 
 #[must_use]
-pub fn uninstall(report: &UninstallReport) -> String {
+pub(crate) fn uninstall(report: &UninstallReport) -> String {
     let mut out = String::new();
     let service = format!("the bedprov user service ({})", report.platform.name());
     if report.removed.is_empty() {
@@ -168,7 +168,7 @@ fn file_state(state: FileState) -> &'static str {
 }
 
 #[must_use]
-pub fn status(report: &StatusReport) -> String {
+pub(crate) fn status(report: &StatusReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

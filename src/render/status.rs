@@ -1,21 +1,21 @@
 //! `bedprov status`: the daemon and its slots, for people and as JSON. For people, what the
 //! daemon reports is quoted (`quote::shown`): a slot's profile came from whoever asked.
 
-use super::time::{human_utc, parse_rfc3339, relative};
 use crate::quote::{shown, shown_long};
+use crate::timefmt::{human_utc, parse_rfc3339, relative};
 use crate::wire::api::{ProxyStatus, SlotState, SlotStatus, StatusBody};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
 #[must_use]
-pub fn json(status: &StatusBody) -> String {
+pub(crate) fn json(status: &StatusBody) -> String {
     let mut out = serde_json::to_string_pretty(status).expect("serializes");
     out.push('\n');
     out
 }
 
 #[must_use]
-pub fn human(status: &StatusBody, now: SystemTime) -> String {
+pub(crate) fn human(status: &StatusBody, now: SystemTime) -> String {
     let mut out = String::new();
     let since =
         parse_rfc3339(&status.started_at).map_or_else(|| shown(&status.started_at), human_utc);
@@ -43,7 +43,7 @@ pub fn human(status: &StatusBody, now: SystemTime) -> String {
 
 /// One paragraph per slot: state, expiry, next refresh, counters, last error and its hint.
 #[must_use]
-pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
+pub(crate) fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
     let mut out = String::new();
     for slot in slots {
         let region =
@@ -60,7 +60,7 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
             slot.state.as_str(),
             shown(&slot.profile),
             shown(region),
-            crate::render::time::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
+            crate::timefmt::compact_duration(std::time::Duration::from_secs(slot.ttl_seconds)),
             if slot.pinned { " · from config" } else { "" },
         );
         if slot.credential_source.is_some() {
@@ -94,7 +94,7 @@ pub fn slots(slots: &[SlotStatus], now: SystemTime) -> String {
 
 /// The local proxy: where it listens and sends, what it carried, what it refused.
 #[must_use]
-pub fn proxy(proxy: &ProxyStatus) -> String {
+pub(crate) fn proxy(proxy: &ProxyStatus) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "proxy: {} → {}", shown(&proxy.listen), shown_long(&proxy.upstream));
     let _ = writeln!(

@@ -1,38 +1,19 @@
 //! A freshly minted short-term token, in the four formats `bedprov token` offers:
-//! human (the seed's minimal output), env (shell lines), JSON ([`TokenBody`]) and raw.
+//! human (minimal and copy-paste ready), env (shell lines), JSON ([`TokenBody`]) and raw.
 
-use super::time::{clock_utc, human_duration, human_utc, rfc3339};
 use crate::quote::shown;
 use crate::region::RegionSource;
+use crate::timefmt::{clock_utc, human_duration, human_utc};
 use crate::token::Token;
-use crate::wire::Secret;
 use crate::wire::api::{CredentialSource, TokenBody};
 use crate::wire::shell::{self, Shell, UnsafeValue};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-pub use crate::wire::api::{DEFAULT_REGION_VAR, REGION_VAR, TOKEN_VAR};
-
-/// The wire/JSON body for a token (`bedprov token --format json` and `GET /v1/token`).
-#[must_use]
-pub fn body(token: &Token, profile: &str, credential_source: CredentialSource) -> TokenBody {
-    TokenBody {
-        token: Secret::new(token.expose_secret().to_owned()),
-        region: token.region().to_string(),
-        profile: profile.to_owned(),
-        issued_at: rfc3339(token.issued_at()),
-        expires_at: rfc3339(token.expires_at()),
-        credential_expires_at: token.credential_expires_at().map(rfc3339),
-        ttl_seconds: token.ttl().as_secs(),
-        credential_source: Some(credential_source),
-        access_key_id: Some(token.access_key_id().to_owned()),
-    }
-}
-
 /// What signed, in words: "profile dev (assumed role)", "environment credentials
 /// (`AWS_ACCESS_KEY_ID` ASIA…)". `profile` is the profile whose settings applied.
 #[must_use]
-pub fn signed_by(
+pub(crate) fn signed_by(
     source: Option<CredentialSource>,
     profile: &str,
     access_key_id: Option<&str>,
@@ -60,7 +41,7 @@ pub fn signed_by(
 
 /// JSON, pretty-printed, with a trailing newline.
 #[must_use]
-pub fn json(body: &TokenBody) -> String {
+pub(crate) fn json(body: &TokenBody) -> String {
     let mut out = serde_json::to_string_pretty(body).expect("TokenBody always serializes");
     out.push('\n');
     out
@@ -68,19 +49,19 @@ pub fn json(body: &TokenBody) -> String {
 
 /// `export` lines for the token and its region (under both names SDKs read): complete
 /// valid shell, or an error.
-pub fn env(token: &str, region: &str, shell: Shell) -> Result<String, UnsafeValue> {
+pub(crate) fn env(token: &str, region: &str, shell: Shell) -> Result<String, UnsafeValue> {
     shell::export_lines(shell, &crate::wire::api::token_vars(token, region))
 }
 
 /// The token and a newline.
 #[must_use]
-pub fn raw(token: &Token) -> String {
+pub(crate) fn raw(token: &Token) -> String {
     format!("{}\n", token.expose_secret())
 }
 
 /// When the credentials expire before the TTL: the plain sentence saying so.
 #[must_use]
-pub fn cap_note(token: &Token, now: SystemTime) -> Option<String> {
+pub(crate) fn cap_note(token: &Token, now: SystemTime) -> Option<String> {
     if !token.capped_by_credentials() {
         return None;
     }
@@ -96,7 +77,7 @@ pub fn cap_note(token: &Token, now: SystemTime) -> Option<String> {
 /// Temporary credentials from the environment with no stated expiry: the token may die
 /// with them, before its own expiry, and nothing can tell when.
 #[must_use]
-pub fn unknown_expiry_note(token: &Token, unknown_temporary_expiry: bool) -> Option<String> {
+pub(crate) fn unknown_expiry_note(token: &Token, unknown_temporary_expiry: bool) -> Option<String> {
     unknown_temporary_expiry.then(|| {
         format!(
             "AWS_SESSION_TOKEN is set without AWS_CREDENTIAL_EXPIRATION: these temporary credentials may expire before {}, and the token stops working with them",
@@ -107,17 +88,17 @@ pub fn unknown_expiry_note(token: &Token, unknown_temporary_expiry: bool) -> Opt
 
 /// Who signed a token, for [`human`].
 #[derive(Debug, Clone, Copy)]
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     pub profile: &'a str,
     pub source: CredentialSource,
     /// Temporary environment credentials without `AWS_CREDENTIAL_EXPIRATION`.
     pub unknown_temporary_expiry: bool,
 }
 
-/// The seed's short-term output: what, until when, where, a copy-paste snippet (the only
+/// The short-term output: what, until when, where, a copy-paste snippet (the only
 /// place the token appears), a test command, the auto-refresh pointer and the security notes.
 #[must_use]
-pub fn human(
+pub(crate) fn human(
     token: &Token,
     signer: Signer<'_>,
     region_source: &RegionSource,
@@ -218,7 +199,7 @@ mod tests {
             cap_note(&token, now).unwrap(),
             "requested 12h, but your credentials expire in 58 min: token valid until 10:41 UTC"
         );
-        let body = body(&token, "dev", CredentialSource::Environment);
+        let body = token.body("dev", CredentialSource::Environment);
         assert_eq!(body.credential_source, Some(CredentialSource::Environment));
         assert_eq!(body.access_key_id.as_deref(), Some("AKIDEXAMPLE"));
         assert_eq!(body.expires_at, "2026-11-26T10:41:31Z");

@@ -4,7 +4,7 @@
 //! This module does not choose the commands; the platform modules do.
 
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use std::fmt;
 use std::io::Read as _;
 use std::process::{Command, Stdio};
@@ -43,8 +43,8 @@ impl FollowUp {
             Err(Launch::Missing(error)) => {
                 return Attempt::NoManager {
                     reason: format!("{} is not installed", self.program),
-                    error: Error::other(
-                        exit::INTERNAL,
+                    error: Error::new(
+                        ErrorCode::Internal,
                         format!("cannot run `{self}`: {error}"),
                         hint_for(&self.program, "", true),
                     ),
@@ -56,8 +56,8 @@ impl FollowUp {
             return Attempt::Done(finished);
         }
         let detail = finished.stderr.trim();
-        let error = Error::other(
-            exit::INTERNAL,
+        let error = Error::new(
+            ErrorCode::Internal,
             format!("`{self}` failed{}{detail}", if detail.is_empty() { "" } else { ": " }),
             hint_for(&self.program, detail, false),
         );
@@ -70,8 +70,8 @@ impl FollowUp {
     /// Runs the command and reports how it ended, failing only when it cannot run at all.
     pub fn run_unchecked(&self) -> crate::Result<Finished> {
         self.launch().map_err(|launch| match launch {
-            Launch::Missing(error) => Error::other(
-                exit::INTERNAL,
+            Launch::Missing(error) => Error::new(
+                ErrorCode::Internal,
                 format!("cannot run `{self}`: {error}"),
                 hint_for(&self.program, "", true),
             ),
@@ -90,8 +90,8 @@ impl FollowUp {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Launch::Missing(e)
                 } else {
-                    Launch::Failed(Error::other(
-                        exit::INTERNAL,
+                    Launch::Failed(Error::new(
+                        ErrorCode::Internal,
                         format!("cannot run `{self}`: {e}"),
                         hint_for(&self.program, "", false),
                     ))
@@ -109,8 +109,8 @@ impl FollowUp {
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(Launch::Failed(Error::other(
-                        exit::INTERNAL,
+                    return Err(Launch::Failed(Error::new(
+                        ErrorCode::Internal,
                         format!("`{self}` did not finish within {} s", TIMEOUT.as_secs()),
                         "run it yourself to see what it waits for",
                     )));
@@ -189,18 +189,9 @@ pub struct Finished {
 impl fmt::Display for FollowUp {
     /// As a POSIX shell line: arguments that need it are single-quoted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&quote(&self.program))?;
-        for arg in &self.args {
-            write!(f, " {}", quote(arg))?;
-        }
-        Ok(())
+        let words = std::iter::once(&self.program).chain(&self.args).map(String::as_str);
+        f.write_str(&crate::wire::shell::posix_command_line(words))
     }
-}
-
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
-    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub mod launchd;
 pub mod systemd;
 
 use crate::Error;
-use crate::wire::exit;
+use crate::wire::api::ErrorCode;
 use commands::{Attempt, FollowUp};
 use files::{FileState, Wanted};
 use std::path::{Path, PathBuf};
@@ -108,21 +108,20 @@ impl Context {
     /// From this process: its executable, `HOME`, `XDG_CONFIG_HOME`, and `socket`.
     pub fn from_env(socket: &Path) -> crate::Result<Self> {
         let program = std::env::current_exe().map_err(|e| {
-            Error::other(
-                exit::INTERNAL,
+            Error::new(
+                ErrorCode::Internal,
                 format!("cannot tell where this bedprov binary is: {e}"),
                 "run bedprov by its full path (e.g. ~/.cargo/bin/bedprov service install)",
             )
         })?;
         if !program.is_file() {
-            return Err(Error::other(
-                exit::INTERNAL,
+            return Err(Error::new(
+                ErrorCode::Internal,
                 format!("this bedprov binary is no longer at {}", program.display()),
                 "it was replaced or removed while running: run the installed bedprov again",
             ));
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
-        let home = home.ok_or_else(|| {
+        let home = crate::paths::home().map(Path::to_path_buf).ok_or_else(|| {
             Error::usage(
                 "HOME is not set (or not an absolute path)",
                 "run `bedprov service` as the user the service is for, in a login shell",
@@ -417,8 +416,8 @@ fn refuse_hiding(packaged: &systemd::Packaged, parts: &[Part]) -> crate::Result<
     if hiding.is_empty() {
         return Ok(());
     }
-    Err(Error::other(
-        exit::DECLINED,
+    Err(Error::new(
+        ErrorCode::Declined,
         format!(
             "{} would hide the units the bedprov package installed in {}",
             hiding.join(", "),
@@ -480,8 +479,8 @@ fn refuse_edited(platform: Platform, paths: &[&Path], doing: &str, command: &str
         }
         Platform::Launchd => "",
     };
-    Error::other(
-        exit::DECLINED,
+    Error::new(
+        ErrorCode::Declined,
         format!("{doing} {list}: edited by hand since bedprov wrote it"),
         format!(
             "{drop_in}to {command} anyway, save your edits elsewhere and run `bedprov service {command} --force`"
@@ -623,8 +622,8 @@ pub fn uninstall(ctx: &Context, options: &UninstallOptions) -> crate::Result<Uni
 /// A command that failed once the files were gone: the error says they are.
 fn after_removal(removed: &[PathBuf], error: &Error) -> Error {
     let list = removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-    Error::other(
-        error.exit_code(),
+    Error::new(
+        error.kind(),
         format!("removed {list}, but then {error}"),
         "the files are gone: fix the cause shown and run the command yourself",
     )
@@ -632,8 +631,8 @@ fn after_removal(removed: &[PathBuf], error: &Error) -> Error {
 
 fn still_enabled(links: &[PathBuf]) -> Error {
     let list = links.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-    Error::other(
-        exit::DECLINED,
+    Error::new(
+        ErrorCode::Declined,
         format!("the bedprov units are still enabled ({list})"),
         "run `bedprov service uninstall --now` to disable and stop them first, or run `systemctl --user disable --now bedprov.socket bedprov.service` yourself (without a user manager: remove those links)",
     )

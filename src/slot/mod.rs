@@ -18,7 +18,7 @@ use crate::creds::{
     Target,
 };
 use crate::region::Region;
-use crate::render::time::rfc3339;
+use crate::timefmt::rfc3339;
 use crate::token::Token;
 use crate::ttl::Ttl;
 use crate::wire::api::{self, ErrorBody, ErrorCode, SlotState, SlotStatus};
@@ -237,7 +237,7 @@ impl Served {
             issued_at: minted_at.max(token.issued_at()),
             expires_at: token.expires_at(),
         };
-        let body = crate::render::token::body(&token, &profile, credential_source);
+        let body = token.body(&profile, credential_source);
         let json = Zeroizing::new(serde_json::to_vec(&body).expect("TokenBody serializes"));
         let mut plain = Zeroizing::new(Vec::with_capacity(token.expose_secret().len() + 1));
         plain.extend_from_slice(token.expose_secret().as_bytes());
@@ -588,18 +588,15 @@ impl Slot {
                 state.retry_at = None;
                 true
             }
-            Err(crate::Error::Creds(
-                ref error @ crate::creds::CredsError::UnknownProfile { .. },
-            )) => {
+            Err(error) if error.kind() == ErrorCode::UnknownProfile => {
                 tracing::info!(slot = %self.key, "the profile is no longer defined; its token is dropped");
-                let body = crate::Error::from(error.clone()).to_body();
                 drop(state);
-                self.retire(body);
+                self.retire(error.to_body());
                 false
             }
             Err(error) => {
                 state.consecutive_failures += 1;
-                let needs_login = matches!(error, crate::Error::Creds(ref e) if e.needs_login());
+                let needs_login = error.kind() == ErrorCode::NeedsLogin;
                 let wait = backoff::delay(state.consecutive_failures, needs_login);
                 tracing::warn!(slot = %self.key, error = %error, retry_in_secs = wait.as_secs(), "refresh failed");
                 state.last_error = Some(error.to_body());

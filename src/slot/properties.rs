@@ -23,7 +23,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Random histories run; the issue asks for at least 10 000.
+/// Random histories run: 10 000, enough that rare interleavings of suspend, failure and
+/// refresh come up on every run.
 const CASES: u32 = 10_000;
 const TWELVE_HOURS: Duration = Duration::from_secs(12 * 3600);
 use policy::FUTURE_TOLERANCE;
@@ -210,7 +211,7 @@ async fn run(history: &History, tally: &mut Tally) -> Result<(), TestCaseError> 
                         now
                     );
                     let shown = slot.status().refresh_at;
-                    prop_assert_eq!(shown, next.map(crate::render::time::rfc3339));
+                    prop_assert_eq!(shown, next.map(crate::timefmt::rfc3339));
                 }
             }
             Step::ForceRefresh => {

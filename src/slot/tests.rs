@@ -28,11 +28,11 @@ pub(crate) struct FakeSource {
 }
 
 impl FakeSource {
-    pub fn new(clock: &ManualClock, lifetime: Option<Duration>) -> Arc<Self> {
+    pub(crate) fn new(clock: &ManualClock, lifetime: Option<Duration>) -> Arc<Self> {
         Self::with_delay(clock, lifetime, Duration::from_millis(20))
     }
 
-    pub fn with_delay(
+    pub(crate) fn with_delay(
         clock: &ManualClock,
         lifetime: Option<Duration>,
         delay: Duration,
@@ -49,15 +49,15 @@ impl FakeSource {
         })
     }
 
-    pub fn define_profiles(&self, names: &[&str]) {
+    pub(crate) fn define_profiles(&self, names: &[&str]) {
         *self.profiles.lock().unwrap() = Some(names.iter().map(|n| (*n).to_owned()).collect());
     }
 
-    pub fn fail_with(&self, error: Option<CredsError>) {
+    pub(crate) fn fail_with(&self, error: Option<CredsError>) {
         *self.failure.lock().unwrap() = error;
     }
 
-    pub fn calls(&self) -> u64 {
+    pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
 }

@@ -2,7 +2,7 @@
 //! when it works. The signature and the session token are never kept, let alone shown.
 
 use super::PREFIX;
-use crate::render::time::parse_amz_date;
+use crate::timefmt::parse_amz_date;
 use crate::wire::api::percent_decode;
 use base64::Engine as _;
 use std::time::{Duration, SystemTime};

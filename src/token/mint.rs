@@ -28,7 +28,7 @@ const SIGNED_URL: &str = "https://bedrock.amazonaws.com/?Action=CallWithBearerTo
 /// Why a token could not be minted.
 #[derive(Debug, thiserror::Error)]
 pub enum MintError {
-    #[error("the signing credentials expired at {}", crate::render::time::human_utc(*.0))]
+    #[error("the signing credentials expired at {}", crate::timefmt::human_utc(*.0))]
     CredentialsExpired(SystemTime),
     #[error("SigV4 signing failed: {0}")]
     Signing(String),

@@ -8,7 +8,10 @@ pub mod decode;
 pub mod mint;
 
 use crate::region::Region;
+use crate::timefmt::rfc3339;
 use crate::ttl::Ttl;
+use crate::wire::Secret;
+use crate::wire::api::{CredentialSource, TokenBody};
 use std::fmt;
 use std::time::SystemTime;
 use zeroize::Zeroizing;
@@ -79,13 +82,29 @@ impl Token {
     pub fn capped_by_credentials(&self) -> bool {
         self.expires_at() < self.issued_at + self.ttl.as_duration()
     }
+
+    /// The wire body for this token (`GET /v1/token`, and `bedprov token --format json`),
+    /// signed with `profile`'s settings by credentials from `credential_source`.
+    #[must_use]
+    pub fn body(&self, profile: &str, credential_source: CredentialSource) -> TokenBody {
+        TokenBody {
+            token: Secret::new(self.expose_secret().to_owned()),
+            region: self.region().to_string(),
+            profile: profile.to_owned(),
+            issued_at: rfc3339(self.issued_at()),
+            expires_at: rfc3339(self.expires_at()),
+            credential_expires_at: self.credential_expires_at().map(rfc3339),
+            ttl_seconds: self.ttl().as_secs(),
+            credential_source: Some(credential_source),
+            access_key_id: Some(self.access_key_id().to_owned()),
+        }
+    }
 }
 
 // ttl and credential_expires_at are folded into expires_at; the secret is redacted.
 #[allow(clippy::missing_fields_in_debug)]
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::render::time::rfc3339;
         f.debug_struct("Token")
             .field("secret", &format_args!("{PREFIX}<redacted>"))
             .field("region", &self.region.as_str())

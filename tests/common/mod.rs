@@ -1,5 +1,6 @@
 //! Shared test support: sandboxed homes, the real binaries, and real peers (moto, Python).
-#![allow(dead_code)]
+// Each test crate uses some of it; `pub` here means "for the test crates".
+#![allow(dead_code, unreachable_pub)]
 
 pub mod argv;
 pub mod bedrock;

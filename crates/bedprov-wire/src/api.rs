@@ -616,65 +616,99 @@ pub struct ErrorBody {
     pub hint: String,
 }
 
-/// Machine-readable error classes. Unknown codes from a newer daemon decode as `Other`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// What kind of failure an error is: its wire code, and — in [`ErrorCode::exit_code`] and
+/// [`ErrorCode::http_status`], one table — the exit code a command ends with and the HTTP
+/// status the daemon answers with. Every bedprov error, whether the daemon answers with it
+/// or a command fails with it, has exactly one of these kinds.
+///
+/// The daemon answers with the kinds up to [`ErrorCode::Internal`]; the others are failures
+/// of the commands around it (an AWS call, a prompt, a start-up), named here so that one
+/// table maps every kind, and so a detached daemon's start-up failure can travel to the
+/// `bedprov daemon start` that waits for it as the same [`ErrorEnvelope`] the socket uses.
+/// Unknown codes from a newer daemon decode as `Other`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// Invalid arguments or input: a bad TTL, region, token, query or request text.
     BadRequest,
+    /// No endpoint has this path.
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// No credentials found for the profile (or only half of them in the environment).
     NoCredentials,
+    /// A named profile that the AWS config files do not define.
     UnknownProfile,
+    /// Only a person can fix it: log in (`aws sso login`, `bedprov login`).
     NeedsLogin,
+    /// The credential source failed (a `credential_process`, a role, expired credentials).
     CredentialsFailed,
+    /// No token with enough life left to serve.
     TokenUnavailable,
     TooManySlots,
     ShuttingDown,
     /// The daemon runs without the local Bedrock proxy.
     ProxyDisabled,
     Internal,
+    /// AWS refused or failed a call (access denied, throttled, unreachable).
+    Aws,
+    /// No daemon answered on the socket, or the socket is not our own user's.
+    DaemonUnreachable,
+    /// A daemon already runs on that socket; it was left undisturbed.
+    AlreadyRunning,
+    /// The thing asked for does not exist (a business unit's IAM user, a key, a stored
+    /// secret).
+    Missing,
+    /// Declined at a confirmation, or a confirmation was needed and nobody could give it.
+    Declined,
+    /// A limit stops the action (two keys exist already).
+    Limit,
+    /// Stopped by SIGINT, after undoing what the run had started.
+    Interrupted,
+    /// Stopped by SIGTERM, after undoing what the run had started.
+    Terminated,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    /// The HTTP status the daemon answers with.
-    #[must_use]
-    pub fn http_status(self) -> u16 {
+    /// The one table: the exit code a client ends with, and the HTTP status the daemon
+    /// answers with. The kinds the daemon never answers with have the status that would
+    /// fit, so the table is total.
+    const fn table(self) -> (i32, u16) {
+        use crate::exit;
         match self {
-            Self::BadRequest | Self::UnknownProfile => 400,
-            Self::NotFound | Self::ProxyDisabled => 404,
-            Self::MethodNotAllowed => 405,
-            Self::PayloadTooLarge => 413,
-            Self::TooManySlots => 429,
-            Self::NoCredentials
-            | Self::NeedsLogin
-            | Self::CredentialsFailed
-            | Self::TokenUnavailable
-            | Self::ShuttingDown => 503,
-            Self::Internal | Self::Other => 500,
+            Self::BadRequest => (exit::USAGE, 400),
+            Self::NotFound => (exit::USAGE, 404),
+            Self::MethodNotAllowed => (exit::USAGE, 405),
+            Self::PayloadTooLarge => (exit::USAGE, 413),
+            Self::NoCredentials | Self::CredentialsFailed => (exit::NO_CREDENTIALS, 503),
+            Self::UnknownProfile => (exit::NO_CREDENTIALS, 400),
+            Self::NeedsLogin => (exit::NEEDS_LOGIN, 503),
+            Self::TokenUnavailable | Self::ShuttingDown => (exit::TOKEN_UNAVAILABLE, 503),
+            Self::TooManySlots => (exit::TOKEN_UNAVAILABLE, 429),
+            Self::Internal | Self::Other => (exit::INTERNAL, 500),
+            Self::Aws => (exit::AWS, 502),
+            Self::DaemonUnreachable => (exit::DAEMON_UNREACHABLE, 503),
+            Self::AlreadyRunning => (exit::ALREADY_RUNNING, 409),
+            Self::Missing | Self::ProxyDisabled => (exit::NOT_FOUND, 404),
+            Self::Declined => (exit::DECLINED, 409),
+            Self::Limit => (exit::LIMIT, 409),
+            Self::Interrupted => (exit::INTERRUPTED, 503),
+            Self::Terminated => (exit::TERMINATED, 503),
         }
     }
 
-    /// The exit code a client uses when the daemon answers with this error.
+    /// The exit code a command ends with for this kind of failure (see [`crate::exit`]).
     #[must_use]
-    pub fn exit_code(self) -> i32 {
-        use crate::exit;
-        match self {
-            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::PayloadTooLarge => {
-                exit::USAGE
-            }
-            Self::NoCredentials | Self::UnknownProfile | Self::CredentialsFailed => {
-                exit::NO_CREDENTIALS
-            }
-            Self::NeedsLogin => exit::NEEDS_LOGIN,
-            Self::TokenUnavailable | Self::TooManySlots | Self::ShuttingDown => {
-                exit::TOKEN_UNAVAILABLE
-            }
-            Self::ProxyDisabled => exit::NOT_FOUND,
-            Self::Internal | Self::Other => exit::INTERNAL,
-        }
+    pub const fn exit_code(self) -> i32 {
+        self.table().0
+    }
+
+    /// The HTTP status the daemon answers with.
+    #[must_use]
+    pub const fn http_status(self) -> u16 {
+        self.table().1
     }
 }
 
@@ -927,6 +961,41 @@ mod tests {
         let newer: TokenBody =
             serde_json::from_str(&golden.replace("\"environment\"", "\"quantum\"")).unwrap();
         assert_eq!(newer.credential_source, Some(CredentialSource::Other));
+    }
+
+    /// Exit codes are what scripts branch on, and statuses what clients of the socket see:
+    /// both pinned for every kind.
+    #[test]
+    fn every_kind_has_its_exit_code_and_status() {
+        use crate::exit;
+        let table = [
+            (ErrorCode::BadRequest, "bad_request", exit::USAGE, 400),
+            (ErrorCode::NotFound, "not_found", exit::USAGE, 404),
+            (ErrorCode::MethodNotAllowed, "method_not_allowed", exit::USAGE, 405),
+            (ErrorCode::PayloadTooLarge, "payload_too_large", exit::USAGE, 413),
+            (ErrorCode::NoCredentials, "no_credentials", exit::NO_CREDENTIALS, 503),
+            (ErrorCode::UnknownProfile, "unknown_profile", exit::NO_CREDENTIALS, 400),
+            (ErrorCode::NeedsLogin, "needs_login", exit::NEEDS_LOGIN, 503),
+            (ErrorCode::CredentialsFailed, "credentials_failed", exit::NO_CREDENTIALS, 503),
+            (ErrorCode::TokenUnavailable, "token_unavailable", exit::TOKEN_UNAVAILABLE, 503),
+            (ErrorCode::TooManySlots, "too_many_slots", exit::TOKEN_UNAVAILABLE, 429),
+            (ErrorCode::ShuttingDown, "shutting_down", exit::TOKEN_UNAVAILABLE, 503),
+            (ErrorCode::Internal, "internal", exit::INTERNAL, 500),
+            (ErrorCode::Aws, "aws", exit::AWS, 502),
+            (ErrorCode::DaemonUnreachable, "daemon_unreachable", exit::DAEMON_UNREACHABLE, 503),
+            (ErrorCode::AlreadyRunning, "already_running", exit::ALREADY_RUNNING, 409),
+            (ErrorCode::Missing, "missing", exit::NOT_FOUND, 404),
+            (ErrorCode::Declined, "declined", exit::DECLINED, 409),
+            (ErrorCode::Limit, "limit", exit::LIMIT, 409),
+            (ErrorCode::Interrupted, "interrupted", exit::INTERRUPTED, 503),
+            (ErrorCode::Terminated, "terminated", exit::TERMINATED, 503),
+        ];
+        for (kind, name, exit_code, status) in table {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&format!("\"{name}\"")).unwrap(), kind);
+            assert_eq!((kind.exit_code(), kind.http_status()), (exit_code, status), "{name}");
+        }
+        assert_eq!((ErrorCode::Other.exit_code(), ErrorCode::Other.http_status()), (1, 500));
     }
 
     #[test]

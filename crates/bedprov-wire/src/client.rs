@@ -92,17 +92,23 @@ impl ClientError {
         }
     }
 
-    /// The documented exit code for this failure.
+    /// What kind of failure this is: a daemon's own answer keeps its code.
     #[must_use]
-    pub fn exit_code(&self) -> i32 {
+    pub fn kind(&self) -> ErrorCode {
         match self {
             Self::Unreachable { .. }
             | Self::Timeout { .. }
             | Self::Closed { .. }
-            | Self::Untrusted { .. } => crate::exit::DAEMON_UNREACHABLE,
-            Self::Protocol(_) => crate::exit::INTERNAL,
-            Self::Api { error, .. } => error.code.exit_code(),
+            | Self::Untrusted { .. } => ErrorCode::DaemonUnreachable,
+            Self::Protocol(_) => ErrorCode::Internal,
+            Self::Api { error, .. } => error.code,
         }
+    }
+
+    /// The documented exit code for this failure (its [`kind`](Self::kind)'s).
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        self.kind().exit_code()
     }
 }
 

@@ -1,8 +1,10 @@
-//! Safe `export` lines for shells that `eval` our output.
+//! Shell quoting, the one place for it: safe `export` lines for shells that `eval` our
+//! output, and command lines shown for a person to paste into a POSIX shell.
 //!
-//! Every value is single-quoted in the target shell's own syntax, so nothing in it is ever
-//! expanded or executed. Values containing CR, LF or NUL are refused outright: no quoting
-//! makes a multi-line value safe to paste, and NUL cannot live in an environment variable.
+//! Every exported value is single-quoted in the target shell's own syntax, so nothing in it
+//! is ever expanded or executed. Values containing CR, LF or NUL are refused outright: no
+//! quoting makes a multi-line value safe to paste, and NUL cannot live in an environment
+//! variable.
 
 use std::fmt;
 
@@ -76,7 +78,7 @@ pub fn export_line(shell: Shell, name: &str, value: &str) -> Result<String, Unsa
         return Err(refuse("contains a line break (CR or LF)"));
     }
     Ok(match shell {
-        Shell::Posix => format!("export {name}='{}'\n", value.replace('\'', r"'\''")),
+        Shell::Posix => format!("export {name}={}\n", posix_quoted(value)),
         Shell::Fish => {
             format!("set -gx {name} '{}'\n", value.replace('\\', r"\\").replace('\'', r"\'"))
         }
@@ -98,6 +100,27 @@ fn pwsh_single_quoted(value: &str) -> String {
     out
 }
 
+/// `value` in POSIX single quotes: nothing in it is expanded (a `'` becomes `'\''`).
+#[must_use]
+pub fn posix_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// `words` as one command line to paste into a POSIX shell: a word of characters no shell
+/// treats specially stays as it is (easier to read), any other is [`posix_quoted`].
+#[must_use]
+pub fn posix_command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let plain = |word: &str| {
+        !word.is_empty()
+            && word.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
+    };
+    let quoted: Vec<String> = words
+        .into_iter()
+        .map(|word| if plain(word) { word.to_owned() } else { posix_quoted(word) })
+        .collect();
+    quoted.join(" ")
+}
+
 /// All lines for `vars`, or nothing: output is complete valid shell or an error.
 pub fn export_lines(shell: Shell, vars: &[(&str, &str)]) -> Result<String, UnsafeValue> {
     vars.iter().map(|(name, value)| export_line(shell, name, value)).collect()
@@ -111,6 +134,15 @@ mod tests {
     fn posix_quotes_single_quotes() {
         assert_eq!(export_line(Shell::Posix, "A", "it's").unwrap(), "export A='it'\\''s'\n");
         assert_eq!(export_line(Shell::Posix, "A", "$(x) `y`").unwrap(), "export A='$(x) `y`'\n");
+    }
+
+    #[test]
+    fn command_lines_quote_only_what_a_shell_would_read() {
+        assert_eq!(
+            posix_command_line(["bedprov", "key", "it's $(x)", "", "a@b.c", "--ttl=1h,x/y%+:_-"]),
+            r"bedprov key 'it'\''s $(x)' '' a@b.c --ttl=1h,x/y%+:_-"
+        );
+        assert_eq!(posix_command_line(["a b", "~", "*", "x;y"]), "'a b' '~' '*' 'x;y'");
     }
 
     #[test]

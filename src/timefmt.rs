@@ -1,5 +1,7 @@
-//! Time formatting for every output: RFC 3339 for machines, "2026-11-26 21:43 UTC" and
-//! "in 5 hours 58 min" for people, and `SigV4`'s `X-Amz-Date` form.
+//! Times and durations as text, for every layer: RFC 3339 for machines, "2026-11-26 21:43
+//! UTC" and "in 5 hours 58 min" for people, and `SigV4`'s `X-Amz-Date` form. A bottom-layer
+//! module: tokens, credentials, slots and the daemon use it as much as `render` does, and it
+//! uses nothing of bedprov's.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
