@@ -6,9 +6,13 @@
 //!   against `curl --unix-socket` fetching the same token;
 //! - minting per token (with a session token), against botocore in-process;
 //! - daemon throughput and latency (p50/p99) at 1, 16, 64, 256 and 1000 keep-alive clients;
-//! - the daemon's idle and loaded RSS, and the stripped sizes of the helper and the daemon.
+//! - the daemon's idle and loaded RSS, and the stripped sizes of the helper and the daemon;
+//! - the local Bedrock proxy in front of a Bedrock upstream on loopback (`upstream.rs`):
+//!   what it adds over going direct, against LiteLLM's Bedrock pass-through (`forwarding.rs`).
 //!
-//! Sections can be picked: `cargo bench --bench report -- helper mint load memory`.
+//! Sections can be picked: `cargo bench --bench report -- helper mint load memory proxy`.
+//! `-- serve-upstream` runs the benchmark upstream alone, printing its URL, until stdin
+//! closes (for measuring another forwarder by hand).
 //! The load generator shares the machine's cores with the daemon; the report says how many.
 //! It prints Markdown and writes it to `target/bench-report.md`.
 
@@ -23,7 +27,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
+mod forwarding;
+mod upstream;
 
 const EXAMPLE_KEY_ID: &str = "AKIDEXAMPLE";
 const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -34,6 +41,10 @@ fn main() {
         return; // `cargo test --benches` builds and runs benches without --bench: stay instant.
     }
     let wanted = |section: &str| args.is_empty() || args.iter().any(|a| a == section);
+    if args.iter().any(|a| a == "serve-upstream") {
+        serve_upstream();
+        return;
+    }
     let env = BenchEnv::new();
     // Idle memory is read before anything else has touched the daemon.
     let idle = Memory::of(env.daemon.id());
@@ -51,6 +62,9 @@ fn main() {
     if wanted("memory") {
         report.push_str(&memory_section(&env, &idle));
     }
+    if wanted("proxy") {
+        report.push_str(&forwarding::section());
+    }
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
     let _ = std::fs::write(&out, &report);
@@ -65,6 +79,12 @@ struct BenchEnv {
 
 impl BenchEnv {
     fn new() -> Self {
+        Self::start(&[]).unwrap()
+    }
+
+    /// Runs `bedprov daemon run` with `daemon_args` in a fresh private HOME, once it serves
+    /// a token.
+    fn start(daemon_args: &[&str]) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
         std::fs::write(
@@ -80,23 +100,29 @@ impl BenchEnv {
         env.daemon = env
             .command(env!("CARGO_BIN_EXE_bedprov"))
             .args(["daemon", "run"])
-            .stderr(Stdio::null())
+            .args(daemon_args)
+            .stderr(std::fs::File::create(env.dir.path().join("daemon.log")).unwrap())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !env.socket().exists() && Instant::now() < deadline {
+            if let Ok(Some(_)) = env.daemon.try_wait() {
+                let log = std::fs::read_to_string(env.dir.path().join("daemon.log"));
+                return Err(log.unwrap_or_default().trim().to_owned());
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         // The first token (a slot) exists before anything is timed.
-        assert!(
-            env.command(env!("CARGO_BIN_EXE_bedprov-helper"))
-                .arg("token")
-                .stdout(Stdio::null())
-                .status()
-                .unwrap()
-                .success()
-        );
-        env
+        let token = env
+            .command(env!("CARGO_BIN_EXE_bedprov-helper"))
+            .arg("token")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !token.success() {
+            return Err(format!("bedprov-helper token failed ({token})"));
+        }
+        Ok(env)
     }
 
     fn socket(&self) -> PathBuf {
@@ -278,8 +304,18 @@ async fn client_loop(
     until: Instant,
     record_after: Instant,
 ) -> std::io::Result<Vec<u32>> {
-    let mut stream = tokio::net::UnixStream::connect(&socket).await?;
+    let stream = tokio::net::UnixStream::connect(&socket).await?;
     let request = b"GET /v1/token?region=us-east-1 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    request_loop(stream, request, until, record_after).await
+}
+
+/// Sends `request` on one keep-alive connection until `until`, recording each latency.
+async fn request_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    until: Instant,
+    record_after: Instant,
+) -> std::io::Result<Vec<u32>> {
     let mut buffer = vec![0u8; 16 * 1024];
     let mut latencies = Vec::with_capacity(64 * 1024);
     while Instant::now() < until {
@@ -293,9 +329,10 @@ async fn client_loop(
     Ok(latencies)
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; fails on anything but 200.
-async fn read_response(
-    stream: &mut tokio::net::UnixStream,
+/// Reads one HTTP/1.1 response with a Content-Length or chunked body (of JSON, which holds
+/// no CRLF: a chunked body ends at the first `0\r\n\r\n`); fails on anything but 200.
+async fn read_response<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut [u8],
 ) -> std::io::Result<()> {
     let mut filled = 0;
@@ -311,12 +348,21 @@ async fn read_response(
             if !text.starts_with("HTTP/1.1 200") {
                 return Err(std::io::Error::other(text.lines().next().unwrap_or("").to_owned()));
             }
-            let length: usize = text
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("\r\ntransfer-encoding: chunked") {
+                while !buffer[end + 4..filled].ends_with(b"0\r\n\r\n") {
+                    let n = stream.read(&mut buffer[filled..]).await?;
+                    if n == 0 {
+                        return Err(std::io::Error::other("connection closed mid-body"));
+                    }
+                    filled += n;
+                }
+                return Ok(());
+            }
+            let length: usize = lower
                 .lines()
                 .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap_or(0))
+                    l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
                 })
                 .unwrap_or(0);
             let total = end + 4 + length;
@@ -526,4 +572,11 @@ fn memory_section(env: &BenchEnv, idle: &Memory) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Runs the benchmark upstream until stdin closes, printing its URL first.
+fn serve_upstream() {
+    let upstream = upstream::Upstream::start(1);
+    println!("{}", upstream.url());
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
 }

@@ -368,7 +368,17 @@ fn paths_are_recorded_byte_exact_and_unknown_ones_get_nothing() {
     assert_eq!(missing.status, 403);
     assert_eq!(missing.json()["message"], "Missing Authentication Token");
 
+    // Whatever arrives is recorded, whatever its method or form.
+    let options =
+        standin.raw("OPTIONS /model/x/converse HTTP/1.1", &[("Origin", "http://example.com")], b"");
+    assert_eq!(options.status, 403);
+    let absolute = "http://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse";
+    assert_eq!(standin.raw(&format!("POST {absolute} HTTP/1.1"), &auth, b"{}").status, 404);
+
     let requests = standin.requests();
+    assert_eq!(requests.len(), 6);
+    assert_eq!(requests[4]["method"], "OPTIONS");
+    assert_eq!(requests[5]["path"], absolute);
     assert_eq!(
         requests[0]["path"],
         "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse"

@@ -460,13 +460,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: the record file is the log
         pass
 
-    def do_GET(self):  # noqa: N802
-        self.serve()
-
-    def do_POST(self):  # noqa: N802
-        self.serve()
-
-    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_POST
+    def __getattr__(self, name):
+        # Every method (GET, POST, OPTIONS, CONNECT, ...) is recorded, then answered.
+        if name.startswith("do_"):
+            return self.serve
+        raise AttributeError(name)
 
     # -- request --
 
@@ -574,7 +572,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     @staticmethod
     def anthropic_message(model_id, text, usage):
@@ -650,17 +649,18 @@ class Handler(BaseHTTPRequestHandler):
     def wait_or_hangup(self, seconds):
         """Sleeps, but notices a client that closed its end meanwhile."""
         sock = self.connection
+        deadline = time.monotonic() + seconds
         readable, _, _ = select.select([sock], [], [], seconds)
         if readable:
             try:
-                if isinstance(sock, ssl.SSLSocket):
-                    data = sock.recv(1)  # TLS cannot peek: any byte (or EOF) mid-stream means it left
-                else:
-                    data = sock.recv(1, socket.MSG_PEEK)
+                # TLS cannot peek: a byte read mid-stream is lost, so the connection closes after.
+                data = sock.recv(1) if isinstance(sock, ssl.SSLSocket) else sock.recv(1, socket.MSG_PEEK)
             except (OSError, ssl.SSLError):
                 data = b""
             if not data:
                 raise HungUp()
+            self.close_connection = True
+            time.sleep(max(0.0, deadline - time.monotonic()))  # the client wrote early: still pace
 
 
 class Server(ThreadingHTTPServer):
