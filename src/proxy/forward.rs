@@ -288,17 +288,7 @@ fn refuses_token(headers: &HeaderMap, body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        map
-    }
+    use crate::proxy::hygiene::tests::headers;
 
     #[test]
     fn credentials_and_hop_by_hop_headers_stay_behind() {

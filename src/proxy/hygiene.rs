@@ -88,11 +88,12 @@ pub fn authenticate(headers: &HeaderMap, key: &LocalKey) -> Result<(), Refusal> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use hyper::header::HeaderValue;
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    /// A header map from name–value pairs, in order (the proxy's modules test with it).
+    pub(in crate::proxy) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             map.append(
