@@ -19,7 +19,10 @@ fuzz_target!(|input: &[u8]| {
         Ok(plan) => {
             match plan.key_type() {
                 KeyType::LongTerm => {
-                    assert!(plan.business_unit.is_some(), "long-term plan without a unit: {text:?}");
+                    assert!(
+                        plan.business_unit.is_some(),
+                        "long-term plan without a unit: {text:?}"
+                    );
                     assert!(plan.ttl.is_none());
                 }
                 KeyType::ShortTerm => {
@@ -32,7 +35,9 @@ fuzz_target!(|input: &[u8]| {
                 assert_eq!(plan.action, Action::CreateKey);
             }
             let argv = plan.argv();
-            let parsed = Cli::try_parse_from(std::iter::once("bedprov".to_owned()).chain(argv.iter().cloned()));
+            let parsed = Cli::try_parse_from(
+                std::iter::once("bedprov".to_owned()).chain(argv.iter().cloned()),
+            );
             assert!(parsed.is_ok(), "the plan's command line is refused: {argv:?}");
         }
         Err(error) => {

@@ -374,10 +374,8 @@ impl AsyncWrite for Replay {
 }
 
 /// The HTTP/1.1 settings of every connection: bounded buffers and header count, keep-alive,
-/// and no header timer (the connection table times waiting connections out). Public so the
-/// fuzz target drives exactly what the daemon serves.
-#[must_use]
-pub fn connection_builder() -> http1::Builder {
+/// and no header timer (the connection table times waiting connections out).
+fn connection_builder() -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
         .header_read_timeout(None)
@@ -390,7 +388,7 @@ pub fn connection_builder() -> http1::Builder {
 /// The service one connection runs: every request to [`routes::handle`]; a shutdown request
 /// also flips `shutdown`. `activity(true)` / `activity(false)` bracket each request, so the
 /// connection table can tell busy connections from idle ones.
-pub fn service(
+fn service(
     daemon: Arc<Daemon>,
     shutdown: watch::Sender<bool>,
     activity: impl Fn(bool) + Clone + Send + Sync + 'static,
