@@ -380,8 +380,8 @@ mod tests {
 
     const STATIC: &str = "aws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n";
 
-    async fn plan(config: &str, profile: &str) -> Result<Option<Plan>, CredsError> {
-        Plan::for_profile(&Profiles::parse(config, "").await, profile)
+    fn plan(config: &str, profile: &str) -> Result<Option<Plan>, CredsError> {
+        Plan::for_profile(&Profiles::parse(config, ""), profile)
     }
 
     fn roles(plan: &Plan) -> Vec<&str> {
@@ -400,7 +400,7 @@ mod tests {
              [profile on-sso]\nrole_arn = arn:aws:iam::1:role/s\nsource_profile = sso\n\
              [profile sso]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n"
         );
-        let top = plan(&config, "top").await.unwrap().unwrap();
+        let top = plan(&config, "top").unwrap().unwrap();
         assert_eq!(roles(&top), ["middle", "top"]);
         assert_eq!(
             top.base,
@@ -409,19 +409,19 @@ mod tests {
         assert!(top.passes_through("base") && !top.passes_through("sso"));
 
         // A source profile's static keys win over its own role_arn.
-        let keys = plan(&config, "keys-win").await.unwrap().unwrap();
+        let keys = plan(&config, "keys-win").unwrap().unwrap();
         assert_eq!(
             (roles(&keys), &keys.base),
             (vec!["keys-win"], &Base::Static { profile: "both".into() })
         );
         // A profile may take its own static keys to assume its role.
-        let itself = plan(&config, "itself").await.unwrap().unwrap();
+        let itself = plan(&config, "itself").unwrap().unwrap();
         assert_eq!(itself.base, Base::Static { profile: "itself".into() });
         assert_eq!(roles(&itself), ["itself"]);
         // Over SSO: the login hint will name the SSO profile.
-        assert_eq!(plan(&config, "on-sso").await.unwrap().unwrap().sso_profile(), Some("sso"));
+        assert_eq!(plan(&config, "on-sso").unwrap().unwrap().sso_profile(), Some("sso"));
         // Not a chain: aws-config's chain handles it.
-        assert_eq!(plan(&config, "nope").await.unwrap(), None);
+        assert_eq!(plan(&config, "nope").unwrap(), None);
     }
 
     #[tokio::test]
@@ -438,7 +438,7 @@ mod tests {
             ("lost", "names source_profile `nowhere`, which is not defined"),
             ("empty-source", "has no credentials of its own"),
         ] {
-            let err = plan(config, profile).await.unwrap_err();
+            let err = plan(config, profile).unwrap_err();
             assert!(err.to_string().contains(said), "{profile}: {err}");
             assert!(!err.hint().is_empty());
             assert!(!err.needs_login());
@@ -452,13 +452,13 @@ mod tests {
              [profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = keys\nmfa_serial = arn:aws:iam::1:mfa/me\n\
              [profile keys]\n{STATIC}"
         );
-        let work = plan(&config, "work").await.unwrap().unwrap();
+        let work = plan(&config, "work").unwrap().unwrap();
         assert!(work.needs_mfa());
         let (index, role, serial) = work.topmost_mfa().unwrap();
         assert_eq!((index, role.profile.as_str(), serial), (0, "admin", "arn:aws:iam::1:mfa/me"));
 
         // The daemon, without a session: the login names the profile asked for.
-        let profiles = Profiles::parse(&config, "").await;
+        let profiles = Profiles::parse(&config, "");
         let sessions = super::super::mfa::RoleSessions::default();
         let region = Region::parse("us-east-1").unwrap();
         let files = ProfileFiles::default();
@@ -478,7 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn half_a_static_key_pair_is_named() {
-        let profiles = Profiles::parse("", "[p]\naws_access_key_id = AKIDEXAMPLE\n").await;
+        let profiles = Profiles::parse("", "[p]\naws_access_key_id = AKIDEXAMPLE\n");
         let err = static_keys(&profiles, "p").unwrap_err();
         assert!(err.to_string().contains("aws_secret_access_key is missing"), "{err}");
     }

@@ -140,7 +140,7 @@ impl RoleSessions {
 pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
     let profile = &target.profile;
     let process_timeout = process::timeout()?;
-    let profiles = Profiles::load(&target.files).await?;
+    let profiles = Profiles::load(&target.files)?;
     if profile.source != ProfileSource::Default && !profiles.contains(&profile.name) {
         return Err(CredsError::UnknownProfile {
             profile: profile.name.clone(),

@@ -25,6 +25,7 @@ mod login;
 mod metadata;
 pub mod mfa;
 pub mod process;
+mod profile_file;
 pub mod profiles;
 mod role;
 pub mod source;
@@ -277,7 +278,7 @@ pub async fn resolve(target: &Target) -> Result<Resolved, crate::Error> {
 /// [`resolve`], with the MFA codes obtained as `mfa` says (the daemon never asks).
 pub async fn resolve_with(target: &Target, mfa: Mfa<'_>) -> Result<Resolved, crate::Error> {
     let process_timeout = process::timeout()?;
-    let profiles = Profiles::load(&target.files).await?;
+    let profiles = Profiles::load(&target.files)?;
     let (region, region_source) = choose_region(target, &profiles)?;
     let (credentials, credential_source) =
         credentials(target, &region, &profiles, process_timeout, mfa).await?;

@@ -1,13 +1,12 @@
-//! Reading the AWS config and credentials files a shell points at ([`ProfileFiles`]) with
-//! aws-config's own parser, for the facts bedprov needs before it asks for credentials:
-//! which profiles exist, a profile's keys and region, its `[sso-session]` sections, and how
-//! a profile gets its credentials, in botocore's order.
+//! Reading the AWS config and credentials files a shell points at ([`ProfileFiles`]), for the
+//! facts bedprov needs before it asks for credentials: which profiles exist, a profile's
+//! keys and region, its `[sso-session]` sections, and how a profile gets its credentials, in
+//! botocore's order. The format itself is [`super::profile_file`]'s.
 
 use super::CredsError;
 use super::environment::ProfileFiles;
-use aws_config::profile::ProfileSet;
-// aws-config offers no other public way to load the profile files than with its shims.
-use aws_types::os_shim_internal::{Env, Fs};
+use super::profile_file::{FileKind, ProfileSet};
+use std::path::Path;
 
 /// The parsed profile files.
 #[derive(Debug)]
@@ -36,42 +35,49 @@ pub enum CredentialKind {
 }
 
 impl Profiles {
-    /// Loads the profile files. Missing files are fine (no profiles); a file that does not
-    /// parse is an error naming it.
-    pub async fn load(files: &ProfileFiles) -> Result<Self, CredsError> {
-        // The files are given by path: this process's environment plays no part.
-        let set =
-            aws_config::profile::load(&Fs::real(), &Env::from_slice(&[]), &files.sdk_files(), None)
-                .await
-                .map_err(|e| CredsError::ProfileFile { detail: super::error_chain(&e) })?;
+    /// Loads the profile files. A missing file is fine (no profiles), and one that is not
+    /// UTF-8 reads as empty, as the AWS SDKs read them; a file that cannot be read or does
+    /// not parse is an error naming it.
+    pub fn load(files: &ProfileFiles) -> Result<Self, CredsError> {
+        let mut set = ProfileSet::default();
+        for (kind, path) in
+            [(FileKind::Config, &files.config), (FileKind::Credentials, &files.credentials)]
+        {
+            let text = match std::fs::read(path) {
+                Ok(bytes) => String::from_utf8(bytes).unwrap_or_else(|_| {
+                    tracing::debug!(path = %path.display(), "AWS file is not UTF-8; reading it as empty");
+                    String::new()
+                }),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(error) => return Err(file_error(path, &error.to_string())),
+            };
+            set.add(kind, &text).map_err(|error| {
+                file_error(path, &format!("line {}: {}", error.line, error.message))
+            })?;
+        }
         Ok(Self { set })
     }
 
     /// Profiles from the given texts of the two files, for tests.
     #[cfg(test)]
-    pub(crate) async fn parse(config: &str, credentials: &str) -> Self {
-        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-        let files = EnvConfigFiles::builder()
-            .include_default_config_file(false)
-            .include_default_credentials_file(false)
-            .with_contents(EnvConfigFileKind::Config, config)
-            .with_contents(EnvConfigFileKind::Credentials, credentials)
-            .build();
-        let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
-        Self { set: set.expect("test profiles parse") }
+    pub(crate) fn parse(config: &str, credentials: &str) -> Self {
+        let mut set = ProfileSet::default();
+        set.add(FileKind::Config, config).expect("test config parses");
+        set.add(FileKind::Credentials, credentials).expect("test credentials parse");
+        Self { set }
     }
 
     /// Every profile name, sorted.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.set.profiles().map(str::to_owned).collect();
+        let mut names: Vec<String> = self.set.profile_names().map(str::to_owned).collect();
         names.sort();
         names
     }
 
     #[must_use]
     pub fn contains(&self, profile: &str) -> bool {
-        self.set.get_profile(profile).is_some()
+        self.set.profile(profile).is_some()
     }
 
     /// The profile's own `region` key.
@@ -83,7 +89,7 @@ impl Profiles {
     /// A key of a profile; an empty value counts as absent.
     #[must_use]
     pub fn get(&self, profile: &str, key: &str) -> Option<String> {
-        let value = self.set.get_profile(profile)?.get(key)?.trim();
+        let value = self.set.profile(profile)?.get(key)?.trim();
         (!value.is_empty()).then(|| value.to_owned())
     }
 
@@ -147,4 +153,9 @@ impl Profiles {
             CredentialKind::Other
         }
     }
+}
+
+/// A file that cannot be read or parsed, named.
+fn file_error(path: &Path, problem: &str) -> CredsError {
+    CredsError::ProfileFile { detail: format!("{}: {problem}", path.display()) }
 }

@@ -227,12 +227,12 @@ fn generated_session_name() -> String {
 mod tests {
     use super::*;
 
-    async fn profiles(config: &str) -> super::super::Profiles {
-        super::super::Profiles::parse(config, "").await
+    fn profiles(config: &str) -> super::super::Profiles {
+        super::super::Profiles::parse(config, "")
     }
 
-    #[tokio::test]
-    async fn role_settings_are_read_as_botocore_reads_them() {
+    #[test]
+    fn role_settings_are_read_as_botocore_reads_them() {
         let p = profiles(
             "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\nduration_seconds = 43200\nexternal_id = ext\nrole_session_name = me\nmfa_serial = arn:aws:iam::1:mfa/me\n\
              [profile bad-duration]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\nduration_seconds = 12h\n\
@@ -240,8 +240,7 @@ mod tests {
              [profile neither]\nrole_arn = arn:aws:iam::1:role/x\n\
              [profile imds]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = Ec2InstanceMetadata\n\
              [profile typo]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = environment\n",
-        )
-        .await;
+        );
         let role = RoleStep::read(&p, "r").unwrap();
         assert_eq!(role.duration_seconds, Some(43200));
         assert_eq!(role.external_id.as_deref(), Some("ext"));

@@ -160,7 +160,7 @@ mod tests {
              [profile nosession]\nsso_session = gone\nsso_account_id = 1\nsso_role_name = Dev\n\
              [profile partial]\nsso_start_url = https://old.awsapps.com/start\nsso_account_id = 2\n{SESSION}"
         );
-        let profiles = Profiles::parse(&config, "").await;
+        let profiles = Profiles::parse(&config, "");
         let new = SsoSettings::read(&profiles, "new").unwrap();
         assert_eq!(new.start_url, "https://example.awsapps.com/start");
         assert_eq!(new.session.as_deref(), Some("corp"));

@@ -306,14 +306,14 @@ impl Daemon {
 
     /// The region a request's slot signs for: the one it names, else its profile's (else
     /// `us-east-1`), read from the AWS config files now.
-    pub async fn region_for(&self, request: &TokenRequest) -> Result<String, ErrorBody> {
+    pub fn region_for(&self, request: &TokenRequest) -> Result<String, ErrorBody> {
         if let Some(region) = &request.region {
             return Ok(region.clone());
         }
         let key = self.key_for(request)?;
         let target = key.target();
         let profiles =
-            Profiles::load(&target.files).await.map_err(|e| crate::Error::from(e).to_body())?;
+            Profiles::load(&target.files).map_err(|e| crate::Error::from(e).to_body())?;
         let (region, _) = crate::creds::choose_region(&target, &profiles)
             .map_err(|e| crate::Error::from(e).to_body())?;
         Ok(region.to_string())
@@ -435,7 +435,7 @@ impl Daemon {
         &self,
         session: RoleSession,
     ) -> Result<RefreshBody, ErrorBody> {
-        let profiles = Profiles::load(&self.own_files()).await.ok();
+        let profiles = Profiles::load(&self.own_files()).ok();
         self.take_role_session(session, profiles.as_ref()).await
     }
 
@@ -761,8 +761,7 @@ mod tests {
                  [profile other]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n"
             ),
             "",
-        )
-        .await;
+        );
         let work = TokenQuery { profile: Some("work".into()), ..TokenQuery::default() };
         let other = TokenQuery { profile: Some("other".into()), ..TokenQuery::default() };
         let err = daemon.token(&work).await.unwrap_err();

@@ -52,7 +52,7 @@ pub async fn describe(daemon: &Daemon, request: &ProxyRequest) -> Result<ProxyBo
         ttl: None,
         environment: None,
     };
-    let region = daemon.region_for(&requested).await?;
+    let region = daemon.region_for(&requested)?;
     // The URL names the region, so the clients' requests use this slot: make and warm it.
     daemon.warm(&TokenRequest { region: Some(region.clone()), ..requested }).await?;
     let key = proxy.key.current().map_err(|e| e.to_body())?;

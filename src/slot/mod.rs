@@ -175,7 +175,7 @@ impl CredentialSource for AwsChain {
         files: &'a ProfileFiles,
     ) -> BoxFuture<'a, crate::Result<Option<Vec<String>>>> {
         Box::pin(async move {
-            let profiles = crate::creds::profiles::Profiles::load(files).await?;
+            let profiles = crate::creds::profiles::Profiles::load(files)?;
             Ok(Some(profiles.names()))
         })
     }
