@@ -209,6 +209,10 @@ fn the_daemon_runs_as_bedprov_daemon_which_links_no_iam_secrets_manager_keyring_
     let daemon = sandbox.daemon();
     assert!(exe_of(daemon.pid()).ends_with("bedprov-daemon"), "{:?}", exe_of(daemon.pid()));
     assert_eq!(run(&mut sandbox.helper(&["token"])).0, 0);
+    // Nor does it load the system's libm, having served a token (src/bin/bedprov-daemon.rs).
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", daemon.pid())).unwrap();
+    assert!(maps.contains("/libc."), "control: the daemon maps libc:\n{maps}");
+    assert!(!maps.contains("/libm."), "bedprov-daemon loads libm:\n{maps}");
     drop(daemon);
     // `daemon start` too, detached.
     assert_eq!(run(&mut sandbox.bedprov(&["daemon", "start"])).0, 0);

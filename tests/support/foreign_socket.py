@@ -12,9 +12,9 @@ listening; exits when stdin closes.
 
 import json
 import os
+import select
 import socket
 import sys
-import threading
 
 NOBODY = 65534
 mode, path = sys.argv[1], sys.argv[2]
@@ -43,24 +43,30 @@ body = json.dumps({
 }).encode()
 
 
-def serve():
-    while True:
-        conn, _ = server.accept()
-        conn.settimeout(2)
-        received = b""
-        try:
-            while b"\r\n\r\n" not in received:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                received += chunk
-            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
-        except OSError:
-            pass
-        conn.close()
-        print(f"connection {len(received)}", flush=True)
+def serve(conn):
+    conn.settimeout(2)
+    received = b""
+    try:
+        while b"\r\n\r\n" not in received:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+    except OSError:
+        pass
+    conn.close()
+    print(f"connection {len(received)}", flush=True)
 
 
-threading.Thread(target=serve, daemon=True).start()
-sys.stdin.read()
+# One connection at a time, until stdin closes; then those already queued are still served
+# and counted, so a client that connected just before the end is never missed.
+while True:
+    readable, _, _ = select.select([server, sys.stdin], [], [])
+    if server in readable:
+        serve(server.accept()[0])
+    elif not sys.stdin.readline():
+        break
+while select.select([server], [], [], 0)[0]:
+    serve(server.accept()[0])
 os._exit(0)
