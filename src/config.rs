@@ -17,6 +17,7 @@
 //! slots; the proxy's settings take effect at the next start.
 
 use crate::creds::Target;
+use crate::region::Region;
 use crate::slot::SlotKey;
 use crate::ttl::Ttl;
 use crate::wire::aws_env::AwsEnv;
@@ -76,8 +77,19 @@ impl Config {
         self.slots
             .iter()
             .map(|slot| {
+                // A bad value here is the file's, not a flag's: say so, and where to fix it.
+                let in_file = |setting: &str, error: &dyn std::fmt::Display| {
+                    crate::Error::usage(
+                        format!("the `{setting}` of a [[slot]] in the config file: {error}"),
+                        format!("fix that `{setting}` in the config file, then send SIGHUP or restart the daemon"),
+                    )
+                };
+                if let Some(region) = &slot.region {
+                    Region::parse(region).map_err(|error| in_file("region", &error))?;
+                }
                 let target = Target::new(slot.profile.as_deref(), slot.region.as_deref(), env)?;
-                let ttl = slot.ttl.as_deref().map(Ttl::parse).transpose()?.unwrap_or_default();
+                let ttl = slot.ttl.as_deref().map(Ttl::parse).transpose();
+                let ttl = ttl.map_err(|error| in_file("ttl", &error))?.unwrap_or_default();
                 Ok(SlotKey::new(target, ttl))
             })
             .collect()
@@ -122,7 +134,13 @@ mod tests {
     fn refuses_typos_and_bad_values() {
         assert!(Config::parse("[[slot]]\nprofle = \"x\"\n").unwrap_err().contains("profle"));
         let bad_ttl = Config::parse("[[slot]]\nttl = \"2d\"\n").unwrap();
-        assert!(bad_ttl.slot_keys(&AwsEnv::default()).is_err());
+        let error = bad_ttl.slot_keys(&AwsEnv::default()).unwrap_err();
+        assert!(error.message().contains("`ttl` of a [[slot]] in the config file"), "{error}");
+        assert!(error.hint().contains("in the config file") && !error.hint().contains("--ttl"));
+        let bad_region = Config::parse("[[slot]]\nregion = \"Mars 1\"\n").unwrap();
+        let error = bad_region.slot_keys(&AwsEnv::default()).unwrap_err();
+        assert!(error.message().contains("`region` of a [[slot]]"), "{error}");
+        assert!(!error.hint().contains("--region"), "{}", error.hint());
         assert!(Config::parse("").unwrap().slots.is_empty());
     }
 }

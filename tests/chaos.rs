@@ -550,7 +550,9 @@ fn report_attack(figures: &AttackFigures) {
     eprintln!("attack: fds {base} before, peak {peak}, {end} after");
     assert!(peak <= base + MAX_CONNECTIONS + MAX_CONNECTIONS / 8 + 16, "{peak} descriptors");
     assert!(end <= base + 2, "{end} descriptors after the attack, {base} before");
-    assert!(p99 < Duration::from_millis(10), "p99 {} under attack", ms(p99));
+    // A bound for a machine shared with other builds (it measures 1–3 ms alone; a starved
+    // client would wait for the 10 s header timeout): the figure itself is printed above.
+    assert!(p99 < Duration::from_millis(50), "p99 {} under attack", ms(p99));
 }
 
 // ---------------------------------------------------------------------------------------
