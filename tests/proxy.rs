@@ -305,6 +305,53 @@ fn the_config_file_turns_the_proxy_on_and_the_helper_says_when_it_is_off() {
 }
 
 /// The proxy's key file, under the sandbox's state directory.
+/// SIGHUP reloads the slots, not the proxy: changed or broken `[proxy]` settings leave it as
+/// it started, and the log says a restart applies them.
+#[test]
+fn sighup_keeps_the_proxy_as_it_started_and_says_a_restart_applies_new_settings() {
+    use std::time::{Duration, Instant};
+    let sandbox = Sandbox::new();
+    sandbox.static_default_profile();
+    let port = free_port();
+    let config = sandbox.home().join(".config/bedprov/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let listen_on = |port: u16| format!("[proxy]\nlisten = \"127.0.0.1:{port}\"\n");
+    std::fs::write(&config, listen_on(port)).unwrap();
+    let daemon = sandbox.daemon();
+    let reloads = std::cell::Cell::new(0);
+    // Sends SIGHUP and returns what the daemon logged for it.
+    let hangup = || {
+        let before = std::fs::read_to_string(sandbox.log_path()).unwrap().len();
+        reloads.set(reloads.get() + 1);
+        daemon.signal("HUP");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = std::fs::read_to_string(sandbox.log_path()).unwrap();
+            if log.matches("config reloaded").count() == reloads.get() {
+                // The proxy's verdict follows the reload's line.
+                std::thread::sleep(Duration::from_millis(100));
+                return std::fs::read_to_string(sandbox.log_path()).unwrap()[before..].to_owned();
+            }
+            assert!(Instant::now() < deadline, "no reload logged:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let unchanged = hangup();
+    assert!(!unchanged.contains("[proxy]"), "{unchanged}");
+
+    std::fs::write(&config, listen_on(free_port())).unwrap();
+    let changed = hangup();
+    assert!(changed.contains("the config file's [proxy] settings changed"), "{changed}");
+    assert!(changed.contains("bedprov daemon stop && bedprov daemon start"), "{changed}");
+    assert_eq!(proxy_address(&daemon), format!("127.0.0.1:{port}"));
+
+    std::fs::write(&config, "[proxy]\nlisten = \"0.0.0.0:8239\"\n").unwrap();
+    let invalid = hangup();
+    assert!(invalid.contains("the config file's [proxy] settings are invalid"), "{invalid}");
+    assert!(invalid.contains("loopback"), "{invalid}");
+    assert_eq!(proxy_address(&daemon), format!("127.0.0.1:{port}"));
+}
+
 fn key_file(sandbox: &Sandbox) -> std::path::PathBuf {
     sandbox.home().join(".local/state/bedprov/proxy/key")
 }

@@ -130,20 +130,45 @@ pub fn shell_credentials_warning(environment: &AwsEnv) -> Option<String> {
     ))
 }
 
-/// Binds the local Bedrock proxy if the flags or the config file's `[proxy]` table turn it
-/// on, before the daemon reports ready (so a port in use fails the start).
-fn start_proxy(
+/// The proxy's settings from the flags and the config file's `[proxy]` table; `None` when
+/// neither turns it on.
+fn proxy_settings(
     flags: &crate::proxy::settings::Flags,
     config_path: &std::path::Path,
+) -> crate::Result<Option<crate::proxy::settings::Settings>> {
+    let config = crate::config::Config::load(config_path)?;
+    crate::proxy::settings::resolve(flags, config.proxy.as_ref())
+}
+
+/// Binds the local Bedrock proxy, when it is on, before the daemon reports ready (so a port
+/// in use fails the start).
+fn start_proxy(
+    settings: Option<&crate::proxy::settings::Settings>,
     daemon: &Arc<Daemon>,
 ) -> crate::Result<Option<crate::proxy::Started>> {
-    let config = crate::config::Config::load(config_path)?;
-    let Some(settings) = crate::proxy::settings::resolve(flags, config.proxy.as_ref())? else {
+    let Some(settings) = settings else {
         return Ok(None);
     };
-    let started = crate::proxy::start(&settings, daemon)?;
+    let started = crate::proxy::start(settings, daemon)?;
     daemon.attach_proxy(started.info());
     Ok(Some(started))
+}
+
+/// SIGHUP reloads the slots only: the proxy keeps the settings it started with. Say so when
+/// the config file now asks for others.
+fn warn_if_proxy_changed(
+    flags: &crate::proxy::settings::Flags,
+    config_path: &std::path::Path,
+    running: Option<&crate::proxy::settings::Settings>,
+) {
+    const KEPT: &str = "the proxy keeps the settings it started with until the daemon restarts (bedprov daemon stop && bedprov daemon start)";
+    match proxy_settings(flags, config_path) {
+        Ok(wanted) if wanted.as_ref() == running => {}
+        Ok(_) => tracing::warn!("the config file's [proxy] settings changed; {KEPT}"),
+        Err(error) => {
+            tracing::warn!(%error, "the config file's [proxy] settings are invalid; {KEPT}");
+        }
+    }
 }
 
 /// What a starting daemon tells `bedprov daemon start` over the readiness pipe: one line,
@@ -212,10 +237,11 @@ async fn serve(
             .with_environment(environment),
     );
     let started = daemon.reload_config().and_then(|count| {
-        let proxy = start_proxy(proxy_flags, &config_path, &daemon)?;
-        Ok((count, proxy))
+        let settings = proxy_settings(proxy_flags, &config_path)?;
+        let proxy = start_proxy(settings.as_ref(), &daemon)?;
+        Ok((count, settings, proxy))
     });
-    let (warmed, proxy) = match started {
+    let (warmed, proxy_started_with, proxy) = match started {
         Ok(started) => started,
         Err(error) => {
             bound.unlink_if_ours();
@@ -252,7 +278,10 @@ async fn serve(
             _ = terms.recv() => break "SIGTERM",
             _ = ints.recv() => break "SIGINT",
             _ = hangups.recv() => match daemon.reload_config() {
-                Ok(count) => tracing::info!(slots = count, "config reloaded"),
+                Ok(count) => {
+                    tracing::info!(slots = count, "config reloaded");
+                    warn_if_proxy_changed(proxy_flags, &config_path, proxy_started_with.as_ref());
+                }
                 Err(error) => tracing::warn!(%error, "config not reloaded; keeping the previous one"),
             },
             _ = stopped.wait_for(|s| *s) => break "a shutdown request",
