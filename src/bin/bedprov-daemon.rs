@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
 /// The one C math function the daemon's dependencies call (`f64::powf`, in tokio's scheduler
 /// statistics and the AWS SDK's adaptive retry), taken from the `libm` crate: the linker then
 /// binds `pow` here, and the process never loads the system's libm, whose mapping alone is
-/// about 0.4 MB of an idle daemon's resident memory (docs/performance.md).
+/// about 0.5 MB of an idle daemon's resident memory (docs/performance.md).
 #[allow(unsafe_code)]
 // Exporting a symbol under its C name is `unsafe(no_mangle)`.
 // SAFETY: a pure function of two floats, with the C signature and meaning of `pow`; nothing
