@@ -172,8 +172,13 @@ fn detached_start_reports_readiness_and_failure_truthfully() {
     let foreground =
         run(&mut sandbox.bedprov(&["daemon", "run", "--config", config.to_str().unwrap()]));
     assert_eq!((code, stdout.as_str(), stderr.as_str()), (foreground.0, "", foreground.2.as_str()));
-    assert!(stderr.starts_with("error: cannot read `3 days` as a duration"), "{stderr}");
-    assert!(stderr.contains("\n  hint: "), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the `ttl` of a [[slot]] in the config file: cannot read `3 days` as a duration"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\n  hint: fix that `ttl` in the config file"), "{stderr}");
     assert!(!stderr.contains('{') && !stderr.contains("\\u{"), "{stderr}");
     // Named relative to where the command runs, the same file is read (the daemon itself
     // works from `/`).
