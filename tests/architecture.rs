@@ -2,6 +2,9 @@
 //! matches what `src/` imports (nothing goes up but the exceptions it lists, and each listed
 //! exception still exists), and the helper links only the wire crate.
 
+#[path = "common/markdown.rs"]
+mod markdown;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -15,22 +18,7 @@ fn read(path: &str) -> String {
 
 /// The code spans of a Markdown text's prose (fenced blocks left out), whitespace folded.
 fn code_spans(markdown: &str) -> Vec<String> {
-    let mut prose = String::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-        } else if !fenced {
-            prose.push_str(line);
-            prose.push('\n');
-        }
-    }
-    prose
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|span| span.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
+    markdown::code_spans(&markdown::parts(markdown).prose)
 }
 
 /// A code span that names a file or directory of this repository: relative, made of path

@@ -4,7 +4,11 @@
 //! files and every `#anchor` resolves. (`tests/architecture.rs` checks ARCHITECTURE.md's
 //! paths and layers.)
 
+#[path = "common/markdown.rs"]
+mod markdown;
+
 use clap::CommandFactory as _;
+use markdown::{code_spans, parts};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -35,47 +39,6 @@ fn documents() -> Vec<(PathBuf, String)> {
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (path, text)
         })
-        .collect()
-}
-
-/// A Markdown text split into its fenced code blocks' lines and its prose (fences removed,
-/// prose lines kept in order, so links and code spans that wrap stay whole).
-struct Parts {
-    code: Vec<String>,
-    prose: String,
-}
-
-fn parts(markdown: &str) -> Parts {
-    let mut code = Vec::new();
-    let mut prose = String::new();
-    let mut fence: Option<String> = None;
-    for line in markdown.lines() {
-        let trimmed = line.trim_start();
-        match &fence {
-            None if trimmed.starts_with("```") => {
-                fence = Some(trimmed.trim_start_matches('`').trim().to_owned());
-            }
-            None => {
-                prose.push_str(line);
-                prose.push('\n');
-            }
-            Some(_) if trimmed.starts_with("```") => fence = None,
-            // Files (TOML, INI, JSON) and Rust hold no command lines.
-            Some(language) if ["toml", "ini", "json", "rust"].contains(&language.as_str()) => {}
-            Some(_) => code.push(line.to_owned()),
-        }
-    }
-    assert!(fence.is_none(), "a code block is never closed");
-    Parts { code, prose }
-}
-
-/// The inline code spans of prose.
-fn code_spans(prose: &str) -> Vec<String> {
-    prose
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|span| span.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect()
 }
 
