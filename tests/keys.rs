@@ -387,6 +387,8 @@ fn secrets_manager_holds_the_secret_and_stdout_does_not() {
     assert!(!stdout.contains(stored["value"]["SecretAccessKey"].as_str().unwrap()));
     assert_eq!(stored["tags"]["owner"], "ops@corp.com");
     assert_eq!(stored["tags"]["business-unit"], "fleet");
+    let tag_keys: Vec<&String> = stored["tags"].as_object().unwrap().keys().collect();
+    assert!(tag_keys.iter().all(|key| !key.starts_with("bedprov-")), "{tag_keys:?}");
 
     // Rotation writes the new key into the same secret.
     let (code, rotated, _) = bedprov(

@@ -144,7 +144,9 @@ async fn deliver<P: Printer>(
     // Not abandoned half-way on a signal: a store write either lands or fails.
     let saved = match &location {
         Location::SecretsManager { name } => {
-            store::save_secrets_manager(new.aws, name, &result.user.tags, &credential).await
+            // The cost-tracking tags, not bedprov's records about the user's keys.
+            let tags = markers::cost_tags(&result.user.tags);
+            store::save_secrets_manager(new.aws, name, &tags, &credential).await
         }
         _ => store::save_keyring(&result.user.name, &credential).await,
     };

@@ -21,8 +21,15 @@ const STORE: &str = "bedprov-store:";
 
 /// True for the tags this module owns (as opposed to the cost-tracking tags).
 #[must_use]
-pub(crate) fn is_marker(tag_key: &str) -> bool {
+fn is_marker(tag_key: &str) -> bool {
     tag_key.starts_with(PENDING) || tag_key.starts_with(STORE)
+}
+
+/// The user's tags without this module's: the cost-tracking tags the unit's other resources
+/// (its Secrets Manager secret) carry too.
+#[must_use]
+pub(crate) fn cost_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    tags.iter().filter(|(key, _)| !is_marker(key)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[must_use]

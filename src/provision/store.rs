@@ -296,8 +296,8 @@ fn scheduled_for_deletion(name: &str) -> Error {
     )
 }
 
-/// Saves `credential` as secret `name` in Secrets Manager (created with the user's tags, or
-/// given a new version on rotation); returns where it went.
+/// Saves `credential` as secret `name` in Secrets Manager (created with `tags`, or given a new
+/// version on rotation); returns where it went.
 pub(crate) async fn save_secrets_manager(
     aws: &Aws,
     name: &str,
@@ -324,12 +324,8 @@ pub(crate) async fn save_secrets_manager(
             .map_err(|e| aws::error("secretsmanager:PutSecretValue", &e))?;
         arn
     } else {
-        // The cost-tracking tags, not bedprov's records about the user's keys.
-        let tags: Vec<Tag> = tags
-            .iter()
-            .filter(|(k, _)| !super::markers::is_marker(k))
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
+        let tags: Vec<Tag> =
+            tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let created = client
             .create_secret()
             .name(&name)

@@ -274,7 +274,7 @@ fn guidance(out: &mut String, result: &Provisioned, style: &Style) {
     style.code_block(out, "bash", &rotation);
     let _ = writeln!(out, "\n## Cost Tracking");
     let _ = writeln!(out, "This IAM user is tagged with:");
-    for (key, value) in result.user.tags.iter().filter(|(key, _)| !markers::is_marker(key)) {
+    for (key, value) in &markers::cost_tags(&result.user.tags) {
         let _ = writeln!(out, "- {key}: {value}");
     }
     let _ = writeln!(out, "\nQuery costs in AWS Cost Explorer by filtering on these tags.");
