@@ -3,8 +3,7 @@
 //! profile's tokens from it until it expires (the daemon itself can never ask for a code).
 
 use super::Output;
-use crate::creds::Target;
-use crate::creds::mfa;
+use crate::creds::{self, Target};
 use crate::wire::api::endpoint::{Health, Login};
 use crate::wire::client::Client;
 use clap::Args;
@@ -31,7 +30,7 @@ pub(super) async fn run(args: LoginArgs, socket: &Path) -> crate::Result<Output>
     let client = Client::new(socket, HAND_OVER_TIMEOUT);
     // First: a code works once, and a daemon that is not there could not take the session.
     client.call(Health, &())?;
-    let session = mfa::login(&target).await?;
+    let session = creds::mfa_session(&target).await?;
     let expires = session.expires_at();
     // The daemon keeps it (in memory only) and refreshes the slots whose chain uses it.
     let taken = client.call(Login, &session.to_body())?;

@@ -6,10 +6,7 @@
 //! `bedprov login --profile P` (kept in memory only, never written anywhere) until that
 //! session expires, and then reports that a login is needed, naming that command.
 
-use super::chain::{Context, Plan};
-use super::profiles::Profiles;
-use super::{CredsError, Login, MfaWhy, ProfileSource, Target, process};
-use crate::wire::api::ErrorCode;
+use super::{CredsError, Login, MfaWhy};
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -132,59 +129,6 @@ impl RoleSessions {
         };
         Err(CredsError::NeedsLogin { profile: asked.to_owned(), login: Login::Mfa(why) })
     }
-}
-
-/// `bedprov login`: asks for the MFA code of the role in the chain of `target`'s profile
-/// that needs one (the topmost, if several do) and returns that role's session, to hand to
-/// the daemon.
-pub async fn login(target: &Target) -> Result<RoleSession, crate::Error> {
-    let profile = &target.profile;
-    let process_timeout = process::timeout()?;
-    let profiles = Profiles::load(&target.files)?;
-    if profile.source != ProfileSource::Default && !profiles.contains(&profile.name) {
-        return Err(CredsError::UnknownProfile {
-            profile: profile.name.clone(),
-            known: profiles.names(),
-        }
-        .into());
-    }
-    let (region, _) = super::choose_region(target, &profiles)?;
-    let plan = Plan::for_profile(&profiles, &profile.name)?;
-    let context = Context {
-        profiles: &profiles,
-        asked: &profile.name,
-        region: &region,
-        process_timeout,
-        mfa: Mfa::Ask,
-        files: &target.files,
-        environment: target.credentials.credentials(),
-    };
-    if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
-        return Err(crate::Error::new(
-            ErrorCode::NeedsLogin,
-            "bedprov login asks for the MFA code on a terminal, and there is none here",
-            format!("run `bedprov login --profile {}` in a terminal", profile.name),
-        ));
-    }
-    let session = match &plan {
-        Some(plan) => Box::pin(plan.login(&context)).await?,
-        None => None,
-    };
-    session.ok_or_else(|| {
-        let name = &profile.name;
-        let hint = match plan.as_ref().and_then(Plan::sso_profile) {
-            Some(holder) => format!(
-                "its credentials come from SSO: sign in with `aws sso login --profile {holder}`"
-            ),
-            None => format!(
-                "the daemon and `bedprov token --profile {name}` get its credentials without a login"
-            ),
-        };
-        crate::Error::usage(
-            format!("profile `{name}` assumes no role that needs an MFA code: there is nothing to log in to"),
-            hint,
-        )
-    })
 }
 
 #[cfg(test)]

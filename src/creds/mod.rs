@@ -14,6 +14,9 @@
 //!   metadata).
 //! - region: `--region` > `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's > `us-east-1`.
 //!
+//! [`mfa_session`] is `bedprov login`'s part: the session of a role that needs an MFA code,
+//! obtained on the terminal for the daemon to serve from ([`mfa`]).
+//!
 //! The config files come from the target too, never from this process's environment, so the
 //! daemon resolves for each requesting shell what that shell would. Every call re-reads the
 //! files and re-runs the chain: nothing here caches, so a daemon that calls it at refresh
@@ -32,7 +35,7 @@ pub mod source;
 mod sso;
 
 use crate::region::{self, Region, RegionSource};
-use crate::wire::api::CredentialSource;
+use crate::wire::api::{CredentialSource, ErrorCode};
 use crate::wire::aws_env::AwsEnv;
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
@@ -43,9 +46,10 @@ use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
+use chain::{Context, Plan};
 pub use environment::{EnvCredentials, ProfileFiles};
 pub use login::{Login, MfaWhy};
-use mfa::Mfa;
+use mfa::{Mfa, RoleSession};
 use profiles::Profiles;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -288,6 +292,59 @@ pub async fn resolve_with(target: &Target, mfa: Mfa<'_>) -> Result<Resolved, cra
         profile: target.profile.clone(),
         region,
         region_source,
+    })
+}
+
+/// `bedprov login`: asks for the MFA code of the role in the chain of `target`'s profile
+/// that needs one (the topmost, if several do) and returns that role's session, to hand to
+/// the daemon.
+pub async fn mfa_session(target: &Target) -> Result<RoleSession, crate::Error> {
+    let profile = &target.profile;
+    let process_timeout = process::timeout()?;
+    let profiles = Profiles::load(&target.files)?;
+    if profile.source != ProfileSource::Default && !profiles.contains(&profile.name) {
+        return Err(CredsError::UnknownProfile {
+            profile: profile.name.clone(),
+            known: profiles.names(),
+        }
+        .into());
+    }
+    let (region, _) = choose_region(target, &profiles)?;
+    let plan = Plan::for_profile(&profiles, &profile.name)?;
+    let context = Context {
+        profiles: &profiles,
+        asked: &profile.name,
+        region: &region,
+        process_timeout,
+        mfa: Mfa::Ask,
+        files: &target.files,
+        environment: target.credentials.credentials(),
+    };
+    if plan.as_ref().is_some_and(Plan::needs_mfa) && !crate::prompt::interactive() {
+        return Err(crate::Error::new(
+            ErrorCode::NeedsLogin,
+            "bedprov login asks for the MFA code on a terminal, and there is none here",
+            format!("run `bedprov login --profile {}` in a terminal", profile.name),
+        ));
+    }
+    let session = match &plan {
+        Some(plan) => Box::pin(plan.login(&context)).await?,
+        None => None,
+    };
+    session.ok_or_else(|| {
+        let name = &profile.name;
+        let hint = match plan.as_ref().and_then(Plan::sso_profile) {
+            Some(holder) => format!(
+                "its credentials come from SSO: sign in with `aws sso login --profile {holder}`"
+            ),
+            None => format!(
+                "the daemon and `bedprov token --profile {name}` get its credentials without a login"
+            ),
+        };
+        crate::Error::usage(
+            format!("profile `{name}` assumes no role that needs an MFA code: there is nothing to log in to"),
+            hint,
+        )
     })
 }
 
