@@ -69,7 +69,7 @@ pub struct Daemon {
     /// Wakes the background loop early (new slot, files changed, config reloaded).
     pub wake: tokio::sync::Notify,
     /// The local Bedrock proxy, when it runs.
-    proxy: std::sync::OnceLock<Arc<crate::proxy::ProxyInfo>>,
+    proxy: std::sync::OnceLock<Arc<crate::proxy::info::ProxyInfo>>,
 }
 
 impl Daemon {
@@ -99,13 +99,13 @@ impl Daemon {
     }
 
     /// Tells the daemon its proxy runs (at start, once).
-    pub fn attach_proxy(&self, proxy: Arc<crate::proxy::ProxyInfo>) {
+    pub fn attach_proxy(&self, proxy: Arc<crate::proxy::info::ProxyInfo>) {
         let _ = self.proxy.set(proxy);
     }
 
     /// The local Bedrock proxy, when it runs.
     #[must_use]
-    pub fn proxy(&self) -> Option<&Arc<crate::proxy::ProxyInfo>> {
+    pub fn proxy(&self) -> Option<&Arc<crate::proxy::info::ProxyInfo>> {
         self.proxy.get()
     }
 

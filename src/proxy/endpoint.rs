@@ -8,7 +8,7 @@
 //! files than the daemon would name profiles the daemon does not know; both are refused
 //! with what to do instead.
 
-use super::ProxyInfo;
+use super::info::ProxyInfo;
 use super::route;
 use crate::creds::{ProfileFiles, Target};
 use crate::daemon::state::Daemon;

@@ -14,6 +14,7 @@
 //! - [`tls`]: the listener's certificate authority and the bundle clients verify it with.
 //! - [`errors`]: the proxy's own answers, in Bedrock's error shape.
 //! - [`stats`]: counters and added latency for `bedprov status`.
+//! - [`info`]: what the rest of the daemon sees of a running proxy (needing no `Daemon`).
 //! - [`endpoint`]: the socket's `POST /v1/proxy`: base URLs and key for a profile and region.
 //! - [`claude_code`]: `bedprov setup claude-code`, Claude Code's settings pointed at the proxy.
 //!
@@ -26,6 +27,7 @@ pub mod endpoint;
 pub mod errors;
 pub mod forward;
 pub mod hygiene;
+pub mod info;
 pub mod key;
 pub mod listen;
 pub mod peer;
@@ -37,11 +39,10 @@ pub mod upstream;
 
 use crate::Error;
 use crate::daemon::state::Daemon;
-use crate::wire::api::ProxyStatus;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use settings::{Settings, Upstream};
-use std::net::SocketAddr;
+use info::ProxyInfo;
+use settings::Settings;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -52,25 +53,6 @@ pub type Body = UnsyncBoxBody<Bytes, hyper::Error>;
 /// The largest buffer hyper keeps per connection, each way: request heads, and what a
 /// stream holds while its client is slow to read.
 pub const MAX_BUFFER: usize = 16 * 1024;
-
-/// What the rest of the daemon sees of the proxy: where it listens, its key, its bundle,
-/// its counters.
-#[derive(Debug)]
-pub struct ProxyInfo {
-    /// The bound address (the port the kernel chose, for port 0).
-    pub listen: SocketAddr,
-    pub upstream: Upstream,
-    pub key: key::KeyFile,
-    pub ca_bundle: PathBuf,
-    pub stats: Arc<stats::Stats>,
-}
-
-impl ProxyInfo {
-    #[must_use]
-    pub fn status(&self) -> ProxyStatus {
-        self.stats.status(self.listen.to_string(), self.upstream.label())
-    }
-}
 
 /// The proxy's serving state.
 pub struct Proxy {
