@@ -480,9 +480,17 @@ fn raw(address: &str, request_line: &str, headers: &[(&str, &str)], body: &[u8])
 
 /// A stand-in, a daemon whose proxy sends to it, the proxy's address and its local key.
 fn proxied(sandbox: &Sandbox) -> (BedrockStandin, common::Daemon, String, String) {
+    proxied_with(sandbox, &[])
+}
+
+/// [`proxied`], the stand-in started with `standin_args`.
+fn proxied_with(
+    sandbox: &Sandbox,
+    standin_args: &[&str],
+) -> (BedrockStandin, common::Daemon, String, String) {
     sandbox.static_default_profile();
     let standin =
-        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
+        BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), standin_args);
     let daemon = proxied_daemon(sandbox, &standin);
     let listen = proxy_address(&daemon);
     let env = proxy_env(sandbox, &[]);
@@ -864,17 +872,9 @@ fn streams_pass_frame_by_frame_and_a_client_that_hangs_up_cancels_the_upstream()
     use std::io::{Read as _, Write as _};
     use std::time::{Duration, Instant};
     let sandbox = Sandbox::new();
-    sandbox.static_default_profile();
-    let standin = BedrockStandin::start(
-        sandbox.dir.path(),
-        "bedrock",
-        &trusting_example_key(),
-        &["--forever", "--frame-delay-ms", "10"],
-    );
-    let daemon = proxied_daemon(&sandbox, &standin);
-    let listen = proxy_address(&daemon);
+    let (standin, daemon, listen, key) =
+        proxied_with(&sandbox, &["--forever", "--frame-delay-ms", "10"]);
     let env = proxy_env(&sandbox, &[]);
-    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
 
     // Four deltas 300 ms apart: the client sees the first ones long before the last, as the
     // upstream sends them (a proxy that buffered would deliver them all at once).
@@ -956,20 +956,11 @@ fn a_client_that_stops_reading_holds_the_upstream_back_instead_of_the_proxys_mem
     use std::io::{Read as _, Write as _};
     use std::time::Duration;
     let sandbox = Sandbox::new();
-    sandbox.static_default_profile();
-    let standin = BedrockStandin::start(
-        sandbox.dir.path(),
-        "bedrock",
-        &trusting_example_key(),
-        &["--forever", "--frame-delay-ms", "0"],
-    );
-    let daemon = proxied_daemon(&sandbox, &standin);
-    let listen = proxy_address(&daemon);
-    let env = proxy_env(&sandbox, &[]);
-    let key = env.iter().find(|(k, _)| k == "AWS_BEARER_TOKEN_BEDROCK").unwrap().1.clone();
+    let (standin, daemon, listen, key) =
+        proxied_with(&sandbox, &["--forever", "--frame-delay-ms", "0"]);
     let mut stream = std::net::TcpStream::connect(&listen).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = br#"{"messages":[{"role":"user","content":[{"text":"x"}]}]}"#;
+    let body = CONVERSE_BODY;
     write!(
         stream,
         "POST /model/{MODEL}/converse-stream HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {key}\r\n\
