@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::bedrock::{BedrockApp, BedrockStandin, MODEL, RawResponse, run_clients};
+use common::bedrock::{
+    BedrockApp, BedrockStandin, EVERY_OPERATION, MODEL, RawResponse, run_clients,
+};
 use common::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, Sandbox, helper_bin, run};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -104,21 +106,7 @@ fn boto3_and_the_anthropic_sdk_get_answers_through_the_proxy() {
     assert_eq!(var("AWS_ENDPOINT_URL_BEDROCK"), format!("https://{listen}/region/us-east-1"));
     assert_eq!(var("ANTHROPIC_BEDROCK_BASE_URL"), format!("http://{listen}/region/us-east-1"));
 
-    let answers = run_clients(
-        &sandbox,
-        &env,
-        &[
-            r#"{"op": "converse", "prompt": "what is 2 + 2?"}"#,
-            "converse-stream",
-            "invoke",
-            "invoke-stream",
-            "count-tokens",
-            "list-models",
-            "list-profiles",
-            r#"{"op": "anthropic-create", "prompt": "hi from the Anthropic SDK"}"#,
-            "anthropic-stream",
-        ],
-    );
+    let answers = run_clients(&sandbox, &env, EVERY_OPERATION);
     assert_eq!(ok(&answers[0])["text"], "stand-in reply to: what is 2 + 2?");
     assert_eq!(ok(&answers[1])["text"], "stand-in reply to: hello");
     assert_eq!(answers[1]["deltas"], 3);

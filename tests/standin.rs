@@ -7,7 +7,9 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::bedrock::{BedrockApp, BedrockStandin, MODEL, event_frames, run_clients};
+use common::bedrock::{
+    BedrockApp, BedrockStandin, EVERY_OPERATION, MODEL, event_frames, run_clients,
+};
 use common::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, FakeClock, Sandbox, run};
 use serde_json::{Value, json};
 
@@ -68,21 +70,7 @@ fn boto3_and_the_anthropic_sdk_get_answers_with_a_token_bedprov_minted() {
     let token = mint(&sandbox, &["--region", "us-east-1"]);
     let standin =
         BedrockStandin::start(sandbox.dir.path(), "bedrock", &trusting_example_key(), &[]);
-    let answers = run_clients(
-        &sandbox,
-        &standin.direct_env(&token, "us-east-1"),
-        &[
-            r#"{"op": "converse", "prompt": "what is 2 + 2?"}"#,
-            "converse-stream",
-            "invoke",
-            "invoke-stream",
-            "count-tokens",
-            "list-models",
-            "list-profiles",
-            r#"{"op": "anthropic-create", "prompt": "hi from the Anthropic SDK"}"#,
-            "anthropic-stream",
-        ],
-    );
+    let answers = run_clients(&sandbox, &standin.direct_env(&token, "us-east-1"), EVERY_OPERATION);
     assert_eq!(ok(&answers[0])["text"], "stand-in reply to: what is 2 + 2?");
     assert_eq!(ok(&answers[1])["text"], "stand-in reply to: hello");
     assert_eq!(answers[1]["deltas"], 3);

@@ -243,6 +243,20 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// Every operation the client script knows, once each, in the order the SDK tests check
+/// their answers (directly against the stand-in, and through the proxy).
+pub const EVERY_OPERATION: &[&str] = &[
+    r#"{"op": "converse", "prompt": "what is 2 + 2?"}"#,
+    "converse-stream",
+    "invoke",
+    "invoke-stream",
+    "count-tokens",
+    "list-models",
+    "list-profiles",
+    r#"{"op": "anthropic-create", "prompt": "hi from the Anthropic SDK"}"#,
+    "anthropic-stream",
+];
+
 /// Runs the client script once with these operations (names or JSON objects) and exactly
 /// `env` on top of the sandbox's clean environment; one answer per operation.
 pub fn run_clients(sandbox: &Sandbox, env: &[(String, String)], ops: &[&str]) -> Vec<Value> {
