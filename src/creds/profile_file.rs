@@ -30,7 +30,8 @@ pub(crate) struct ProfileSet {
     sso_sessions: HashMap<String, Properties>,
 }
 
-/// A line that breaks the format, with its 1-based number.
+/// A line that breaks the format: its 1-based number and what is wrong, never its text (the
+/// credentials file holds secret keys, and this error reaches the terminal and the log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
     pub(crate) line: usize,
